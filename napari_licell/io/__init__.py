@@ -1,0 +1,1 @@
+"""Reading and writing CT volumes, label volumes and measurement tables (Qt-free)."""
