@@ -1,0 +1,58 @@
+"""The launcher opens the LiCell docks on the demo study and renders it with real OpenGL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from napari_licell._qt.launcher import DEFAULT_DOCKS, build_app
+
+
+def test_launcher_shows_docks_and_demo_study(make_napari_viewer, output_dir):
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1400, 900)
+    docks = build_app(viewer, demo=True)
+    for name in DEFAULT_DOCKS:
+        assert name in docks
+    study = docks["Study"]
+    assert study.tree.topLevelItemCount() == 6
+    assert study.current_cell() == "process3_after_Xe6"
+    visible = [layer.name for layer in viewer.layers if layer.visible]
+    assert visible == ["process3_after_Xe6"]
+    # the displayed plane contains the stack axis (z) vertically
+    assert viewer.dims.displayed[0] == 0
+    shot = viewer.window.screenshot(path=str(output_dir / "launcher.png"), canvas_only=True)
+    rgb = shot[..., :3].astype(float)
+    assert rgb.std() > 10, "the canvas is blank"
+    # the steel collector (brightest) and the Li layer (darkest) are both drawn
+    assert rgb.max() > 200 and (rgb.sum(axis=-1) < 60).mean() > 0.05
+
+
+def test_switching_cell_changes_what_is_shown(make_napari_viewer):
+    viewer = make_napari_viewer()
+    docks = build_app(viewer, demo=True)
+    docks["Study"].select_cell("dummy_Ar1")
+    assert [layer.name for layer in viewer.layers if layer.visible] == ["dummy_Ar1"]
+    assert "Ar at 1 atm" in docks["Study"].details.text()
+
+
+def test_gui_without_display_says_so_in_one_line():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run(
+        [sys.executable, "-m", "napari_licell.cli"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0]
+
+
+def test_help_works_without_display():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = subprocess.run(
+        [sys.executable, "-m", "napari_licell.cli", "--help"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0
+    assert "demo" in out.stdout and "gui" in out.stdout
