@@ -39,5 +39,11 @@ def sample_process3() -> list[tuple]:
 
 
 def sample_dummy_pair() -> list[tuple]:
-    """The Li + carbon dummy cell in 1 atm Ar and in 6 atm Xe."""
-    return _cell("dummy_Ar1") + _cell("dummy_Xe6")
+    """The Li + carbon dummy cell in 1 atm Ar and in 6 atm Xe, shown with the same contrast limits."""
+    layers = _cell("dummy_Ar1") + _cell("dummy_Xe6")
+    images = [kwargs for _, kwargs, kind in layers if kind == "image"]
+    lo = min(k["contrast_limits"][0] for k in images)
+    hi = max(k["contrast_limits"][1] for k in images)
+    for kwargs in images:
+        kwargs["contrast_limits"] = (lo, hi)
+    return layers

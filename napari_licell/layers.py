@@ -43,11 +43,21 @@ def labels_layer_tuple(data, name: str, scale, metadata: dict[str, Any] | None =
     return (data, add_kwargs, "labels")
 
 
-def _display_limits(image: np.ndarray) -> tuple[float, float]:
-    """Contrast limits that show the dark phases and the SE, not the steel."""
-    sample = image[:: max(1, image.shape[0] // 16)]
-    lo, hi = np.percentile(sample, [0.5, 97.0])
-    return float(lo), float(max(hi, lo + 1))
+def display_contrast(image: np.ndarray) -> tuple[tuple[float, float], float]:
+    """Contrast limits and gamma that show the dark phases (Li, gas) and the SE, not the steel.
+
+    Voxels brighter than half the maximum (metal) are left out; with SE in
+    range a gamma below 1 spreads the dark corner where Li and gas live.
+    """
+    sample = np.asarray(image[:: max(1, image.shape[0] // 16)]).ravel()
+    top = float(sample.max())
+    floor = float(sample.min())
+    below_metal = sample[sample <= floor + 0.5 * (top - floor)]
+    lo, hi = np.percentile(below_metal if below_metal.size else sample, [0.5, 99.5])
+    hi = float(max(hi, lo + 1))
+    # a wide range (dark phases up to the SE) is spread by gamma; a narrow one (Li and gas only) is not
+    gamma = 0.45 if (hi - lo) > 0.5 * abs(hi) else 1.0
+    return (float(lo), hi), gamma
 
 
 def synthetic_cell_layers(cell, with_truth: bool = True) -> list[tuple]:
@@ -57,15 +67,16 @@ def synthetic_cell_layers(cell, with_truth: bool = True) -> list[tuple]:
     if cell.truth is not None:
         meta["truth_li_layer_thickness_um"] = cell.truth.li_layer_thickness_um
         meta["faraday_thickness_um"] = cell.truth.faraday_thickness_um
+    limits, gamma = display_contrast(cell.image)
     layers = [
         image_layer_tuple(
             cell.image,
             cell.name,
             cell.scale,
             meta,
-            contrast_limits=_display_limits(cell.image),
+            contrast_limits=limits,
             colormap="gray",
-            gamma=0.45,
+            gamma=gamma,
         )
     ]
     if with_truth:

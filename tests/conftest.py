@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+import sys
+
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+OUTPUT_DIR = REPO_ROOT / "tests" / "_output"
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +20,29 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not beside this clone (it is in CI)")
     return SHARED_DATA
+
+
+_NEEDS_DISPLAY = ("tests/qt/", "tests/screenshots/")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Viewer and screenshot tests need an X display (Xvfb in the README test command)."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        skip = pytest.mark.skip(reason="needs a display: run under xvfb-run (the README test command does)")
+        for item in items:
+            if any(part in str(item.fspath).replace("\\", "/") for part in _NEEDS_DISPLAY):
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    """Folder for screenshots, diffs and reports written by tests (git-ignored)."""
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    return OUTPUT_DIR
+
+
+@pytest.fixture(autouse=True)
+def _demo_cache(tmp_path_factory, monkeypatch):
+    """One demo cache for the whole test session, away from the user's home."""
+    cache = tmp_path_factory.getbasetemp() / "licell-cache"
+    monkeypatch.setenv("LICELL_CACHE_DIR", str(cache))

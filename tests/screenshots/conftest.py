@@ -1,0 +1,42 @@
+"""Screenshot tests: fixed window size, fixed theme, deterministic demo data."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*PyQt5 backend is deprecated.*")
+
+
+
+@pytest.fixture
+def fixed_viewer(make_napari_viewer):
+    """A shown viewer with the dark theme and a fixed window size."""
+    viewer = make_napari_viewer(show=True)
+    viewer.theme = "dark"
+    viewer.window._qt_window.resize(1400, 900)
+    return viewer
+
+
+def canvas_shot(viewer):
+    """Canvas screenshot (real OpenGL) of the whole view: the camera is reset to the data first."""
+    from qtpy.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    viewer.reset_view()
+    return viewer.screenshot(canvas_only=True, flash=False)
+
+
+def widget_shot(widget):
+    """Pixels of a Qt widget as an (H, W, 4) uint8 array."""
+    from qtpy.QtGui import QImage
+
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+    width, height = image.width(), image.height()
+    ptr = image.constBits()
+    ptr.setsize(height * image.bytesPerLine()) if hasattr(ptr, "setsize") else None
+    import numpy as np
+
+    arr = np.frombuffer(ptr, dtype=np.uint8).reshape(height, image.bytesPerLine() // 4, 4)
+    return arr[:, :width].copy()
