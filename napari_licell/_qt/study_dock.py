@@ -1,21 +1,41 @@
-"""Dock: the cells of the open study, their metadata, and which one is shown."""
+"""Dock: open a scan or a study, see its cells, edit the metadata files lack, save the study.
+
+Thin: files are read by the core (``io.read_volume``, ``study.load_study``,
+``study.study_layers``); the dock only adds layers and keeps the tree.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
+from ..errors import LiCellInputError
+from .cell_metadata_form import CellMetadataForm
 from .cross_section import show_stack_cross_section
+from .notify import report_error, report_info
+from .recent_files import recent_files, remember_file
 
 __all__ = ["StudyCellEntry", "StudyDock"]
 
 
 @dataclass
 class StudyCellEntry:
-    """One cell of the study as the dock shows it: its layers and metadata."""
+    """One cell as the dock shows it: its layers, metadata and voltage curve."""
 
     name: str
     layer_names: list[str]
@@ -30,29 +50,62 @@ class StudyDock(QWidget):
     """Tree of the study's cells; selecting one shows its scan as a stack cross-section."""
 
     cell_selected = Signal(str)
+    cells_changed = Signal()
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.entries: dict[str, StudyCellEntry] = {}
+        self.study = None  # napari_licell.study.Study when a study file is open
+        self.study_path: Path | None = None
         self._init_widgets()
+        self._add_callbacks()
 
+    # --- construction -----------------------------------------------------
     def _init_widgets(self) -> None:
         layout = QVBoxLayout(self)
+        buttons = QHBoxLayout()
+        self.open_study_button = QPushButton("Open study…")
+        self.open_scan_button = QPushButton("Open scan…")
+        self.recent_button = QPushButton("Recent")
+        self.recent_menu = QMenu(self)
+        self.recent_button.setMenu(self.recent_menu)
+        for b in (self.open_study_button, self.open_scan_button, self.recent_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(_COLUMNS))
         self.tree.setRootIsDecorated(False)
-        self.tree.itemSelectionChanged.connect(self._on_selection)
         layout.addWidget(self.tree)
         self.details = QLabel("No study open.")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.details)
+        box = QGroupBox("Cell metadata")
+        box_layout = QVBoxLayout(box)
+        self.form = CellMetadataForm()
+        box_layout.addWidget(self.form)
+        row = QHBoxLayout()
+        self.apply_button = QPushButton("Apply")
+        self.save_button = QPushButton("Save study…")
+        row.addWidget(self.apply_button)
+        row.addWidget(self.save_button)
+        box_layout.addLayout(row)
+        layout.addWidget(box)
         self.demo_button = QPushButton("Open demo study")
-        self.demo_button.clicked.connect(self.open_demo_study)
         layout.addWidget(self.demo_button)
+        self._refresh_recent()
+        self._update_buttons()
 
-    # --- model ---------------------------------------------------------------
+    def _add_callbacks(self) -> None:
+        self.tree.itemSelectionChanged.connect(self._on_selection)
+        self.open_study_button.clicked.connect(self._ask_open_study)
+        self.open_scan_button.clicked.connect(self._ask_open_scan)
+        self.apply_button.clicked.connect(self.apply_metadata)
+        self.save_button.clicked.connect(self._ask_save_study)
+        self.demo_button.clicked.connect(self.open_demo_study)
+
+    # --- model ------------------------------------------------------------
     def add_entry(self, entry: StudyCellEntry) -> None:
         """Add (or replace) a cell in the tree."""
         self.entries[entry.name] = entry
@@ -60,20 +113,18 @@ class StudyDock(QWidget):
             if self.tree.topLevelItem(i).text(0) == entry.name:
                 self.tree.takeTopLevelItem(i)
                 break
-        m = entry.metadata
-        gas = f"{m.get('gas', '?')} {m.get('gas_pressure_atm', ''):g} atm" if "gas" in m else "?"
-        item = QTreeWidgetItem(
-            [
-                entry.name,
-                str(m.get("process", "dummy" if m.get("dummy_cell") else "?")),
-                gas,
-                _fmt(m.get("current_density_ma_cm2")),
-                _fmt(m.get("charge_minutes")),
-            ]
-        )
-        self.tree.addTopLevelItem(item)
+        self.tree.addTopLevelItem(QTreeWidgetItem(_row(entry)))
         for col in range(len(_COLUMNS)):
             self.tree.resizeColumnToContents(col)
+        self.cells_changed.emit()
+
+    def _add_layers(self, layers: list[tuple]) -> list[str]:
+        names = []
+        for data, kwargs, kind in layers:
+            if kwargs["name"] not in self.viewer.layers:
+                getattr(self.viewer, f"add_{kind}")(data, **kwargs)
+            names.append(kwargs["name"])
+        return names
 
     def open_demo_study(self) -> None:
         """Generate (or read from cache) the demo study and add its cells."""
@@ -81,19 +132,111 @@ class StudyDock(QWidget):
         from ..phantoms.demo_study import load_demo_study
 
         for cell in load_demo_study():
-            names = []
-            for data, kwargs, kind in synthetic_cell_layers(cell):
-                if kwargs["name"] not in self.viewer.layers:
-                    getattr(self.viewer, f"add_{kind}")(data, **kwargs)
-                names.append(kwargs["name"])
-            self.add_entry(StudyCellEntry(cell.name, names, dict(cell.metadata), cell.voltage))
+            names = self._add_layers(synthetic_cell_layers(cell))
+            meta = dict(cell.metadata)
+            meta["voxel_size_um"] = [cell.voxel_size_um] * 3
+            self.add_entry(StudyCellEntry(cell.name, names, meta, cell.voltage))
         self.demo_button.setEnabled(False)
         default = "process3_after_Xe6" if "process3_after_Xe6" in self.entries else next(iter(self.entries))
         self.select_cell(default)
 
-    # --- selection ------------------------------------------------------------
+    def open_study(self, path: str | Path) -> list[str]:
+        """Open a study file: every cell's scans (lazily), labels and voltage curve.
+
+        Returns the problems met (one line each); those files are left out.
+        """
+        from ..study.study_file import load_study
+        from ..study.study_layers import open_study_cells
+
+        try:
+            study = load_study(path)
+        except LiCellInputError as exc:
+            report_error(exc)
+            return [exc.message]
+        self.study, self.study_path = study, Path(path)
+        problems: list[str] = []
+        for opened in open_study_cells(study):
+            names = self._add_layers(opened.layers)
+            meta = dict(opened.metadata)
+            if opened.layers:
+                meta["voxel_size_um"] = list(opened.layers[0][1]["scale"])
+            self.add_entry(StudyCellEntry(opened.name, names, meta, opened.voltage))
+            problems.extend(opened.problems)
+        for problem in problems:
+            report_error(problem)
+        self._remember(str(path))
+        if study.cells:
+            self.select_cell(study.cells[0].name)
+        self._update_buttons()
+        return problems
+
+    def open_scan(self, path: str | Path, voxel_size_um: float | None = None) -> str | None:
+        """Open one scan file or slice folder lazily as a new cell; returns its name or None on error."""
+        from ..io.read_volume import read_volume
+
+        try:
+            volume = read_volume(path, voxel_size_um=voxel_size_um)
+        except LiCellInputError as exc:
+            report_error(exc)
+            return None
+        kwargs = volume.layer_kwargs()
+        name = Path(path).name.split(".")[0] or "scan"
+        kwargs["name"] = name
+        names = self._add_layers([(volume.data, kwargs, "image")])
+        meta = {"voxel_size_um": list(volume.voxel_size_um), "source": str(path)}
+        if volume.voxel_size_assumed:
+            report_info(f"{path}: no voxel size in the file; {volume.voxel_size_um[0]:g} µm assumed — set it below")
+        self.add_entry(StudyCellEntry(name, names, meta, None))
+        self._remember(str(path))
+        self.select_cell(name)
+        return name
+
+    def apply_metadata(self) -> None:
+        """Write the form's values into the selected cell (and its layers' scale and the study record)."""
+        name = self.current_cell()
+        if name is None:
+            return
+        entry = self.entries[name]
+        values = self.form.values()
+        voxel = values.pop("voxel_size_um")
+        entry.metadata.update({k: v for k, v in values.items()})
+        if voxel is not None:
+            entry.metadata["voxel_size_um"] = [voxel] * 3
+            for layer_name in entry.layer_names:
+                if layer_name in self.viewer.layers:
+                    layer = self.viewer.layers[layer_name]
+                    layer.scale = (voxel,) * layer.ndim
+                    layer.metadata["voxel_size_um"] = [voxel] * 3
+                    layer.metadata["voxel_size_assumed"] = False
+                    layer.metadata.pop("note", None)
+        if self.study is not None:
+            _update_record(self.study, name, values, voxel)
+        self.add_entry(entry)
+        self.select_cell(name)
+
+    def save_study(self, path: str | Path | None = None) -> Path | None:
+        """Save the open study (atomically); returns the path or None when there is none to save."""
+        from ..study.study_file import save_study
+
+        if self.study is None:
+            report_error(
+                "The demo study lives in memory; write it to disk with `napari-licell demo --out DIR` "
+                "and open that study to edit and save it"
+            )
+            return None
+        target = Path(path) if path is not None else self.study_path
+        try:
+            saved = save_study(self.study, target)
+        except (LiCellInputError, OSError) as exc:
+            report_error(exc)
+            return None
+        self.study_path = saved
+        self._remember(str(saved))
+        return saved
+
+    # --- selection ----------------------------------------------------------
     def select_cell(self, name: str) -> None:
-        """Show only ``name``'s scan (its truth stays hidden) and make it the active layer."""
+        """Show only ``name``'s scan (its labels stay as they are) and make it the active layer."""
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             if item.text(0) == name:
@@ -114,31 +257,102 @@ class StudyDock(QWidget):
             for layer_name in other.layer_names:
                 if layer_name in self.viewer.layers and layer_name not in own:
                     self.viewer.layers[layer_name].visible = False
-        scan = entry.layer_names[0]
+        scan = entry.layer_names[0] if entry.layer_names else None
         if scan in self.viewer.layers:
             layer = self.viewer.layers[scan]
             layer.visible = True
             self.viewer.layers.selection.active = layer
             show_stack_cross_section(self.viewer)
+        voxel = entry.metadata.get("voxel_size_um")
+        self.form.set_values(entry.metadata, voxel[0] if voxel else None)
         self.details.setText(_describe(entry))
         self.cell_selected.emit(name)
+
+    # --- dialogs --------------------------------------------------------------
+    def _ask_open_study(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open study", "", "LiCell study (*.yaml *.yml)")
+        if path:
+            self.open_study(path)
+
+    def _ask_open_scan(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open scan", "", "CT volumes (*.tif *.tiff *.h5 *.hdf5 *.zarr);;All files (*)"
+        )
+        if path:
+            self.open_scan(path)
+
+    def _ask_save_study(self) -> None:
+        if self.study is None:
+            self.save_study()
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save study", str(self.study_path or ""), "LiCell study (*.yaml)")
+        if path:
+            self.save_study(path)
+
+    def _remember(self, path: str) -> None:
+        try:
+            remember_file(path)
+        except Exception:  # settings storage is a convenience, never an error for the user
+            return
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_files():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
+        self.recent_button.setEnabled(bool(self.recent_menu.actions()))
+
+    def _open_recent(self, path: str) -> None:
+        if path.lower().endswith((".yaml", ".yml")):
+            self.open_study(path)
+        else:
+            self.open_scan(path)
+
+    def _update_buttons(self) -> None:
+        self.save_button.setToolTip("" if self.study is not None else "Only a study opened from a file can be saved")
 
 
 def _fmt(value) -> str:
     return "" if value is None else f"{value:g}"
 
 
+def _row(entry: StudyCellEntry) -> list[str]:
+    m = entry.metadata
+    gas = f"{m['gas']} {m.get('gas_pressure_atm') or 0:g} atm" if m.get("gas") else "?"
+    process = m.get("process") or ("dummy" if m.get("dummy_cell") else "?")
+    return [entry.name, str(process), gas, _fmt(m.get("current_density_ma_cm2")), _fmt(m.get("charge_minutes"))]
+
+
+def _update_record(study, name: str, values: dict, voxel: float | None) -> None:
+    try:
+        record = study.cell(name)
+    except KeyError:
+        return
+    if values.get("process") is not None:
+        record.bonding_process = values["process"]
+    record.current_density_ma_cm2 = values.get("current_density_ma_cm2")
+    record.charge_minutes = values.get("charge_minutes")
+    for scan in record.scans:
+        scan.gas = values.get("gas")
+        scan.gas_pressure_atm = values.get("gas_pressure_atm")
+        if voxel is not None:
+            scan.voxel_size_um = (voxel,) * 3
+
+
 def _describe(entry: StudyCellEntry) -> str:
     m = entry.metadata
     lines = [f"<b>{entry.name}</b>"]
-    if "process_description" in m:
+    if m.get("process_description"):
         lines.append(m["process_description"])
     if m.get("dummy_cell"):
         lines.append("Dummy cell: Li metal and carbon in the jig, no electrolyte.")
-    if "gas" in m:
-        lines.append(f"Fill gas: {m['gas']} at {m['gas_pressure_atm']:g} atm")
-    if m.get("current_density_ma_cm2") is not None:
+    if m.get("gas"):
+        lines.append(f"Fill gas: {m['gas']} at {m.get('gas_pressure_atm') or 0:g} atm")
+    if m.get("current_density_ma_cm2") is not None and m.get("charge_minutes") is not None:
         lines.append(f"Charged at {m['current_density_ma_cm2']:g} mA/cm² for {m['charge_minutes']:g} min")
+    if m.get("voxel_size_um"):
+        lines.append(f"Voxel size {m['voxel_size_um'][0]:g} µm")
     if m.get("synthetic"):
         lines.append("Synthetic cell generated from physics (ground truth in the hidden 'truth' layer).")
     return "<br>".join(lines)

@@ -51,7 +51,7 @@ def write_demo_study(out: Path, use_cache: bool = True) -> Path:
             gas_pressure_atm=cell.gas_pressure_atm,
             state=m.get("state", "after"),
             time_min=m.get("charge_minutes"),
-            voxel_size_um=cell.voxel_size_um,
+            voxel_size_um=(cell.voxel_size_um,) * 3,
             labels_path=labels_path,
         )
         records.append(

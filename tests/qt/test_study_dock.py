@@ -1,0 +1,65 @@
+"""Open a study written by `napari-licell demo`, edit what the files lack, save it, open it again."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_licell.commands.demo import write_demo_study
+from napari_licell.study.study_file import load_study
+
+
+@pytest.fixture(scope="module")
+def demo_study_file(tmp_path_factory):
+    return write_demo_study(tmp_path_factory.mktemp("demo"))
+
+
+def test_open_study_shows_cells_with_voxel_size_and_voltage(make_napari_viewer, demo_study_file):
+    viewer = make_napari_viewer()
+    dock, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
+    problems = study.open_study(demo_study_file)
+    assert problems == []
+    assert study.tree.topLevelItemCount() == 6
+    scan = viewer.layers["process3_after_Xe6"]
+    assert np.allclose(scan.scale, 0.54)
+    assert scan.data.shape == (300, 128, 128)
+    assert type(scan.data).__module__.startswith("dask")  # opened lazily
+    assert viewer.layers["process3_after_Xe6 labels"]._type_string == "labels"
+    entry = study.entries["none_after_Xe6"]
+    assert entry.voltage is not None and entry.voltage.time_min[-1] == pytest.approx(3500)
+    assert entry.metadata["process"] == "none"
+
+
+def test_edit_metadata_changes_scale_and_is_saved(make_napari_viewer, demo_study_file, tmp_path):
+    viewer = make_napari_viewer()
+    _, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
+    study.open_study(demo_study_file)
+    study.select_cell("process2_after_Xe6")
+    study.form.voxel_size.setValue(0.65)
+    study.form.current_density.setValue(0.3)
+    study.apply_metadata()
+    assert np.allclose(viewer.layers["process2_after_Xe6"].scale, 0.65)
+    saved = study.save_study(tmp_path / "edited.licell.yaml")
+    reloaded = load_study(saved).cell("process2_after_Xe6")
+    assert reloaded.current_density_ma_cm2 == pytest.approx(0.3)
+    assert reloaded.scans[0].voxel_size_um == pytest.approx((0.65, 0.65, 0.65))
+    assert reloaded.scans[0].path.is_file()  # relative paths resolve from the new location
+
+
+def test_bad_scan_gives_a_message_and_no_layer(make_napari_viewer, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("napari_licell._qt.study_dock.report_error", lambda exc: shown.append(str(getattr(exc, "message", exc))))
+    viewer = make_napari_viewer()
+    _, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
+    bad = tmp_path / "broken.tif"
+    bad.write_bytes(b"II*\x00" + b"\x00" * 10)
+    assert study.open_scan(bad) is None
+    assert len(viewer.layers) == 0
+    assert len(shown) == 1 and "broken.tif" in shown[0]
+
+
+def test_study_file_opens_by_drag_and_drop_reader(make_napari_viewer, demo_study_file):
+    viewer = make_napari_viewer()
+    viewer.open(str(demo_study_file), plugin="napari-licell")
+    names = [layer.name for layer in viewer.layers]
+    assert "dummy_Xe6" in names and "process3_after_Xe6 labels" in names
