@@ -1,0 +1,154 @@
+"""``napari-licell voltage FILE [--json]`` through :func:`napari_licell.cli.main`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from napari_licell.cli import main
+from napari_licell.commands import COMMAND_MODULES
+from napari_licell.errors import EXIT_BAD_INPUT
+
+
+def _run_json(capsys, path) -> dict:
+    code = main(["voltage", str(path), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err == ""
+    lines = out.strip().splitlines()
+    assert len(lines) == 1  # one JSON object, one line
+    return json.loads(lines[0])
+
+
+def _write_plating_csv(path, with_rise: bool, with_current: bool = True) -> None:
+    """A 4000-min plating record at 0.622 V, sampled every minute; optional rise at 2600 min."""
+    rng = np.random.default_rng(11)
+    t = np.arange(0.0, 4001.0)
+    v = 0.622 + rng.normal(0.0, 0.001, t.size)
+    if with_rise:
+        after = t >= 2600
+        ramp = np.clip((t[after] - 2600) / 20.0, 0.0, 1.0)
+        v[after] += 0.15 * ramp + ramp * rng.uniform(-0.05, 0.05, after.sum())
+    header = "Test Time (h),Voltage (mV)" + (",Current (uA)" if with_current else "")
+    rows = [f"{ti / 60:.6f},{vi * 1e3:.4f}" + (",20.0" if with_current else "") for ti, vi in zip(t, v)]
+    path.write_text("\n".join([header, *rows]) + "\n")
+
+
+def test_voltage_is_registered():
+    assert "voltage" in COMMAND_MODULES
+
+
+def test_json_summary_of_a_plating_curve_with_a_rise(capsys, tmp_path):
+    path = tmp_path / "no_interlayer.csv"
+    _write_plating_csv(path, with_rise=True)
+    summary = _run_json(capsys, path)
+    assert summary["format"] == "csv"
+    assert summary["n_points"] == 4001
+    assert summary["time_min"] == pytest.approx([0.0, 4000.0], abs=1e-3)  # h -> min
+    assert summary["voltage_v"][0] == pytest.approx(0.61, abs=0.01)  # mV -> V
+    assert summary["current_ma"] == pytest.approx([0.02, 0.02])  # uA -> mA
+    assert summary["plateau_v"] == pytest.approx(0.622, abs=5e-4)
+    assert summary["rise_onset_min"] == pytest.approx(2600.0, abs=10.0)
+
+
+def test_json_summary_without_rise_or_current_uses_null(capsys, tmp_path):
+    path = tmp_path / "process3.csv"
+    _write_plating_csv(path, with_rise=False, with_current=False)
+    summary = _run_json(capsys, path)
+    assert summary["current_ma"] is None
+    assert summary["rise_onset_min"] is None
+    assert summary["plateau_v"] == pytest.approx(0.622, abs=5e-4)
+    expected_keys = {"format", "n_points", "time_min", "voltage_v", "current_ma", "plateau_v", "rise_onset_min"}
+    assert expected_keys <= set(summary)
+
+
+@pytest.mark.shared_data
+def test_json_summary_of_neware_nda(capsys, shared_data):
+    summary = _run_json(capsys, shared_data / "echem/neware/TestFile.nda")
+    assert summary["format"] == "neware-nda"
+    assert summary["n_points"] == 6670
+    assert summary["time_min"][0] == 0.0
+    assert summary["time_min"][1] == pytest.approx((72373.2578125 - 0.01) / 60, abs=1e-4)
+    assert summary["voltage_v"] == pytest.approx([1.7206, 4.2001], abs=1e-4)
+    assert summary["current_ma"] == pytest.approx([-3000.96, 1200.77], abs=0.01)
+
+
+@pytest.mark.shared_data
+def test_json_summary_of_gamry_ocp_has_null_current(capsys, shared_data):
+    summary = _run_json(capsys, shared_data / "echem/gamry/ocp_data.dta")
+    assert summary["format"] == "gamry-dta"
+    assert summary["current_ma"] is None
+
+
+def test_human_summary(capsys, tmp_path):
+    path = tmp_path / "run.csv"
+    _write_plating_csv(path, with_rise=True)
+    assert main(["voltage", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert str(path) in out
+    assert "format          csv" in out
+    assert "plateau         0.622" in out
+    onset = re.search(r"rise onset\s+([0-9.]+) min", out)
+    assert onset is not None and float(onset.group(1)) == pytest.approx(2600.0, abs=10.0)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+
+
+def _bad(capsys, path, *extra) -> str:
+    code = main(["voltage", str(path), *extra])
+    out, err = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("napari-licell: error: ")
+    assert str(path) in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("json_flag", [(), ("--json",)])
+def test_missing_file(capsys, tmp_path, json_flag):
+    assert "file not found" in _bad(capsys, tmp_path / "missing.mpr", *json_flag)
+
+
+def test_empty_file(capsys, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    assert "file is empty" in _bad(capsys, path, "--json")
+
+
+def test_png_renamed_csv(capsys, tmp_path):
+    path = tmp_path / "curve.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(500))
+    assert "not a cycler file (looks like a PNG image)" in _bad(capsys, path, "--json")
+
+
+def test_csv_without_time_column(capsys, tmp_path):
+    path = tmp_path / "v.csv"
+    path.write_text("voltage,current\n0.62,0.2\n")
+    assert "no time column found (columns: voltage, current)" in _bad(capsys, path)
+
+
+def test_overflowing_time_stays_one_line(capsys, tmp_path):
+    path = tmp_path / "ovf.csv"
+    path.write_text("time_s,voltage_v\n-1e308,0.6\n1e308,0.6\n")
+    assert "time values are out of range" in _bad(capsys, path, "--json")
+
+
+@pytest.mark.shared_data
+def test_truncated_mpr(capsys, shared_data, tmp_path):
+    data = (shared_data / "echem/biologic/gcpl.issue_175.mpr").read_bytes()
+    path = tmp_path / "cut.mpr"
+    path.write_bytes(data[: len(data) // 3])
+    assert "truncated BioLogic .mpr" in _bad(capsys, path, "--json")
+
+
+def test_damaged_nda_logs_nothing_extra(capsys, tmp_path):
+    path = tmp_path / "x.nda"
+    path.write_bytes(b"NEWARE" + bytes(2000))
+    line = _bad(capsys, path, "--json")
+    assert "Neware .nda" in line
