@@ -180,6 +180,7 @@ class StudyDock(QWidget):
             report_error(exc)
             return None
         kwargs = volume.layer_kwargs()
+        kwargs["metadata"].pop("multiscale_levels", None)
         name = Path(path).name.split(".")[0] or "scan"
         kwargs["name"] = name
         names = self._add_layers([(volume.data, kwargs, "image")])

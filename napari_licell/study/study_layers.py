@@ -63,13 +63,17 @@ def open_cell(cell: CellRecord) -> OpenedCell:
             opened.problems.append(exc.message)
             continue
         kwargs = volume.layer_kwargs()
+        levels = kwargs["metadata"].pop("multiscale_levels", None)
+        data = list(levels) if levels and len(levels) > 1 else volume.data
+        if data is not volume.data:
+            kwargs["multiscale"] = True
         kwargs["name"] = f"{cell.name}{suffix}"
         kwargs["metadata"].update(
             {"cell": cell.name, "gas": scan.gas, "gas_pressure_atm": scan.gas_pressure_atm,
              "state": scan.state, "time_min": scan.time_min, "thresholds": dict(scan.thresholds)}
         )
         kind = "labels" if looks_like_labels(volume) else "image"
-        opened.layers.append((volume.data, kwargs, kind))
+        opened.layers.append((data, kwargs, kind))
         if scan.labels_path is not None:
             try:
                 labels = read_volume(scan.labels_path, voxel_size_um=volume.voxel_size_um)
