@@ -7,10 +7,14 @@ import sys
 
 __all__ = ["display_problem", "DEFAULT_DOCKS", "build_app", "launch"]
 
-#: Docks the launcher opens, by their display name in napari.yaml, in order.
-DEFAULT_DOCKS: tuple[str, ...] = ("Study",)
-#: Docks opened but tabbed behind the first one on the same side.
-TABBED_DOCKS: tuple[str, ...] = ("X-ray attenuation",)
+#: Docks the launcher opens, by their display name in napari.yaml: (name, area, tabbed behind).
+DOCK_LAYOUT: tuple[tuple[str, str, str | None], ...] = (
+    ("Study", "right", None),
+    ("Voltage", "bottom", None),
+    ("Compare cells", "bottom", "Voltage"),
+    ("X-ray attenuation", "right", "Study"),
+)
+DEFAULT_DOCKS: tuple[str, ...] = tuple(name for name, _, _ in DOCK_LAYOUT)
 
 PLUGIN_NAME = "napari-licell"
 
@@ -33,18 +37,24 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
 
     Returns the dock widgets by name.
     """
-    docks = {}
-    first_dock = None
-    for name in DEFAULT_DOCKS + TABBED_DOCKS:
-        dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name)
-        docks[name] = widget
-        if name in TABBED_DOCKS and first_dock is not None:
-            viewer.window._qt_window.tabifyDockWidget(first_dock, dock)
-        elif first_dock is None:
-            first_dock = dock
-    if first_dock is not None:
-        first_dock.raise_()
+    from qtpy.QtCore import Qt
+
+    areas = {"right": Qt.RightDockWidgetArea, "bottom": Qt.BottomDockWidgetArea, "left": Qt.LeftDockWidgetArea}
+    qt_window = viewer.window._qt_window
+    docks, dock_frames = {}, {}
+    for name, area, behind in DOCK_LAYOUT:
+        frame, widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name)
+        docks[name], dock_frames[name] = widget, frame
+        if behind in dock_frames:
+            qt_window.tabifyDockWidget(dock_frames[behind], frame)
+        elif area != "right":
+            qt_window.addDockWidget(areas[area], frame)
+    for name, _, behind in DOCK_LAYOUT:
+        if behind is None:
+            dock_frames[name].raise_()
     study = docks.get("Study")
+    if "Voltage" in docks and study is not None:
+        docks["Voltage"].follow_study(study)
     if paths:
         viewer.open(paths, plugin=PLUGIN_NAME)
     elif demo and study is not None:

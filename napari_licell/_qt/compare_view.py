@@ -1,0 +1,408 @@
+"""Dock: the cells of a study side by side, with their key numbers, per-process statistics and a figure export.
+
+The cross-sections are shown with napari's grid mode: one viewbox per cell,
+all drawn by the one canvas with the one camera, so zooming or panning any
+of them zooms and pans all of them (linked cameras come free), and all
+share the viewer's dims, so every cell is cut at the same depth and the same
+cross-section position (in µm, through the layers' scale). Each viewbox is
+labelled with its cell's bonding process and pressures (the layer name,
+e.g. "P1 | SE 400, C 3 MPa", drawn by the layer's name overlay; the
+cell list and the table spell them out).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..compare.cell_titles import cell_title, short_title
+from ..compare.figure import export_comparison_figure
+from ..compare.grouping import boxplot_groups
+from ..compare.table import LI_IN_SE, THICKNESS, default_measure, key_numbers_table
+from ..layers import synthetic_cell_layers
+from .cross_section import show_stack_cross_section
+from .mpl_canvas import ThemedFigureWidget
+
+__all__ = ["CompareView", "ProcessStatsFigure", "TABLE_COLUMNS"]
+
+#: (table column, header, kind) of the dock's table; kind "pct" shows a 0..1 share in %.
+TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("cell", "Cell", "text"),
+    ("process", "Process", "text"),
+    ("pressures", "Bonding", "text"),
+    ("charge_minutes", "Charge (min)", "num"),
+    ("faraday_thickness_um", "Faraday (µm)", "num"),
+    (THICKNESS, "Li layer (µm)", "num"),
+    (LI_IN_SE, "Li in SE (%)", "pct"),
+    ("verdict", "Verdict", "text"),
+)
+
+_PROCESS_COLOURS = {"none": "#e0702e", "process1": "#3aa8e8", "process2": "#b04fd6", "process3": "#e8c93a"}
+
+
+class _NumberItem(QTableWidgetItem):
+    """A table cell showing formatted text but sorting by its number (NaN last)."""
+
+    def __init__(self, value: float, text: str):
+        super().__init__(text)
+        self.value = float(value)
+        self.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
+
+    def __lt__(self, other):  # noqa: D105 - Qt sorting hook
+        if isinstance(other, _NumberItem):
+            a, b = self.value, other.value
+            if np.isnan(a) or np.isnan(b):
+                return not np.isnan(a) and np.isnan(b)
+            return a < b
+        return super().__lt__(other)
+
+
+class ProcessStatsFigure(ThemedFigureWidget):
+    """Box plots of the Li layer thickness (µm) and the Li-in-SE share (%) per bonding process.
+
+    Every cell is drawn as a dot over its process's box, so a process with a
+    single cell still shows its value.
+    """
+
+    def __init__(self, napari_viewer=None, parent=None):
+        self.table = None
+        super().__init__(napari_viewer, parent=parent, toolbar=False, figsize=(4, 2.2))
+        self.canvas.setMinimumHeight(200)
+        self.redraw()
+
+    def set_table(self, table) -> None:
+        """Show the key-numbers table (from :func:`key_numbers_table`); None clears the plot."""
+        self.table = table
+        self.redraw()
+
+    def draw(self) -> None:
+        text = self.colours["text"]
+        axes = self.figure.subplots(1, 2)
+        specs = ((THICKNESS, "Li layer (µm)", 1.0), (LI_IN_SE, "Li in SE (%)", 100.0))
+        for ax, (column, title, factor) in zip(axes, specs):
+            self.style_axes(ax)
+            ax.set_title(title, fontsize=8)
+            ax.tick_params(labelsize=7)
+            if self.table is None or len(self.table) == 0:
+                continue
+            labels, data = boxplot_groups(self.table, column)
+            data = [d * factor for d in data]
+            positions = np.arange(1, len(labels) + 1)
+            filled = [(p, d) for p, d in zip(positions, data) if d.size]
+            if filled:
+                ax.boxplot([d for _, d in filled], positions=[p for p, _ in filled], widths=0.5,
+                           medianprops={"color": text}, boxprops={"color": text}, whiskerprops={"color": text},
+                           capprops={"color": text}, flierprops={"markeredgecolor": text})
+            rng = np.random.default_rng(0)
+            for p, d, name in zip(positions, data, labels):
+                jitter = rng.uniform(-0.12, 0.12, d.size) if d.size > 1 else np.zeros(d.size)
+                ax.plot(p + jitter, d, "o", ms=4, color=_PROCESS_COLOURS.get(name, text), zorder=3)
+            ax.set_xticks(positions, [name.replace("process", "P") for name in labels])
+        if self.table is not None and len(self.table):
+            counts = self.table.groupby("process").size()
+            note = "one cell per process" if counts.max() == 1 else f"{int(counts.min())}–{int(counts.max())} cells per process"
+            self.figure.suptitle(f"Per bonding process ({note})", fontsize=8, color=text)
+
+
+class CompareView(QWidget):
+    """All cells of a study side by side (napari grid mode), their key numbers, statistics and a figure export.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+
+    Notes
+    -----
+    Grid mode keeps one camera for all viewboxes, so the cells' views are
+    linked for free: zoom and pan act on all of them at once. They share the
+    viewer's dims too, so all show the same depth and cross-section position.
+    Cells come from :meth:`set_cells` (any objects with ``name``,
+    ``metadata``, ``image``, ``labels``, ``voxel_size_um``, ``voltage``, e.g.
+    :class:`~napari_licell.phantoms.SyntheticCell`) or :meth:`open_demo_study`.
+    """
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.cells: dict[str, Any] = {}
+        self.layer_names: dict[str, tuple[str, str | None]] = {}
+        self.table = None
+        self.measure: Callable[[Any], dict] | None = None
+        self._hidden_by_us: list[str] = []
+        self._init_widgets()
+
+    # --- widgets -----------------------------------------------------------------
+    def _init_widgets(self) -> None:
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.demo_button = QPushButton("Open demo study")
+        self.demo_button.clicked.connect(self.open_demo_study)
+        self.side_by_side = QCheckBox("Side by side")
+        self.side_by_side.setToolTip("napari grid mode: one viewbox per cell, one shared camera")
+        self.side_by_side.toggled.connect(self.set_side_by_side)
+        self.labels_box = QCheckBox("Labels")
+        self.labels_box.setToolTip("Overlay each cell's labels in the class colours")
+        self.labels_box.toggled.connect(lambda _: self._apply_visibility())
+        self.export_button = QPushButton("Export figure…")
+        self.export_button.setToolTip("Cross-sections, voltage curves and the table as one PNG or SVG")
+        self.export_button.clicked.connect(self._export_dialog)
+        for widget in (self.demo_button, self.side_by_side, self.labels_box, self.export_button):
+            row.addWidget(widget)
+        layout.addLayout(row)
+
+        splitter = QSplitter(Qt.Vertical)
+        self.cell_list = QListWidget()
+        self.cell_list.setToolTip("Cells to show, tabulate and export")
+        self.cell_list.itemChanged.connect(lambda _: self._on_checks())
+        splitter.addWidget(self.cell_list)
+        self.table_widget = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table_widget.setHorizontalHeaderLabels([header for _, header, _ in TABLE_COLUMNS])
+        self.table_widget.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table_widget.setSortingEnabled(True)
+        self.table_widget.verticalHeader().setVisible(False)
+        splitter.addWidget(self.table_widget)
+        self.stats = ProcessStatsFigure(self.viewer)
+        splitter.addWidget(self.stats)
+        layout.addWidget(splitter)
+        self.source_label = QLabel("No cells to compare.")
+        self.source_label.setWordWrap(True)
+        layout.addWidget(self.source_label)
+
+    # --- model ---------------------------------------------------------------------
+    def set_cells(self, cells: Sequence[Any], measure: Callable[[Any], dict] | None = None) -> None:
+        """Compare ``cells``: add their layers, measure them, fill the table and switch to side by side.
+
+        Parameters
+        ----------
+        cells : sequence
+            Cells with ``name``, ``metadata``, ``image`` (z, y, x), ``labels``,
+            ``voxel_size_um`` (µm) and ``voltage``.
+        measure : callable(cell) -> dict, optional
+            Key numbers of one cell (see :func:`~napari_licell.compare.table.key_numbers_table`);
+            :func:`~napari_licell.compare.table.default_measure` by default.
+        """
+        self.measure = measure or default_measure()
+        self.cells = {str(c.name): c for c in cells}
+        self._add_layers()
+        self.table = key_numbers_table(self.cells.values(), _reporting(self.measure))
+        self.cell_list.blockSignals(True)
+        self.cell_list.clear()
+        for name, cell in self.cells.items():
+            item = QListWidgetItem(cell_title(name, cell.metadata))
+            item.setData(Qt.UserRole, name)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked)
+            self.cell_list.addItem(item)
+        self.cell_list.blockSignals(False)
+        sources = sorted(set(self.table["source"]) - {""})
+        self.source_label.setText(
+            f"{len(self.cells)} cells; numbers from {', '.join(sources) or 'the measure'}. "
+            "Zoom and pan act on all cells (one camera); the sliders cut all at the same place."
+        )
+        self._on_checks()
+        if self.side_by_side.isChecked():
+            self._apply_visibility()
+        else:
+            self.side_by_side.setChecked(True)
+
+    def open_demo_study(self) -> None:
+        """Compare the demo study's four charged cells (no interlayer, processes 1-3).
+
+        Their truth labels are measured by ``measure_cell`` when the measure
+        module is installed; otherwise the numbers are read from the truth.
+        """
+        from ..phantoms.demo_study import load_demo_study
+
+        cells = [c for c in load_demo_study() if not c.metadata.get("dummy_cell")]
+        self.set_cells(cells)
+        self.demo_button.setEnabled(False)
+
+    def checked_cells(self) -> list[str]:
+        """Names of the cells ticked in the list, in list order."""
+        names = []
+        for i in range(self.cell_list.count()):
+            item = self.cell_list.item(i)
+            if item.checkState() == Qt.Checked:
+                names.append(item.data(Qt.UserRole))
+        return names
+
+    def set_checked(self, name: str, checked: bool) -> None:
+        """Tick or untick cell ``name``."""
+        for i in range(self.cell_list.count()):
+            item = self.cell_list.item(i)
+            if item.data(Qt.UserRole) == name:
+                item.setCheckState(Qt.Checked if checked else Qt.Unchecked)
+
+    def checked_table(self):
+        """The key-numbers table of the ticked cells."""
+        if self.table is None:
+            return None
+        return self.table[self.table["cell"].isin(self.checked_cells())].reset_index(drop=True)
+
+    # --- layers -------------------------------------------------------------------
+    def _add_layers(self) -> None:
+        """Put each cell's scan (and hidden labels) at the bottom of the layer list, in cell order.
+
+        Pairs sit at layer indices (2k, 2k + 1) so grid stride 2 shows a cell's
+        scan with its labels in one viewbox, left to right in cell order.
+        """
+        from napari.layers import Layer
+
+        for k, (name, cell) in enumerate(self.cells.items()):
+            title = short_title(name, cell.metadata)
+            tuples = synthetic_cell_layers(cell, with_truth=getattr(cell, "labels", None) is not None)
+            names: list[str | None] = []
+            for j, (data, kwargs, kind) in enumerate(tuples[:2]):
+                kwargs = dict(kwargs)
+                kwargs["name"] = title if j == 0 else f"{title} labels"
+                kwargs["metadata"] = dict(kwargs.get("metadata", {}), compare_cell=name)
+                if j == 0 and getattr(cell, "voltage", None) is not None:
+                    kwargs["metadata"]["voltage_curve"] = cell.voltage  # the voltage dock follows the active cell
+                kwargs["visible"] = False
+                if kwargs["name"] in self.viewer.layers:
+                    self.viewer.layers.remove(kwargs["name"])
+                layer = Layer.create(data, kwargs, kind)
+                if j == 0:
+                    layer.name_overlay.visible = True
+                    layer.name_overlay.font_size = 8
+                self.viewer.layers.insert(2 * k + j, layer)
+                names.append(layer.name)
+            self.layer_names[name] = (names[0], names[1] if len(names) > 1 else None)
+
+    def set_side_by_side(self, on: bool) -> None:
+        """Grid mode with one viewbox per ticked cell (on), or back to the previous view (off)."""
+        grid = self.viewer.canvas.grid
+        if on:
+            ours = {n for pair in self.layer_names.values() for n in pair if n}
+            self._hidden_by_us = [l.name for l in self.viewer.layers if l.visible and l.name not in ours]
+            for name in self._hidden_by_us:
+                self.viewer.layers[name].visible = False
+            grid.stride = 2
+            grid.shape = (1, -1)
+            grid.spacing = 0.04
+            grid.enabled = True
+            self._apply_visibility()
+            show_stack_cross_section(self.viewer)
+            # fit again once Qt has laid out the canvas (its size changes when docks open)
+            QTimer.singleShot(0, self.viewer.reset_view)
+        else:
+            grid.enabled = False
+            for pair in self.layer_names.values():
+                for name in pair:
+                    if name and name in self.viewer.layers:
+                        self.viewer.layers[name].visible = False
+            for name in self._hidden_by_us:
+                if name in self.viewer.layers:
+                    self.viewer.layers[name].visible = True
+            self._hidden_by_us = []
+        if self.side_by_side.isChecked() != on:
+            self.side_by_side.blockSignals(True)
+            self.side_by_side.setChecked(on)
+            self.side_by_side.blockSignals(False)
+
+    def _apply_visibility(self) -> None:
+        if not self.side_by_side.isChecked():
+            return
+        checked = set(self.checked_cells())
+        for name, (scan, labels) in self.layer_names.items():
+            if scan in self.viewer.layers:
+                self.viewer.layers[scan].visible = name in checked
+            if labels and labels in self.viewer.layers:
+                self.viewer.layers[labels].visible = name in checked and self.labels_box.isChecked()
+        self.viewer.reset_view()
+
+    def _on_checks(self) -> None:
+        self._apply_visibility()
+        table = self.checked_table()
+        self._fill_table(table)
+        self.stats.set_table(table)
+
+    def _fill_table(self, table) -> None:
+        widget = self.table_widget
+        widget.setSortingEnabled(False)
+        widget.setRowCount(0 if table is None else len(table))
+        if table is not None:
+            for row, (_, record) in enumerate(table.iterrows()):
+                for col, (key, _, kind) in enumerate(TABLE_COLUMNS):
+                    value = record[key]
+                    if kind == "text":
+                        item = QTableWidgetItem(str(value))
+                    else:
+                        number = float(value) * (100.0 if kind == "pct" else 1.0)
+                        item = _NumberItem(number, "–" if np.isnan(number) else f"{number:.1f}")
+                    widget.setItem(row, col, item)
+        widget.setSortingEnabled(True)
+        widget.resizeColumnsToContents()
+
+    def table_rows(self) -> list[list[str]]:
+        """The table as shown (after any sorting), one list of cell texts per row."""
+        w = self.table_widget
+        return [[w.item(r, c).text() for c in range(w.columnCount())] for r in range(w.rowCount())]
+
+    # --- export -------------------------------------------------------------------
+    def current_y_index(self) -> int | None:
+        """The y row (voxel) where the viewer cuts the first shown cell, None when unknown."""
+        for scan, _ in self.layer_names.values():
+            if scan in self.viewer.layers:
+                layer = self.viewer.layers[scan]
+                data_point = layer.world_to_data(self.viewer.dims.point)
+                return int(round(float(data_point[1])))
+        return None
+
+    def export_figure(self, path: str | os.PathLike) -> Path:
+        """Write the comparison of the ticked cells (cross-sections at the viewer's y, curves, table) to PNG/SVG."""
+        names = self.checked_cells()
+        if not names:
+            raise ValueError("no cells ticked to export")
+        return export_comparison_figure(
+            [self.cells[n] for n in names], path, table=self.checked_table(), y_index=self.current_y_index()
+        )
+
+    def _export_dialog(self) -> None:
+        from napari.utils.notifications import show_error, show_info
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export comparison figure", "comparison.png",
+                                              "PNG image (*.png);;SVG vector image (*.svg)")
+        if not path:
+            return
+        try:
+            written = self.export_figure(path)
+        except (OSError, ValueError) as exc:
+            show_error(f"Could not export the comparison to {path}: {exc}")
+            return
+        show_info(f"Comparison figure saved to {written}")
+
+
+
+def _reporting(measure: Callable[[Any], dict]) -> Callable[[Any], dict]:
+    """``measure`` that reports a failure for one cell as a notification and leaves its numbers empty."""
+
+    def safe(cell: Any) -> dict:
+        try:
+            return dict(measure(cell))
+        except Exception as exc:  # noqa: BLE001 - one bad cell must not lose the whole comparison
+            from napari.utils.notifications import show_error
+
+            show_error(f"Could not measure {getattr(cell, 'name', 'a cell')}: {exc}")
+            return {"source": "measurement failed"}
+
+    return safe
