@@ -86,7 +86,7 @@ class ProcessStatsFigure(ThemedFigureWidget):
     def __init__(self, napari_viewer=None, parent=None):
         self.table = None
         super().__init__(napari_viewer, parent=parent, toolbar=False, figsize=(4, 2.2))
-        self.canvas.setMinimumHeight(200)
+        self.canvas.setMinimumHeight(120)
         self.redraw()
 
     def set_table(self, table) -> None:

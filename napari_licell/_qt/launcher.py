@@ -50,8 +50,11 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
         elif area != "right":
             qt_window.addDockWidget(areas[area], frame)
     for name, _, behind in DOCK_LAYOUT:
-        if behind is None:
+        if behind is None and name in dock_frames:
             dock_frames[name].raise_()
+    bottom = [dock_frames[n] for n, area, _ in DOCK_LAYOUT if area == "bottom" and n in dock_frames]
+    if bottom:  # keep the canvas the largest thing in the window
+        qt_window.resizeDocks(bottom[:1], [240], Qt.Vertical)
     study = docks.get("Study")
     if "Voltage" in docks and study is not None:
         docks["Voltage"].follow_study(study)

@@ -15,7 +15,7 @@ def fixed_viewer(make_napari_viewer):
     """A shown viewer with the dark theme and a fixed window size."""
     viewer = make_napari_viewer(show=True)
     viewer.theme = "dark"
-    viewer.window._qt_window.resize(1400, 900)
+    viewer.window._qt_window.resize(1400, 1000)
     return viewer
 
 
