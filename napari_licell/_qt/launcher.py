@@ -10,6 +10,7 @@ __all__ = ["display_problem", "DEFAULT_DOCKS", "build_app", "launch"]
 #: Docks the launcher opens, by their display name in napari.yaml: (name, area, tabbed behind).
 DOCK_LAYOUT: tuple[tuple[str, str, str | None], ...] = (
     ("Study", "right", None),
+    ("Paint & classify", "right", "Study"),
     ("Voltage", "bottom", None),
     ("Compare cells", "bottom", "Voltage"),
     ("X-ray attenuation", "right", "Study"),
