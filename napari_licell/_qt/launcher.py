@@ -11,6 +11,7 @@ __all__ = ["display_problem", "DEFAULT_DOCKS", "build_app", "launch"]
 DOCK_LAYOUT: tuple[tuple[str, str, str | None], ...] = (
     ("Study", "right", None),
     ("Paint & classify", "right", "Study"),
+    ("Results", "right", "Study"),
     ("Voltage", "bottom", None),
     ("Compare cells", "bottom", "Voltage"),
     ("X-ray attenuation", "right", "Study"),

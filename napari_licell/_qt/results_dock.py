@@ -1,0 +1,346 @@
+"""Dock: the numbers of the active cell, its Li thickness map and depth profiles, a report.
+
+Thin: measurement is :func:`napari_licell.measure.measure_cell`, run in a
+worker thread with progress and cancel; the dock shows what it returns and
+re-measures (debounced) when the labels change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..classes import CLASS_TABLE
+from .mpl_canvas import ThemedFigureWidget
+from .notify import report_error
+
+__all__ = ["ResultsDock", "headline_rows"]
+
+
+def headline_rows(m) -> list[tuple[str, str]]:
+    """(quantity, value with unit) rows of a CellMeasurements for the table."""
+    d = m.to_dict()
+    layer, in_se, contrast = d["li_layer"], d["li_in_se"], d["contrast"]
+    faraday = d.get("faraday") or {}
+    rows = [
+        ("Verdict", d["verdict"]),
+        ("Li volume", f"{d['li_volume_um3']:.4g} µm³"),
+        ("Li layer mean thickness", f"{layer['mean_thickness_um']:.2f} µm"),
+        ("Li layer std", f"{layer['std_thickness_um']:.2f} µm"),
+        ("Li layer coverage", f"{layer['coverage']:.1%}"),
+        ("Li layer uniformity", f"{layer.get('uniformity', float('nan')):.2f}"),
+        ("Li inside SE", f"{in_se['volume_um3']:.4g} µm³ ({in_se['fraction_of_li']:.1%} of Li)"),
+        ("Deepest Li in SE", f"{in_se['max_depth_um']:.1f} µm"),
+        ("SE + Li share", f"{d['fractions']['se_li']:.2%}"),
+        ("Gas-void share", f"{d['fractions']['void']:.2%}"),
+        ("Li/void contrast (CNR)", "n/a" if contrast.get("li_void_cnr") is None else
+         f"{contrast['li_void_cnr']:.2f} ({'separable' if contrast.get('separable') else 'not separable'})"),
+    ]
+    if d.get("faraday_thickness_um") is not None:
+        ratio = faraday.get("layer_over_expected")
+        rows.append(("Faraday thickness", f"{d['faraday_thickness_um']:.1f} µm"
+                     + ("" if ratio is None else f" (layer/expected {ratio:.2f})")))
+    return rows
+
+
+class _ResultsPlots(ThemedFigureWidget):
+    """Thickness map and depth profiles of one measurement."""
+
+    def __init__(self, napari_viewer=None, parent=None):
+        self.measurement = None
+        super().__init__(napari_viewer, parent=parent, toolbar=False, figsize=(4.5, 2.4))
+        self.redraw()
+
+    def show_measurement(self, m) -> None:
+        self.measurement = m
+        self.redraw()
+
+    def draw(self) -> None:
+        ax_map, ax_depth = self.figure.subplots(1, 2)
+        for ax in (ax_map, ax_depth):
+            self.style_axes(ax)
+        m = self.measurement
+        if m is None:
+            ax_map.set_title("no measurement yet", fontsize=8)
+            return
+        thickness = m.li_layer.thickness_map_um
+        vz, vy, vx = m.oriented_voxel_size_um
+        im = ax_map.imshow(thickness, origin="lower", cmap="viridis",
+                           extent=(0, thickness.shape[1] * vx, 0, thickness.shape[0] * vy))
+        cbar = self.figure.colorbar(im, ax=ax_map, shrink=0.8)
+        cbar.set_label("Li layer (µm)", fontsize=7, color=self.colours["text"])
+        cbar.ax.tick_params(labelsize=6, colors=self.colours["text"])
+        ax_map.set_title("Li layer thickness", fontsize=8)
+        ax_map.set_xlabel("x (µm)", fontsize=7)
+        ax_map.set_ylabel("y (µm)", fontsize=7)
+        depth = m.depth
+        for cls in CLASS_TABLE[1:]:
+            share = depth.area_fraction.get(cls.key)
+            if share is not None and np.nanmax(np.nan_to_num(share)) > 0:
+                ax_depth.plot(share, depth.z_um, color=cls.colour, lw=1, label=cls.key)
+        ax_depth.set_xlabel("area fraction", fontsize=7)
+        ax_depth.set_ylabel("height from collector end (µm)", fontsize=7)
+        ax_depth.set_title("depth profiles", fontsize=8)
+        ax_depth.legend(fontsize=6, loc="upper right")
+        for ax in (ax_map, ax_depth):
+            ax.tick_params(labelsize=6)
+
+
+class ResultsDock(QWidget):
+    """Numbers, thickness map and depth profiles of the chosen labels layer."""
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.measurement = None
+        self._worker = None
+        self._watched = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(1000)
+        self._init_widgets()
+        self._add_callbacks()
+        self._refresh_layers()
+
+    def _init_widgets(self) -> None:
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.labels_box = QComboBox()
+        self.image_box = QComboBox()
+        form.addRow("Labels", self.labels_box)
+        form.addRow("Scan (optional)", self.image_box)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        self.measure_button = QPushButton("Measure")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.auto_update = QCheckBox("Update when labels change")
+        self.auto_update.setChecked(True)
+        row.addWidget(self.measure_button)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+        layout.addWidget(self.auto_update)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        layout.addWidget(self.progress)
+        self.verdict_label = QLabel("Choose a labels layer and press Measure.")
+        self.verdict_label.setWordWrap(True)
+        layout.addWidget(self.verdict_label)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["quantity", "value"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table)
+        self.plots = _ResultsPlots(self.viewer)
+        layout.addWidget(self.plots)
+        row2 = QHBoxLayout()
+        self.report_button = QPushButton("Report (HTML)…")
+        self.json_button = QPushButton("Numbers (JSON)…")
+        row2.addWidget(self.report_button)
+        row2.addWidget(self.json_button)
+        layout.addLayout(row2)
+
+    def _add_callbacks(self) -> None:
+        self.viewer.layers.events.inserted.connect(self._refresh_layers)
+        self.viewer.layers.events.removed.connect(self._refresh_layers)
+        self.measure_button.clicked.connect(self.measure)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.labels_box.currentTextChanged.connect(self._watch_labels)
+        self._timer.timeout.connect(self.measure)
+        self.report_button.clicked.connect(self._ask_report)
+        self.json_button.clicked.connect(self._ask_json)
+
+    # --- layers ------------------------------------------------------------
+    def _refresh_layers(self, event=None) -> None:
+        from napari.layers import Image, Labels
+
+        labels = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels) and layer.ndim == 3]
+        images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image) and layer.ndim == 3]
+        for box, names, allow_none in ((self.labels_box, labels, False), (self.image_box, images, True)):
+            current = box.currentText()
+            box.blockSignals(True)
+            box.clear()
+            if allow_none:
+                box.addItem("")
+            box.addItems(names)
+            if current in names:
+                box.setCurrentText(current)
+            box.blockSignals(False)
+        self._watch_labels(self.labels_box.currentText())
+
+    def _watch_labels(self, name: str) -> None:
+        if self._watched is not None:
+            try:
+                self._watched.events.labels_update.disconnect(self._on_labels_changed)
+            except (TypeError, ValueError, AttributeError):
+                pass
+            self._watched = None
+        if name and name in self.viewer.layers:
+            layer = self.viewer.layers[name]
+            event = getattr(layer.events, "labels_update", None) or layer.events.data
+            event.connect(self._on_labels_changed)
+            self._watched = layer
+            prefix = name.replace(" truth", "").replace(" labels", "").replace(" preview", "")
+            if prefix in [self.image_box.itemText(i) for i in range(self.image_box.count())]:
+                self.image_box.setCurrentText(prefix)
+
+    def _on_labels_changed(self, event=None) -> None:
+        if self.auto_update.isChecked() and self.measurement is not None:
+            self._timer.start()
+
+    def set_layers(self, labels_name: str, image_name: str = "") -> None:
+        """Choose the layers to measure (as a user would in the combo boxes)."""
+        self.labels_box.setCurrentText(labels_name)
+        self.image_box.setCurrentText(image_name)
+
+    # --- measuring ---------------------------------------------------------
+    def _inputs(self) -> dict[str, Any] | None:
+        name = self.labels_box.currentText()
+        if not name or name not in self.viewer.layers:
+            report_error("Choose a labels layer to measure")
+            return None
+        layer = self.viewer.layers[name]
+        image_name = self.image_box.currentText()
+        image_layer = self.viewer.layers[image_name] if image_name in self.viewer.layers else None
+        meta = dict(image_layer.metadata) if image_layer is not None else {}
+        meta.update({k: v for k, v in layer.metadata.items() if k not in meta})
+        image = image_layer.data if image_layer is not None else None
+        if image is not None and tuple(image.shape) != tuple(layer.data.shape):
+            image = None
+        return {
+            "labels": layer.data,
+            "voxel_size_um": tuple(float(s) for s in layer.scale[-3:]),
+            "image": image,
+            "current_density_ma_cm2": meta.get("current_density_ma_cm2"),
+            "charge_minutes": meta.get("charge_minutes"),
+            "name": name,
+        }
+
+    def measure(self) -> None:
+        """Measure the chosen labels layer in a worker thread."""
+        from napari.qt.threading import thread_worker
+
+        from ..measure import measure_cell
+
+        if self._worker is not None:
+            return
+        inputs = self._inputs()
+        if inputs is None:
+            return
+        self._cancelled = False
+
+        @thread_worker
+        def work():
+            return measure_cell(
+                inputs.pop("labels"),
+                inputs.pop("voxel_size_um"),
+                progress=lambda done, total: self._set_progress(done, total),
+                cancel=lambda: self._cancelled,
+                **inputs,
+            )
+
+        worker = work()
+        worker.returned.connect(self._on_measured)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self.measure_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setValue(0)
+        worker.start()
+
+    def _set_progress(self, done: int, total: int) -> None:
+        self._progress_value = int(100 * done / max(total, 1))
+        QTimer.singleShot(0, lambda: self.progress.setValue(self._progress_value))
+
+    def cancel(self) -> None:
+        """Stop the running measurement; the previous results stay shown."""
+        self._cancelled = True
+
+    def _on_error(self, exc) -> None:
+        from ..measure import MeasurementCancelled
+
+        if isinstance(exc, MeasurementCancelled):
+            self.verdict_label.setText("Measurement cancelled; the previous results are kept.")
+            return
+        report_error(exc)
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.measure_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def _on_measured(self, m) -> None:
+        self.measurement = m
+        self.progress.setValue(100)
+        d = m.to_dict()
+        self.verdict_label.setText(f"<b>{d['verdict']}</b>: {d['verdict_reason']}")
+        rows = headline_rows(m)
+        self.table.setRowCount(len(rows))
+        for i, (quantity, value) in enumerate(rows):
+            self.table.setItem(i, 0, QTableWidgetItem(quantity))
+            self.table.setItem(i, 1, QTableWidgetItem(value))
+        self.table.resizeColumnToContents(0)
+        self.plots.show_measurement(m)
+        self._show_thickness_layer(m)
+
+    def _show_thickness_layer(self, m) -> None:
+        """The thickness map (µm) as a hidden 2D image layer over (y, x), for the plan view."""
+        name = f"{m.name} Li thickness (µm)"
+        vz, vy, vx = m.oriented_voxel_size_um
+        data = np.nan_to_num(m.li_layer.thickness_map_um.astype(np.float32))
+        if name in self.viewer.layers:
+            self.viewer.layers[name].data = data
+        else:
+            self.viewer.add_image(data, name=name, scale=(vy, vx), colormap="viridis", visible=False,
+                                  metadata={"unit": "um", "measurement": "li_layer_thickness_map"})
+
+    # --- export -------------------------------------------------------------
+    def write_report(self, path: str | Path) -> Path | None:
+        """Write the HTML report of the last measurement."""
+        from ..report.html_report import write_cell_report
+
+        if self.measurement is None:
+            report_error("Measure a cell first")
+            return None
+        try:
+            return write_cell_report(self.measurement, path)
+        except OSError as exc:
+            report_error(exc)
+            return None
+
+    def write_json(self, path: str | Path) -> Path | None:
+        """Write every number of the last measurement as JSON."""
+        from ..io.writers import write_json
+
+        if self.measurement is None:
+            report_error("Measure a cell first")
+            return None
+        return write_json(path, self.measurement.to_dict())
+
+    def _ask_report(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save report", "report.html", "HTML (*.html)")
+        if path:
+            self.write_report(path)
+
+    def _ask_json(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save numbers", "measurements.json", "JSON (*.json)")
+        if path:
+            self.write_json(path)

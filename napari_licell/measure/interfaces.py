@@ -1,0 +1,434 @@
+"""Interfaces of the layer stack as surfaces: one height per (y, x) column plus a fitted plane.
+
+Heights are positions of boundaries along the oriented stack axis, in voxels
+from the collector-end face of the volume (``z = 0``); a boundary at height
+``h`` lies between slice ``h - 1`` and slice ``h``. Four surfaces are found:
+
+* collector top: the first voxel above the metal slab;
+* carbon bottom and top: the carbon band between collector and SE, where there is one;
+* SE bottom: the lower face of the solid electrolyte, where a run of at
+  least ~2 um of SE or SE + Li begins (thinner runs are partial-volume rims
+  on the metal). Columns in which something (a Li mass, a gas gap) sits on
+  the SE's lower face start their SE higher than their neighbours; the SE
+  bottom is therefore the robust lower envelope of the per-column values:
+  a plane fitted with upper outliers trimmed, plus a smooth local offset,
+  and the column's own value only where it agrees with that envelope.
+
+Plane fits give the tilt; :func:`normal_cosine` turns vertical distances
+between two surfaces into distances along the surface normal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+from scipy import ndimage
+
+from ..classes import CARBON, METAL, SE, SE_LI
+
+__all__ = [
+    "PlaneFit",
+    "Surface",
+    "ColumnScan",
+    "Interfaces",
+    "fit_plane",
+    "lower_envelope",
+    "find_interfaces",
+    "normal_cosine",
+    "SE_MIN_RUN_UM",
+]
+
+#: Minimum SE (or SE + Li) run, micrometres, that marks the SE's lower face.
+SE_MIN_RUN_UM = 2.0
+#: Lateral length, micrometres, over which the SE-bottom envelope may bend away from its plane.
+ENVELOPE_SMOOTH_UM = 10.0
+
+#: Plane fits use at most this many columns (a regular subset of bigger maps).
+_MAX_FIT_COLUMNS = 262_144
+
+_METAL = METAL.code
+_SE = SE.code
+_SE_LI = SE_LI.code
+_CARBON = CARBON.code
+
+
+@njit(cache=True, nogil=True)
+def _scan_columns(slab, z0, min_se_run, collector_top, material_first, se_first, se_run, se_run_start,
+                  carbon_first, carbon_last):  # pragma: no cover - compiled
+    # rows of the per-column state stay in cache while the slab's slices pass over them
+    nz, ny, nx = slab.shape
+    for j in range(ny):
+        for k in range(nz):
+            z = z0 + k
+            for i in range(nx):
+                c = slab[k, j, i]
+                if c == 0:
+                    continue
+                if material_first[j, i] < 0:
+                    material_first[j, i] = z
+                if collector_top[j, i] < 0:
+                    if c == _METAL:
+                        continue
+                    collector_top[j, i] = z
+                if se_first[j, i] >= 0:
+                    continue
+                if c == _SE or c == _SE_LI:
+                    if se_run[j, i] == 0:
+                        se_run_start[j, i] = z
+                    se_run[j, i] += 1
+                    if se_run[j, i] >= min_se_run:
+                        se_first[j, i] = se_run_start[j, i]
+                else:
+                    se_run[j, i] = 0
+                    if c == _CARBON:
+                        if carbon_first[j, i] < 0:
+                            carbon_first[j, i] = z
+                        carbon_last[j, i] = z
+
+
+class ColumnScan:
+    """Per-column state of the first pass along the stack axis, fed slab by slab.
+
+    Parameters
+    ----------
+    shape_zyx : tuple of int
+        Oriented volume shape.
+    voxel_size_um : tuple of float
+        Oriented (z, y, x) voxel size in micrometres.
+    """
+
+    def __init__(self, shape_zyx: tuple[int, int, int], voxel_size_um: tuple[float, float, float]) -> None:
+        self.shape = tuple(int(s) for s in shape_zyx)
+        self.voxel_size_um = tuple(float(v) for v in voxel_size_um)
+        ny, nx = self.shape[1:]
+        self.min_se_run = max(2, int(math.ceil(SE_MIN_RUN_UM / self.voxel_size_um[0])))
+        full = lambda: np.full((ny, nx), -1, dtype=np.int32)  # noqa: E731
+        self.collector_top = full()
+        self.material_first = full()
+        self.se_first = full()
+        self.se_run = np.zeros((ny, nx), dtype=np.int32)
+        self.se_run_start = full()
+        self.carbon_first = full()
+        self.carbon_last = full()
+        self._finished = False
+
+    def update(self, slab: np.ndarray, z0: int) -> None:
+        """Feed oriented slices ``z0 .. z0 + len(slab)`` (uint8 class codes), in order."""
+        _scan_columns(slab, int(z0), self.min_se_run, self.collector_top, self.material_first, self.se_first,
+                      self.se_run, self.se_run_start, self.carbon_first, self.carbon_last)
+
+    def finish(self) -> None:
+        """Accept an SE run cut short by the end of the volume as the SE's lower face."""
+        if not self._finished:
+            open_run = (self.se_first < 0) & (self.se_run > 0)
+            self.se_first[open_run] = self.se_run_start[open_run]
+            self._finished = True
+
+    @property
+    def cell_columns(self) -> np.ndarray:
+        """Columns that hold cell material above the collector (the cell area)."""
+        return self.collector_top >= 0
+
+
+@dataclass(frozen=True)
+class PlaneFit:
+    """Least-squares plane ``z = offset + slope_y * y + slope_x * x`` (all micrometres).
+
+    Attributes
+    ----------
+    offset_um : float
+        Height at ``y = x = 0`` in micrometres.
+    slope_y, slope_x : float
+        Height change per micrometre along y and x.
+    rms_um : float
+        RMS distance of the fitted columns from the plane (roughness), micrometres.
+    n_columns : int
+        Columns the plane was fitted to (all valid columns, or a regular subset of
+        262144 of them for bigger maps).
+    """
+
+    offset_um: float
+    slope_y: float
+    slope_x: float
+    rms_um: float
+    n_columns: int
+
+    @property
+    def tilt_deg(self) -> float:
+        """Angle between the plane's normal and the stack axis, degrees."""
+        return math.degrees(math.atan(math.hypot(self.slope_y, self.slope_x)))
+
+    @property
+    def cos_normal(self) -> float:
+        """Cosine of :attr:`tilt_deg`: vertical distance x this = distance along the normal."""
+        return 1.0 / math.sqrt(1.0 + self.slope_y**2 + self.slope_x**2)
+
+    def height_um(self, y_um: np.ndarray, x_um: np.ndarray) -> np.ndarray:
+        return self.offset_um + self.slope_y * y_um + self.slope_x * x_um
+
+
+def _grids_um(shape_yx: tuple[int, int], vy: float, vx: float) -> tuple[np.ndarray, np.ndarray]:
+    ny, nx = shape_yx
+    return (np.arange(ny, dtype=np.float64)[:, None] + 0.5) * vy, (np.arange(nx, dtype=np.float64)[None, :] + 0.5) * vx
+
+
+def fit_plane(height_um: np.ndarray, valid: np.ndarray, vy: float, vx: float) -> PlaneFit | None:
+    """Fit a plane to a height map.
+
+    Parameters
+    ----------
+    height_um : ndarray (ny, nx)
+        Heights in micrometres.
+    valid : ndarray of bool (ny, nx)
+        Columns to use.
+    vy, vx : float
+        Column spacing in micrometres.
+
+    Returns
+    -------
+    PlaneFit or None
+        None when fewer than 3 columns are valid.
+    """
+    n = int(np.count_nonzero(valid))
+    if n < 3:
+        return None
+    jj, ii = np.nonzero(valid)
+    if n > _MAX_FIT_COLUMNS:  # a regular subset fits a plane just as well
+        step = int(np.ceil(n / _MAX_FIT_COLUMNS))
+        jj, ii = jj[::step], ii[::step]
+    y = (jj + 0.5) * vy
+    x = (ii + 0.5) * vx
+    z = np.asarray(height_um, dtype=np.float64)[jj, ii]
+    a = np.column_stack([np.ones_like(y), y - y.mean(), x - x.mean()])
+    coef, *_ = np.linalg.lstsq(a, z, rcond=None)
+    rms = float(np.sqrt(np.mean((z - a @ coef) ** 2)))
+    offset = float(coef[0] - coef[1] * y.mean() - coef[2] * x.mean())
+    return PlaneFit(offset, float(coef[1]), float(coef[2]), rms, int(z.size))
+
+
+@dataclass
+class Surface:
+    """One interface: a height per column and its plane.
+
+    Attributes
+    ----------
+    name : str
+        "collector_top", "li_bottom", "li_top", "carbon_bottom", "carbon_top" or "se_bottom".
+    height_vox : ndarray of float32 (ny, nx)
+        Boundary height in voxels from the collector-end face; NaN where the surface is absent.
+    voxel_size_um : tuple of float
+        Oriented (z, y, x) voxel size in micrometres.
+    coverage : float
+        Share of the cell area where the surface is present.
+    plane : PlaneFit or None
+        Plane fitted to the present columns (micrometres).
+    """
+
+    name: str
+    height_vox: np.ndarray
+    voxel_size_um: tuple[float, float, float]
+    coverage: float
+    plane: PlaneFit | None
+
+    @classmethod
+    def from_heights(cls, name: str, height_vox: np.ndarray, cell: np.ndarray,
+                     voxel_size_um: tuple[float, float, float]) -> "Surface":
+        """Build a surface from a height map (NaN = absent) over the cell area ``cell``."""
+        h = np.where(cell, height_vox, np.nan).astype(np.float32)
+        present = np.isfinite(h)
+        n_cell = int(np.count_nonzero(cell))
+        coverage = float(np.count_nonzero(present)) / n_cell if n_cell else 0.0
+        vz, vy, vx = voxel_size_um
+        plane = fit_plane(np.nan_to_num(h) * vz, present, vy, vx)
+        return cls(name, h, tuple(voxel_size_um), coverage, plane)
+
+    @property
+    def height_um(self) -> np.ndarray:
+        """Heights in micrometres from the collector-end face (NaN where absent)."""
+        return self.height_vox * np.float32(self.voxel_size_um[0])
+
+    @property
+    def mean_height_um(self) -> float:
+        h = self.height_vox[np.isfinite(self.height_vox)]
+        return float(h.mean()) * self.voxel_size_um[0] if h.size else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Mean height (um), coverage, tilt (degrees), slopes and roughness (um)."""
+        p = self.plane
+        return {
+            "mean_height_um": self.mean_height_um,
+            "coverage": self.coverage,
+            "tilt_deg": p.tilt_deg if p else None,
+            "slope_y": p.slope_y if p else None,
+            "slope_x": p.slope_x if p else None,
+            "roughness_um": p.rms_um if p else None,
+        }
+
+
+def normal_cosine(*planes: PlaneFit | None) -> float:
+    """Cosine between the stack axis and the mean normal of ``planes`` (1.0 when none is known).
+
+    Multiply a vertical distance between two (near-parallel) surfaces by
+    this to get the distance along their normal.
+    """
+    fits = [p for p in planes if p is not None]
+    if not fits:
+        return 1.0
+    sy = float(np.mean([p.slope_y for p in fits]))
+    sx = float(np.mean([p.slope_x for p in fits]))
+    return 1.0 / math.sqrt(1.0 + sy * sy + sx * sx)
+
+
+def lower_envelope(
+    height_vox: np.ndarray,
+    valid: np.ndarray,
+    voxel_size_um: tuple[float, float, float],
+    *,
+    smooth_um: float = ENVELOPE_SMOOTH_UM,
+    start_quantile: float = 30.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Robust lower envelope of a height map whose outliers lie only above the true surface.
+
+    Parameters
+    ----------
+    height_vox : ndarray (ny, nx)
+        Per-column heights in voxels.
+    valid : ndarray of bool (ny, nx)
+        Columns with a height.
+    voxel_size_um : tuple of float
+        Oriented (z, y, x) voxel size in micrometres.
+    smooth_um : float
+        Gaussian length, micrometres, of the local offset from the plane.
+    start_quantile : float
+        Percentile of the heights whose columns seed the plane fit.
+
+    Returns
+    -------
+    envelope : ndarray of float64 (ny, nx)
+        Envelope height in voxels for every column.
+    agrees : ndarray of bool (ny, nx)
+        Valid columns whose own height lies on the envelope (within tolerance).
+    """
+    vz, vy, vx = voxel_size_um
+    h = np.asarray(height_vox, dtype=np.float64)
+    yy, xx = _grids_um(h.shape, vy, vx)
+    inlier = valid & (h <= np.percentile(h[valid], start_quantile))
+    plane = fit_plane(h * vz, inlier, vy, vx)
+    sigma = 0.5
+    for _ in range(20):
+        if plane is None:
+            break
+        resid = h - plane.height_um(yy, xx) / vz
+        sigma = max(1.4826 * float(np.median(np.abs(resid[inlier]))), 0.5)
+        new = valid & (resid <= 3.0 * sigma) & (resid >= -6.0 * sigma)
+        if np.array_equal(new, inlier):
+            break
+        inlier = new
+        plane = fit_plane(h * vz, inlier, vy, vx)
+    if plane is None:
+        base = np.full(h.shape, float(np.median(h[valid])))
+    else:
+        base = plane.height_um(yy, xx) / vz
+    resid = np.where(inlier, h - base, 0.0)
+    s = (smooth_um / vy, smooth_um / vx)
+    weight = ndimage.gaussian_filter(inlier.astype(np.float64), s, mode="nearest")
+    offset = ndimage.gaussian_filter(resid, s, mode="nearest")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        local = np.where(weight > 1e-3, offset / weight, 0.0)
+    envelope = base + local
+    tolerance = max(2.0, 3.0 * sigma)
+    agrees = valid & (np.abs(h - envelope) <= tolerance)
+    return envelope, agrees
+
+
+@dataclass
+class Interfaces:
+    """The interfaces of one cell.
+
+    Attributes
+    ----------
+    cell_columns : ndarray of bool (ny, nx)
+        Columns holding cell material above the collector (the cell area).
+    collector_top, se_bottom : Surface
+        Collector top; lower face of the solid electrolyte.
+    carbon_bottom, carbon_top : Surface or None
+        Carbon band between collector and SE, None where there is none.
+    se_found : bool
+        False when the volume holds no solid electrolyte.
+    collector_top_index, se_bottom_index : ndarray of int32 (ny, nx)
+        Integer boundary heights for the voxel passes (outside the cell: the
+        volume's depth, so no voxel counts).
+    min_se_run_vox : int
+        SE run length (voxels) that marked the SE's lower face.
+    """
+
+    cell_columns: np.ndarray
+    collector_top: Surface
+    se_bottom: Surface
+    carbon_bottom: Surface | None
+    carbon_top: Surface | None
+    se_found: bool
+    collector_top_index: np.ndarray
+    se_bottom_index: np.ndarray
+    min_se_run_vox: int
+
+    @property
+    def cell_area_um2(self) -> float:
+        vz, vy, vx = self.collector_top.voxel_size_um
+        return float(np.count_nonzero(self.cell_columns)) * vy * vx
+
+    def surfaces(self) -> list[Surface]:
+        return [s for s in (self.collector_top, self.carbon_bottom, self.carbon_top, self.se_bottom) if s is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {s.name: s.to_dict() for s in self.surfaces()}
+        out["se_found"] = self.se_found
+        out["cell_area_um2"] = self.cell_area_um2
+        return out
+
+
+def find_interfaces(scan: ColumnScan) -> Interfaces:
+    """Turn the first pass's per-column state into surfaces.
+
+    Parameters
+    ----------
+    scan : ColumnScan
+        The finished first pass.
+
+    Returns
+    -------
+    Interfaces
+    """
+    scan.finish()
+    nz = scan.shape[0]
+    vox = scan.voxel_size_um
+    cell = scan.cell_columns
+    collector = np.where(cell, scan.collector_top, np.nan).astype(np.float64)
+    collector_surface = Surface.from_heights("collector_top", collector, cell, vox)
+
+    se_valid = cell & (scan.se_first >= 0)
+    se_found = bool(np.count_nonzero(se_valid) >= 3)
+    if se_found:
+        envelope, agrees = lower_envelope(scan.se_first.astype(np.float64), se_valid, vox)
+        se_height = np.where(agrees, scan.se_first, np.rint(envelope))
+        se_height = np.maximum(se_height, np.where(cell, scan.collector_top, 0))
+        se_height = np.clip(se_height, 0, nz)
+    else:
+        se_height = np.full(cell.shape, float(nz))
+    se_surface = Surface.from_heights("se_bottom", np.where(cell & se_found, se_height, np.nan), cell, vox)
+
+    has_carbon = cell & (scan.carbon_first >= 0)
+    if np.count_nonzero(has_carbon):
+        carbon_bottom = Surface.from_heights("carbon_bottom", np.where(has_carbon, scan.carbon_first, np.nan), cell, vox)
+        carbon_top = Surface.from_heights("carbon_top", np.where(has_carbon, scan.carbon_last + 1, np.nan), cell, vox)
+    else:
+        carbon_bottom = carbon_top = None
+
+    collector_index = np.where(cell, scan.collector_top, nz).astype(np.int32)
+    se_index = np.where(cell, se_height, nz).astype(np.int32)
+    return Interfaces(cell, collector_surface, se_surface, carbon_bottom, carbon_top, se_found,
+                      collector_index, se_index, scan.min_se_run)

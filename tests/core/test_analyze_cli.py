@@ -1,0 +1,206 @@
+"""``napari-licell analyze`` end to end on the demo study written by ``napari-licell demo --out``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_licell.cli import main
+from napari_licell.phantoms import load_demo_cell
+
+EXPECTED_VERDICT = {
+    "none_after_Xe6": "non-uniform",
+    "process1_after_Xe6": "non-uniform",
+    "process2_after_Xe6": "non-uniform",
+    "process3_after_Xe6": "uniform",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out)]) == 0
+    return out
+
+
+def _write_imagej(path: Path, data: np.ndarray) -> Path:
+    """A (z, y, x) ImageJ TIFF with a 0.54 um voxel size."""
+    tifffile.imwrite(path, np.ascontiguousarray(data), imagej=True, resolution=(1 / 0.54, 1 / 0.54),
+                     metadata={"spacing": 0.54, "unit": "um", "axes": "ZYX"})
+    return path
+
+
+def _analyze(*argv: str) -> int:
+    return main(["analyze", *argv])
+
+
+def _one_error_line(capsys, *needles: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_VERDICT))
+def test_analyze_a_demo_cell_end_to_end(demo_dir, tmp_path, capsys, name):
+    cell = load_demo_cell(name)
+    out = tmp_path / "out"
+    rc = _analyze(str(demo_dir / f"{name}.tif"), "--out", str(out), "--gas", "xe", "--gas-pressure-atm", "6",
+                  "--current-density", "0.2", "--charge-minutes", str(cell.spec.charge_minutes),
+                  "--voltage", str(demo_dir / f"{name}_voltage.csv"))
+    assert rc == 0
+    stdout = capsys.readouterr().out
+    assert f"verdict: {EXPECTED_VERDICT[name]}" in stdout
+    for fname in ("labels.tif", "report.html", "measurements.json", "measurements.csv", "depth_profiles.csv",
+                  "sensitivity.csv", "li_thickness_map_um.tif"):
+        assert (out / fname).is_file(), fname
+
+    d = json.loads((out / "measurements.json").read_text())
+    assert d["voxel_size_um"] == pytest.approx([0.54, 0.54, 0.54])
+    assert set(d["fractions"]) == {"li", "void", "se_li", "se", "carbon", "metal"}
+    assert sum(d["fractions"].values()) == pytest.approx(1.0)
+    assert d["li_volume_um3"] > 0
+    assert {"mean_thickness_um", "std_thickness_um", "coverage"} <= set(d["li_layer"])
+    assert {"volume_um3", "fraction_of_li", "max_depth_um"} <= set(d["li_in_se"])
+    assert d["faraday_thickness_um"] == pytest.approx(cell.truth.faraday_thickness_um)
+    assert d["contrast"]["separable"] is True and d["contrast"]["li_void_cnr"] > 3.0
+    assert "physics" in d["contrast"]["source"]
+    assert d["verdict"] == EXPECTED_VERDICT[name] and d["verdict_reason"]
+    prov = d["provenance"]
+    assert prov["thresholds"]["values"] and prov["software"]["napari-licell"]
+    assert prov["inputs"][0]["path"].endswith(f"{name}.tif") and len(prov["inputs"][0]["sha256"]) == 64
+    assert set(d["sensitivity"]["largest_change"]) == set(prov["thresholds"]["class_keys"][i] + "|" +
+                                                           prov["thresholds"]["class_keys"][i + 1]
+                                                           for i in range(len(prov["thresholds"]["values"])))
+    if EXPECTED_VERDICT[name] == "uniform":
+        assert abs(d["li_layer"]["mean_thickness_um"] / d["faraday_thickness_um"] - 1) < 0.10
+        assert d["li_in_se"]["fraction_of_li"] < 0.1
+    else:
+        assert d["li_in_se"]["fraction_of_li"] > 0.8
+        assert d["li_in_se"]["masses"]["count"] > 0
+
+    with tifffile.TiffFile(out / "labels.tif") as tif:
+        labels = tif.asarray()
+        assert tif.imagej_metadata["spacing"] == pytest.approx(0.54)
+        assert tif.imagej_metadata["unit"] in ("um", "micron", "\\u00B5m")
+        x_res = tif.pages[0].tags["XResolution"].value
+        assert x_res[1] / x_res[0] == pytest.approx(0.54)
+    assert labels.dtype == np.uint8 and labels.shape == cell.labels.shape
+    assert labels.max() <= 6
+    # thresholded labels agree with the truth on most voxels
+    assert np.mean(labels == cell.labels) > 0.95
+
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html and EXPECTED_VERDICT[name] in html
+
+
+def test_analyze_with_given_labels_and_no_gas(demo_dir, tmp_path, capsys):
+    name = "process3_after_Xe6"
+    out = tmp_path / "out"
+    rc = _analyze(str(demo_dir / f"{name}.tif"), "--out", str(out), "--labels", str(demo_dir / f"{name}_labels.tif"))
+    assert rc == 0
+    d = json.loads((out / "measurements.json").read_text())
+    assert d["verdict"] == "uniform"
+    assert d["faraday_thickness_um"] is None
+    assert d["contrast"]["source"] == "histogram peaks (data alone)"
+    assert d["provenance"]["thresholds"] is None and d["sensitivity"] is None
+    assert d["li_layer"]["mean_thickness_um"] == pytest.approx(load_demo_cell(name).truth.li_layer_thickness_um,
+                                                               abs=2 * 0.54)
+    assert np.array_equal(tifffile.imread(out / "labels.tif"), load_demo_cell(name).labels)
+    assert len(d["provenance"]["inputs"]) == 2
+
+
+def test_analyze_argon_dummy_cell_is_undetermined(demo_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _analyze(str(demo_dir / "dummy_Ar1.tif"), "--out", str(out), "--gas", "ar") == 0
+    d = json.loads((out / "measurements.json").read_text())
+    assert d["contrast"]["separable"] is False
+    assert d["verdict"] == "undetermined"
+    assert "cannot be told apart" in d["verdict_reason"]
+
+
+def test_stack_axis_and_collector_end_options(demo_dir, tmp_path, capsys):
+    name = "process3_after_Xe6"
+    flipped = _write_imagej(tmp_path / "flipped.tif", tifffile.imread(demo_dir / f"{name}.tif")[::-1])
+    out = tmp_path / "out"
+    assert _analyze(str(flipped), "--out", str(out), "--stack-axis", "0", "--collector-end", "end",
+                    "--labels", str(_flipped_labels(demo_dir, name, tmp_path))) == 0
+    d = json.loads((out / "measurements.json").read_text())
+    assert d["stack"] == {**d["stack"], "axis": 0, "collector_at_start": False, "detected": False}
+    assert d["verdict"] == "uniform"
+
+
+def _flipped_labels(demo_dir: Path, name: str, tmp_path: Path) -> Path:
+    return _write_imagej(tmp_path / "flipped_labels.tif", tifffile.imread(demo_dir / f"{name}_labels.tif")[::-1])
+
+
+# --- bad input: exit code 2 and one line naming the file -------------------------------------------
+
+
+def test_missing_volume(tmp_path, capsys):
+    missing = tmp_path / "nope.tif"
+    assert _analyze(str(missing), "--out", str(tmp_path / "out")) == 2
+    _one_error_line(capsys, "nope.tif", "does not exist")
+
+
+def test_2d_image(tmp_path, capsys):
+    flat = tmp_path / "slice.tif"
+    tifffile.imwrite(flat, np.zeros((64, 64), np.uint16))
+    assert _analyze(str(flat), "--out", str(tmp_path / "out")) == 2
+    _one_error_line(capsys, "slice.tif", "2D")
+
+
+def test_labels_shape_mismatch(demo_dir, tmp_path, capsys):
+    small = _write_imagej(tmp_path / "small_labels.tif", np.zeros((10, 128, 128), np.uint8))
+    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"),
+                    "--labels", str(small)) == 2
+    _one_error_line(capsys, "small_labels.tif", "shape")
+
+
+def test_labels_with_codes_outside_the_class_table(demo_dir, tmp_path, capsys):
+    labels = tifffile.imread(demo_dir / "process3_after_Xe6_labels.tif")
+    labels[0, 0, 0] = 9
+    bad = _write_imagej(tmp_path / "bad_labels.tif", labels)
+    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"), "--labels", str(bad)) == 2
+    _one_error_line(capsys, "bad_labels.tif", "outside the class table")
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "abc", "nan"])
+def test_bad_voxel_size(demo_dir, tmp_path, capsys, value):
+    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"),
+                    "--voxel-size-um", value) == 2
+    _one_error_line(capsys, "process3_after_Xe6.tif", "voxel size")
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--gas-pressure-atm", "6"], "--gas-pressure-atm needs --gas"),
+        (["--gas", "he"], "--gas 'he'"),
+        (["--current-density", "0.2"], "--current-density and --charge-minutes"),
+        (["--charge-minutes", "-5", "--current-density", "0.2"], "--charge-minutes"),
+        (["--stack-axis", "3"], "--stack-axis"),
+        (["--collector-end", "middle"], "--collector-end"),
+    ],
+)
+def test_bad_options(demo_dir, tmp_path, capsys, extra, needle):
+    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"), *extra) == 2
+    _one_error_line(capsys, needle)
+
+
+def test_missing_voltage_file(demo_dir, tmp_path, capsys):
+    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"),
+                    "--voltage", str(tmp_path / "curve.csv")) == 2
+    _one_error_line(capsys, "curve.csv")
+
+
+def test_out_is_a_file(demo_dir, tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(target)) == 2
+    _one_error_line(capsys, "taken", "not a folder")

@@ -1,0 +1,69 @@
+"""The results dock measures the chosen labels, shows the numbers and follows label edits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from napari_licell.classes import LI, SE
+from napari_licell.layers import synthetic_cell_layers
+from napari_licell.phantoms import load_demo_cell
+
+
+def _viewer_with(make_napari_viewer, name):
+    viewer = make_napari_viewer()
+    cell = load_demo_cell(name)
+    for data, kwargs, kind in synthetic_cell_layers(cell):
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-licell", "Results")
+    return viewer, dock, cell
+
+
+def test_measures_process3_layer_and_shows_the_verdict(make_napari_viewer, qtbot, tmp_path):
+    viewer, dock, cell = _viewer_with(make_napari_viewer, "process3_after_Xe6")
+    dock.set_layers("process3_after_Xe6 truth", "process3_after_Xe6")
+    dock.measure()
+    qtbot.waitUntil(lambda: dock.measurement is not None, timeout=60000)
+    m = dock.measurement.to_dict()
+    assert m["verdict"] == "uniform"
+    assert m["li_layer"]["mean_thickness_um"] == pytest.approx(cell.truth.li_layer_thickness_um, abs=2 * 0.54)
+    table = {dock.table.item(i, 0).text(): dock.table.item(i, 1).text() for i in range(dock.table.rowCount())}
+    assert table["Verdict"] == "uniform"
+    assert table["Li layer mean thickness"].startswith(f"{m['li_layer']['mean_thickness_um']:.2f}")
+    assert "Faraday thickness" in table  # current density and time came from the scan's metadata
+    thickness = viewer.layers["process3_after_Xe6 truth Li thickness (µm)"].data
+    assert np.nanmean(thickness) == pytest.approx(m["li_layer"]["mean_thickness_um"], rel=0.05)
+    report = dock.write_report(tmp_path / "report.html")
+    assert "uniform" in report.read_text()
+    numbers = json.loads(dock.write_json(tmp_path / "m.json").read_text())
+    assert numbers["verdict"] == "uniform"
+
+
+def test_editing_labels_updates_the_numbers(make_napari_viewer, qtbot):
+    viewer, dock, _ = _viewer_with(make_napari_viewer, "process3_after_Xe6")
+    dock.set_layers("process3_after_Xe6 truth", "")
+    dock._timer.setInterval(10)
+    dock.measure()
+    qtbot.waitUntil(lambda: dock.measurement is not None, timeout=60000)
+    before = dock.measurement.to_dict()["li_in_se"]["volume_um3"]
+    layer = viewer.layers["process3_after_Xe6 truth"]
+    data = layer.data
+    region = (slice(250, 270), slice(40, 80), slice(40, 80))
+    assert (data[region] == SE.code).mean() > 0.9
+    first = dock.measurement
+    layer.data_setitem(tuple(np.indices((20, 40, 40)).reshape(3, -1) + np.array([[250], [40], [40]])), LI.code)
+    qtbot.waitUntil(lambda: dock.measurement is not first, timeout=60000)
+    after = dock.measurement.to_dict()["li_in_se"]["volume_um3"]
+    assert after > before + 0.5 * 20 * 40 * 40 * 0.54**3
+
+
+def test_no_labels_layer_gives_a_message(make_napari_viewer, monkeypatch):
+    shown = []
+    monkeypatch.setattr("napari_licell._qt.results_dock.report_error", lambda exc: shown.append(str(exc)))
+    viewer = make_napari_viewer()
+    _, dock = viewer.window.add_plugin_dock_widget("napari-licell", "Results")
+    dock.measure()
+    assert shown and "labels" in shown[0]
+    assert dock.measurement is None
