@@ -10,6 +10,7 @@ __all__ = ["display_problem", "DEFAULT_DOCKS", "build_app", "launch"]
 #: Docks the launcher opens, by their display name in napari.yaml: (name, area, tabbed behind).
 DOCK_LAYOUT: tuple[tuple[str, str, str | None], ...] = (
     ("Study", "right", None),
+    ("Thresholds (Xe contrast)", "right", "Study"),
     ("Paint & classify", "right", "Study"),
     ("Results", "right", "Study"),
     ("Voltage", "bottom", None),

@@ -12,6 +12,16 @@ CORE_MODULES = [
     "napari_licell.phantoms",
     "napari_licell.echem",
     "napari_licell.io",
+    "napari_licell.io.read_volume",
+    "napari_licell.io.writers",
+    "napari_licell.study",
+    "napari_licell.segmentation",
+    "napari_licell.classifier",
+    "napari_licell.measure",
+    "napari_licell.report",
+    "napari_licell.compare",
+    "napari_licell.autosave",
+    "napari_licell.echem.cycler_readers",
     "napari_licell.cli",
 ]
 

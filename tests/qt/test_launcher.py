@@ -20,8 +20,10 @@ def test_launcher_shows_docks_and_demo_study(make_napari_viewer, output_dir):
     study = docks["Study"]
     assert study.tree.topLevelItemCount() == 6
     assert study.current_cell() == "process3_after_Xe6"
-    visible = [layer.name for layer in viewer.layers if layer.visible]
+    visible = [layer.name for layer in viewer.layers if layer.visible and "preview_of" not in layer.metadata]
     assert visible == ["process3_after_Xe6"]
+    previews = [layer.metadata["preview_of"] for layer in viewer.layers if layer.visible and "preview_of" in layer.metadata]
+    assert set(previews) <= {"process3_after_Xe6"}  # the threshold preview follows the shown cell
     # the displayed plane contains the stack axis (z) vertically
     assert viewer.dims.displayed[0] == 0
     shot = viewer.window.screenshot(path=str(output_dir / "launcher.png"), canvas_only=True)
@@ -35,7 +37,9 @@ def test_switching_cell_changes_what_is_shown(make_napari_viewer):
     viewer = make_napari_viewer()
     docks = build_app(viewer, demo=True)
     docks["Study"].select_cell("dummy_Ar1")
-    assert [layer.name for layer in viewer.layers if layer.visible] == ["dummy_Ar1"]
+    shown = [layer.name for layer in viewer.layers if layer.visible and "preview_of" not in layer.metadata]
+    assert shown == ["dummy_Ar1"]
+    assert docks["Thresholds (Xe contrast)"].image_combo.currentText() == "dummy_Ar1"
     assert "Ar at 1 atm" in docks["Study"].details.text()
 
 

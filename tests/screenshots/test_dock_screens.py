@@ -77,3 +77,20 @@ def test_results_dock_with_thickness_map(fixed_viewer, qtbot):
     qtbot.wait(100)
     assert dock.measurement.to_dict()["verdict"] == "uniform"
     assert_matches_reference(widget_shot(dock.plots), "results_thickness_map_profiles")
+
+
+def test_threshold_dock_with_preview(fixed_viewer, qtbot):
+    docks_cell = _add_cell(fixed_viewer, "process1_after_Xe6")
+    show_stack_cross_section(fixed_viewer)
+    _, dock = fixed_viewer.window.add_plugin_dock_widget("napari-licell", "Thresholds (Xe contrast)")
+    dock.set_image(docks_cell.name)
+    qtbot.waitUntil(lambda: dock.histogram is not None, timeout=60000)
+    dock.suggest()
+    qtbot.wait(50)
+    preview = fixed_viewer.layers[f"{docks_cell.name} preview"]
+    assert preview.visible and preview.data.any()
+    shot = canvas_shot(fixed_viewer)
+    assert_matches_reference(shot, "threshold_preview_process1")
+    assert_matches_reference(widget_shot(dock.plot), "threshold_histogram_process1")
+    preview.visible = False  # a missing preview must not pass for the reference
+    assert differs_from_reference(canvas_shot(fixed_viewer), "threshold_preview_process1")

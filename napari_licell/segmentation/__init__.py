@@ -1,0 +1,72 @@
+"""Xenon-contrast thresholding (Qt-free): histogram, threshold suggestion, classification,
+carbon band, Li/void contrast verdict, grey-scale calibration and threshold sensitivity.
+
+Typical use::
+
+    from napari_licell.segmentation import volume_histogram, suggest_thresholds, classify_volume
+    hist = volume_histogram(image)                 # exact, streamed
+    inner = interior_histogram(image, estimate_noise_sigma(hist))  # uniform voxels only
+    ts = suggest_thresholds(hist, interior=inner)  # ThresholdSet (JSON via to_dict)
+    result = classify_volume(image, ts, histogram=hist)
+    labels = result.labels                         # uint8 class codes (napari_licell.classes)
+"""
+
+from .calibration import GreyCalibration, ReferencePhase, auto_calibrate, calibrate, calibration_from_metadata
+from .carbon_band import CarbonBand, StackAxis, find_carbon_band, find_stack_axis, label_carbon_band
+from .chunks import Cancelled
+from .classify import (
+    DENOISE_METHODS,
+    ClassificationResult,
+    classify_block,
+    classify_slice,
+    classify_volume,
+    denoise_block,
+    with_levels,
+)
+from .contrast import DEFAULT_MIN_CNR, ContrastVerdict, li_void_contrast
+from .histogram import Histogram, interior_histogram, volume_histogram
+from .materials import phase_mu
+from .peaks import HistogramPeak, PhasePeaks, estimate_noise_sigma, find_phase_peaks, identify_phases
+from .sensitivity import SensitivityRow, threshold_sensitivity
+from .thresholds import ThresholdSet, class_levels, find_phases, multi_otsu, suggest_thresholds, threshold_lut
+
+__all__ = [
+    "Cancelled",
+    "CarbonBand",
+    "ClassificationResult",
+    "ContrastVerdict",
+    "DEFAULT_MIN_CNR",
+    "DENOISE_METHODS",
+    "GreyCalibration",
+    "Histogram",
+    "HistogramPeak",
+    "PhasePeaks",
+    "ReferencePhase",
+    "SensitivityRow",
+    "StackAxis",
+    "ThresholdSet",
+    "auto_calibrate",
+    "calibrate",
+    "calibration_from_metadata",
+    "class_levels",
+    "classify_block",
+    "classify_slice",
+    "classify_volume",
+    "denoise_block",
+    "estimate_noise_sigma",
+    "find_carbon_band",
+    "find_phase_peaks",
+    "find_phases",
+    "find_stack_axis",
+    "identify_phases",
+    "interior_histogram",
+    "label_carbon_band",
+    "li_void_contrast",
+    "multi_otsu",
+    "phase_mu",
+    "suggest_thresholds",
+    "threshold_lut",
+    "threshold_sensitivity",
+    "volume_histogram",
+    "with_levels",
+]

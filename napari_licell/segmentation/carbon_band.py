@@ -1,0 +1,333 @@
+"""The carbon interlayer: found by where it is, not by its grey value.
+
+In xenon, porous carbon (~1.1/cm) has the grey value of the gas-filled
+voids, so after thresholding it is labelled void. It is told apart by
+position: a thin band of gas-like voxels lying, column by column along the
+stack axis, either directly on the collector (processes 1 and 2: the carbon
+stayed on the collector) or directly under the solid electrolyte (process 3:
+the Li layer grew between collector and carbon). A band is accepted when it
+shows in most columns with a consistent thickness; each column then gets at
+most a robust upper thickness relabelled CARBON, so a gas gap between
+carbon and SE (weak bonding) stays void.
+
+The stack axis and the collector end are found from the metal: the
+brightest phase forms a slab filling whole planes at one end of one axis.
+All passes read the label volume in column tiles, so it may be a memmap or
+zarr array larger than memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+
+from ..classes import CARBON, METAL, SE, SE_LI, VOID
+from .chunks import CancelLike, ProgressCallback, default_slab_depth, raise_if_cancelled, read_block, read_slab, slab_ranges
+
+__all__ = ["StackAxis", "CarbonBand", "find_stack_axis", "find_carbon_band", "label_carbon_band"]
+
+
+@dataclass(frozen=True)
+class StackAxis:
+    """Axis the layers are stacked along and where the collector is.
+
+    Attributes
+    ----------
+    axis : int
+        Array axis normal to the layers.
+    collector_at_start : bool
+        True when the collector (metal slab) is at index 0 of that axis.
+    metal_contrast : float
+        Metal share of the fullest plane minus that of the emptiest one (0..1).
+    """
+
+    axis: int
+    collector_at_start: bool
+    metal_contrast: float
+
+
+@dataclass(frozen=True)
+class CarbonBand:
+    """Result of the carbon-band search.
+
+    Attributes
+    ----------
+    found : bool
+        True when a band was found.
+    side : str or None
+        ``"collector"`` (band lies on the collector) or ``"se"`` (under the SE).
+    thickness_vox : float
+        Median band thickness over the supporting columns, voxels.
+    cap_vox : int
+        Most voxels per column labelled carbon (median + 2.5 robust sigma);
+        gas beyond it stays void.
+    support : float
+        Share of columns showing the band.
+    axis : int or None
+        Stack axis.
+    collector_at_start : bool or None
+        Collector end of the stack axis.
+    n_voxels : int
+        Voxels labelled CARBON (0 before :func:`label_carbon_band`).
+    reason : str
+        One line saying what was found or why not.
+    """
+
+    found: bool
+    side: str | None
+    thickness_vox: float
+    cap_vox: int
+    support: float
+    axis: int | None
+    collector_at_start: bool | None
+    n_voxels: int
+    reason: str
+
+    def thickness_um(self, voxel_size_um: float) -> float:
+        """Median band thickness in micrometres."""
+        return float(self.thickness_vox * voxel_size_um)
+
+
+def find_stack_axis(labels: Any, slab_depth: int | None = None, cancel: CancelLike = None) -> StackAxis | None:
+    """Stack axis and collector end from the metal voxels of a label volume.
+
+    Parameters
+    ----------
+    labels : array-like (z, y, x) of class codes
+    slab_depth : int, optional
+        Planes read at a time.
+    cancel : threading.Event or callable, optional
+
+    Returns
+    -------
+    StackAxis or None
+        None when no metal slab fills at least half of a plane.
+    """
+    shape = tuple(int(s) for s in labels.shape)
+    if len(shape) != 3:
+        raise ValueError("stack-axis detection needs a 3D label volume")
+    profiles = [np.zeros(n, dtype=np.int64) for n in shape]
+    depth = slab_depth or default_slab_depth(shape, 1)
+    for a, b in slab_ranges(shape[0], depth):
+        raise_if_cancelled(cancel)
+        m = read_slab(labels, a, b) == METAL.code
+        profiles[0][a:b] += m.sum(axis=(1, 2))
+        profiles[1] += m.sum(axis=(0, 2))
+        profiles[2] += m.sum(axis=(0, 1))
+    best = None
+    for ax, prof in enumerate(profiles):
+        area = math.prod(shape) / shape[ax]
+        frac = prof / area
+        contrast = float(frac.max() - frac.min())
+        if best is None or contrast > best[1]:
+            half = shape[ax] // 2
+            best = (ax, contrast, bool(frac[:half].sum() >= frac[shape[ax] - half :].sum()))
+    if best is None or best[1] < 0.5:
+        return None
+    return StackAxis(best[0], best[2], best[1])
+
+
+def _tiles(shape: tuple[int, ...], axis: int, tile: int) -> list[tuple[slice, slice]]:
+    other = [s for i, s in enumerate(shape) if i != axis]
+    return [
+        (slice(a, min(a + tile, other[0])), slice(b, min(b + tile, other[1])))
+        for a in range(0, other[0], tile)
+        for b in range(0, other[1], tile)
+    ]
+
+
+def _index(axis: int, t: tuple[slice, slice]) -> tuple[slice, slice, slice]:
+    idx = list(t)
+    idx.insert(axis, slice(None))
+    return tuple(idx)
+
+
+def _oriented(block: np.ndarray, axis: int, at_start: bool) -> np.ndarray:
+    out = np.moveaxis(block, axis, 0)
+    return out if at_start else out[::-1]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _runs_kernel(col, metal, gas, se, se_li, c, run_a, bounded, s, run_b, has_se):  # pragma: no cover - compiled
+    n, ny, nx = col.shape
+    for y in numba.prange(ny):
+        for x in range(nx):
+            k = 0
+            while k < n and col[k, y, x] == metal:
+                k += 1
+            c[y, x] = k
+            j = k
+            while j < n and col[j, y, x] == gas:
+                j += 1
+            bounded[y, x] = j < n
+            run_a[y, x] = j - k if j < n else 0
+            m = k
+            while m < n and col[m, y, x] != se and col[m, y, x] != se_li:
+                m += 1
+            s[y, x] = m
+            has_se[y, x] = m < n
+            r = 0
+            if m < n:
+                q = m - 1
+                while q >= k and col[q, y, x] == gas:
+                    q -= 1
+                r = m - 1 - q
+            run_b[y, x] = r
+
+
+def _column_runs(col: np.ndarray) -> dict[str, np.ndarray]:
+    """Per column (axis 0 = stack, collector at 0): collector top, band runs on both sides.
+
+    ``c``: first non-metal index; ``run_a``: gas run starting at ``c`` (0 when it
+    reaches the end, ``bounded`` False); ``s``: first SE / SE + Li voxel;
+    ``run_b``: gas run ending just below ``s``.
+    """
+    ny, nx = col.shape[1:]
+    maps = {k: np.zeros((ny, nx), dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
+    maps.update({k: np.zeros((ny, nx), dtype=np.bool_) for k in ("bounded", "has_se")})
+    _runs_kernel(col, METAL.code, VOID.code, SE.code, SE_LI.code, maps["c"], maps["run_a"], maps["bounded"],
+                 maps["s"], maps["run_b"], maps["has_se"])
+    return maps
+
+
+def _robust_cap(runs: np.ndarray) -> tuple[float, int]:
+    med = float(np.median(runs))
+    mad = float(np.median(np.abs(runs - med))) * 1.4826
+    return med, int(math.ceil(med + 2.5 * max(mad, 0.5)))
+
+
+def find_carbon_band(
+    labels: Any,
+    *,
+    axis: int | None = None,
+    collector_at_start: bool | None = None,
+    min_support: float = 0.5,
+    min_thickness_vox: int = 3,
+    tile: int = 256,
+    progress: ProgressCallback | None = None,
+    cancel: CancelLike = None,
+    _maps: dict | None = None,
+) -> CarbonBand:
+    """Look for the carbon band in a label volume (gas-like voxels labelled VOID).
+
+    Parameters
+    ----------
+    labels : array-like (3D) of class codes
+        Classification before the band is labelled.
+    axis, collector_at_start : int, bool, optional
+        Stack axis and collector end; found from the metal slab when None.
+    min_support : float
+        Share of columns that must show the band.
+    min_thickness_vox : int
+        Thinner gas runs do not count as band (voxels).
+    tile : int
+        Columns per tile side.
+    progress, cancel
+        See :mod:`.chunks`.
+
+    Returns
+    -------
+    CarbonBand
+        ``n_voxels`` is 0: nothing is written (see :func:`label_carbon_band`).
+    """
+    shape = tuple(int(s) for s in labels.shape)
+    if axis is None or collector_at_start is None:
+        found = find_stack_axis(labels, cancel=cancel)
+        if found is None:
+            return CarbonBand(False, None, 0.0, 0, 0.0, None, None, 0,
+                              "no metal slab found: stack axis unknown (give it to look for the carbon band)")
+        axis = found.axis if axis is None else axis
+        collector_at_start = found.collector_at_start if collector_at_start is None else collector_at_start
+    other = [s for i, s in enumerate(shape) if i != axis]
+    maps = {k: np.zeros(other, dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
+    maps.update({k: np.zeros(other, dtype=bool) for k in ("bounded", "has_se")})
+    tiles = _tiles(shape, axis, tile)
+    for i, t in enumerate(tiles):
+        raise_if_cancelled(cancel)
+        col = _oriented(read_block(labels, _index(axis, t)), axis, collector_at_start)
+        for k, v in _column_runs(col).items():
+            maps[k][t] = v
+        if progress is not None:
+            progress(i + 1, len(tiles))
+    if _maps is not None:
+        _maps.update(maps)
+    sup_a = (maps["run_a"] >= min_thickness_vox) & maps["bounded"]
+    sup_b = (maps["run_b"] >= min_thickness_vox) & maps["has_se"]
+    share_a, share_b = float(sup_a.mean()), float(sup_b.mean())
+    side, support, runs = ("collector", share_a, maps["run_a"][sup_a]) if share_a >= share_b else (
+        "se", share_b, maps["run_b"][sup_b])
+    if support < min_support or runs.size == 0:
+        return CarbonBand(False, None, 0.0, 0, support, axis, collector_at_start, 0,
+                          f"no band: gas-like runs of >= {min_thickness_vox} voxels on the collector or under "
+                          f"the SE in only {max(share_a, share_b):.0%} of columns (need {min_support:.0%})")
+    med, cap = _robust_cap(runs)
+    where = "on the collector" if side == "collector" else "under the SE"
+    return CarbonBand(True, side, med, cap, support, axis, collector_at_start, 0,
+                      f"carbon band {where}: {med:.1f} voxels thick in {support:.0%} of columns")
+
+
+def label_carbon_band(
+    labels: Any,
+    band: CarbonBand | None = None,
+    *,
+    tile: int = 256,
+    progress: ProgressCallback | None = None,
+    cancel: CancelLike = None,
+    **find_kwargs,
+) -> CarbonBand:
+    """Find the carbon band (unless given) and relabel it CARBON in place.
+
+    Parameters
+    ----------
+    labels : writable array-like (3D) of class codes
+        numpy array, memmap or zarr array; modified in place.
+    band : CarbonBand, optional
+        A band found before on the same labels.
+    tile : int
+        Columns per tile side.
+    progress, cancel
+        See :mod:`.chunks`; cancel is checked before each tile is written.
+    **find_kwargs
+        Passed to :func:`find_carbon_band`.
+
+    Returns
+    -------
+    CarbonBand
+        With ``n_voxels`` the number of voxels relabelled.
+    """
+    maps: dict = {}
+    if band is None:
+        band = find_carbon_band(labels, tile=tile, cancel=cancel, _maps=maps, **find_kwargs)
+    if not band.found:
+        return band
+    if not maps:
+        find_carbon_band(labels, axis=band.axis, collector_at_start=band.collector_at_start, tile=tile,
+                         cancel=cancel, _maps=maps)
+    shape = tuple(int(s) for s in labels.shape)
+    tiles = _tiles(shape, band.axis, tile)
+    n_set = 0
+    for i, t in enumerate(tiles):
+        raise_if_cancelled(cancel)
+        idx = _index(band.axis, t)
+        block = read_block(labels, idx).copy()
+        col = _oriented(block, band.axis, band.collector_at_start)  # a view into block
+        n = col.shape[0]
+        z = np.arange(n)[:, None, None]
+        if band.side == "collector":
+            start = maps["c"][t]
+            length = np.where(maps["bounded"][t], np.minimum(maps["run_a"][t], band.cap_vox), 0)
+        else:
+            length = np.where(maps["has_se"][t], np.minimum(maps["run_b"][t], band.cap_vox), 0)
+            start = maps["s"][t] - length
+        sel = (z >= start[None]) & (z < (start + length)[None]) & (col == VOID.code)
+        n_set += int(sel.sum())
+        col[sel] = CARBON.code
+        labels[idx] = block
+        if progress is not None:
+            progress(i + 1, len(tiles))
+    return CarbonBand(band.found, band.side, band.thickness_vox, band.cap_vox, band.support, band.axis,
+                      band.collector_at_start, n_set, band.reason)

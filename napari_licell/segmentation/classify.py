@@ -1,0 +1,380 @@
+"""Class codes from grey values: live slice preview and whole-volume classification.
+
+* :func:`classify_slice`: the plain threshold step through a 65536-entry
+  lookup table (``lut[data]``), a few milliseconds per 2048 x 2048 slice;
+  used for the live preview.
+* :func:`classify_volume`: slab by slab with a halo of overlap, optional
+  denoising (median or non-local means, scikit-image / scipy), the
+  partial-volume rules of :mod:`.partial_volume` and the carbon band of
+  :mod:`.carbon_band`; writes uint8 codes into a numpy array or into a
+  given zarr array / memmap. The result does not depend on the slab size.
+  Cancel leaves a given output untouched: slabs go to a scratch buffer
+  (memory or a temporary memmap) that is copied over only at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numba
+import numpy as np
+
+from ..classes import LABEL_DTYPE, LI, SE_LI, VOID
+from .carbon_band import CarbonBand, label_carbon_band
+from .chunks import (
+    CancelLike,
+    ProgressCallback,
+    default_slab_depth,
+    iter_slabs_with_halo,
+    raise_if_cancelled,
+    read_slab,
+    slab_ranges,
+)
+from .histogram import Histogram, volume_histogram
+from .partial_volume import partial_volume_classify, pv_halo
+from .peaks import estimate_noise_sigma
+from .thresholds import ThresholdSet, class_levels, threshold_lut
+
+__all__ = [
+    "DENOISE_METHODS",
+    "ClassificationResult",
+    "classify_slice",
+    "classify_block",
+    "classify_volume",
+    "denoise_block",
+    "denoise_radius",
+    "with_levels",
+]
+
+#: Denoising choices offered before classification.
+DENOISE_METHODS: tuple[str, ...] = ("none", "median", "nlm")
+
+_LUT_CACHE: dict[tuple, np.ndarray] = {}
+
+
+@dataclass
+class ClassificationResult:
+    """Labels of a volume and how they were made.
+
+    Attributes
+    ----------
+    labels : array-like of uint8
+        Class codes (numpy array, or the ``out`` array that was passed in).
+    thresholds : ThresholdSet
+        Thresholds used (with levels filled in).
+    carbon_band : CarbonBand or None
+        The carbon-band search result (None when not asked for).
+    denoise : str
+        Denoising applied first.
+    partial_volume : bool
+        Whether the partial-volume rules ran.
+    """
+
+    labels: Any
+    thresholds: ThresholdSet
+    carbon_band: CarbonBand | None
+    denoise: str
+    partial_volume: bool
+
+
+def _lut_for(thresholds: ThresholdSet, dtype: np.dtype) -> np.ndarray:
+    key = (thresholds.values, thresholds.classes, dtype.str)
+    lut = _LUT_CACHE.get(key)
+    if lut is None:
+        if len(_LUT_CACHE) > 16:
+            _LUT_CACHE.clear()
+        lut = _LUT_CACHE[key] = threshold_lut(thresholds, dtype)
+    return lut
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _apply_lut(flat: np.ndarray, lut: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in numba.prange(flat.size):
+        out[i] = lut[flat[i]]
+
+
+def classify_slice(slice2d: np.ndarray, thresholds: ThresholdSet) -> np.ndarray:
+    """Plain threshold classes of a slice (or any array) for the live preview.
+
+    Parameters
+    ----------
+    slice2d : ndarray
+        Grey values; 8/16-bit integers go through a lookup table, other
+        dtypes through ``np.searchsorted``.
+    thresholds : ThresholdSet
+
+    Returns
+    -------
+    ndarray of uint8
+        Class codes, same shape.
+    """
+    a = np.asarray(slice2d)
+    dt = a.dtype
+    if np.issubdtype(dt, np.integer) and dt.itemsize <= 2:
+        lut = _lut_for(thresholds, dt)
+        flat = np.ascontiguousarray(a).reshape(-1)
+        if np.issubdtype(dt, np.signedinteger):
+            flat = flat.view(np.dtype(f"u{dt.itemsize}"))
+        out = np.empty(flat.size, dtype=LABEL_DTYPE)
+        _apply_lut(flat, lut, out)
+        return out.reshape(a.shape)
+    codes = np.asarray(thresholds.classes, dtype=LABEL_DTYPE)
+    return codes[np.searchsorted(np.asarray(thresholds.values), a, side="right")]
+
+
+def denoise_radius(method: str, options: dict | None = None) -> int:
+    """Planes of halo a denoising method needs."""
+    options = options or {}
+    if method in (None, "none"):
+        return 0
+    if method == "median":
+        return int(options.get("size", 3)) // 2
+    if method == "nlm":
+        return int(options.get("patch_distance", 3)) + int(options.get("patch_size", 3)) // 2
+    raise ValueError(f"unknown denoising {method!r}; choose from {DENOISE_METHODS}")
+
+
+def denoise_block(block: np.ndarray, method: str, noise_sigma: float | None = None, options: dict | None = None) -> np.ndarray:
+    """Denoise a block; integer data come back in their own dtype (rounded, clipped).
+
+    Parameters
+    ----------
+    block : ndarray
+    method : {"none", "median", "nlm"}
+        ``median``: ``scipy.ndimage.median_filter`` (``size``, default 3);
+        ``nlm``: ``skimage.restoration.denoise_nl_means`` (``patch_size`` 3,
+        ``patch_distance`` 3, ``h`` = 0.8 noise sigma), fast mode.
+    noise_sigma : float, optional
+        Noise in grey values (needed for ``nlm``; give the global value so
+        every chunk is filtered alike).
+    options : dict, optional
+        Overrides of the parameters above.
+    """
+    options = dict(options or {})
+    if method in (None, "none"):
+        return block
+    if method == "median":
+        from scipy import ndimage
+
+        return ndimage.median_filter(block, size=int(options.get("size", 3)), mode="nearest")
+    if method == "nlm":
+        from skimage.restoration import denoise_nl_means
+
+        if noise_sigma is None:
+            raise ValueError("non-local means needs the noise sigma (grey values)")
+        h = float(options.get("h", 0.8 * noise_sigma))
+        out = denoise_nl_means(
+            block.astype(np.float32),
+            patch_size=int(options.get("patch_size", 3)),
+            patch_distance=int(options.get("patch_distance", 3)),
+            h=h,
+            sigma=float(noise_sigma),
+            fast_mode=True,
+            preserve_range=True,
+            channel_axis=None,
+        )
+        if np.issubdtype(block.dtype, np.integer):
+            info = np.iinfo(block.dtype)
+            return np.clip(np.rint(out), info.min, info.max).astype(block.dtype)
+        return out.astype(block.dtype, copy=False)
+    raise ValueError(f"unknown denoising {method!r}; choose from {DENOISE_METHODS}")
+
+
+def _dark_setup(thresholds: ThresholdSet) -> tuple[int | None, int | None, int | None]:
+    li = LI.code if LI.code in thresholds.classes else None
+    void = VOID.code if VOID.code in thresholds.classes else None
+    inter = SE_LI.code if SE_LI.code in thresholds.classes else None
+    return li, void, inter
+
+
+def _needs_levels(thresholds: ThresholdSet) -> bool:
+    li, void, _ = _dark_setup(thresholds)
+    for code in (li, void):
+        if code is not None and not math.isfinite(thresholds.level_of(code)):
+            return True
+    return False
+
+
+def with_levels(thresholds: ThresholdSet, hist: Histogram) -> ThresholdSet:
+    """Fill missing pure-phase levels of the dark classes from a histogram."""
+    if not _needs_levels(thresholds):
+        return thresholds
+    found = class_levels(hist, thresholds.classes, thresholds.values)
+    old = thresholds.levels or (float("nan"),) * len(thresholds.classes)
+    levels = tuple(o if math.isfinite(o) else f for o, f in zip(old, found))
+    return replace(thresholds, levels=levels)
+
+
+def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: bool = True, n_iter: int = 3) -> np.ndarray:
+    """Class codes of an in-memory 3D block (no denoising, no carbon band).
+
+    Parameters
+    ----------
+    block : ndarray (z, y, x)
+    thresholds : ThresholdSet
+        Needs the Li / void levels for the partial-volume step (see
+        :func:`with_levels`).
+    partial_volume : bool
+        Apply the partial-volume rules; else plain thresholds.
+    n_iter : int
+        Growth passes of the partial-volume step.
+    """
+    li, void, inter = _dark_setup(thresholds)
+    if not partial_volume or (li is None and void is None) or block.ndim != 3:
+        return classify_slice(block, thresholds)
+    if _needs_levels(thresholds):
+        raise ValueError("the partial-volume step needs the Li and gas levels: call with_levels(thresholds, hist)")
+    return partial_volume_classify(
+        block,
+        thresholds.values,
+        thresholds.classes,
+        li,
+        void,
+        thresholds.level_of(li) if li is not None else float("nan"),
+        thresholds.level_of(void) if void is not None else float("nan"),
+        inter,
+        n_iter=n_iter,
+    )
+
+
+def _scratch(shape, out, memory_limit_bytes: int, scratch_dir: str | None):
+    """Buffer the slabs go to before they are copied into ``out``."""
+    nbytes = int(np.prod(shape, dtype=np.int64))
+    if out is None or nbytes <= memory_limit_bytes:
+        return np.empty(shape, dtype=LABEL_DTYPE), None
+    folder = tempfile.mkdtemp(prefix="licell-classify-", dir=scratch_dir)
+    mm = np.lib.format.open_memmap(os.path.join(folder, "labels.npy"), mode="w+", dtype=LABEL_DTYPE, shape=shape)
+    return mm, folder
+
+
+def classify_volume(
+    data: Any,
+    thresholds: ThresholdSet,
+    *,
+    out: Any | None = None,
+    denoise: str = "none",
+    denoise_options: dict | None = None,
+    partial_volume: bool = True,
+    n_iter: int = 3,
+    carbon_band: bool = True,
+    stack_axis: int | None = None,
+    collector_at_start: bool | None = None,
+    histogram: Histogram | None = None,
+    slab_depth: int | None = None,
+    memory_limit_bytes: int = 2**30,
+    scratch_dir: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelLike = None,
+) -> ClassificationResult:
+    """Classify a whole volume into class codes, slab by slab.
+
+    Parameters
+    ----------
+    data : array-like (z, y, x)
+        Grey values: numpy, memmap, dask, zarr or h5py.
+    thresholds : ThresholdSet
+        Ordered thresholds; missing Li / gas levels are taken from the
+        histogram (``histogram`` or one streamed pass).
+    out : writable array-like, optional
+        Where to write the uint8 codes (zarr array, memmap, numpy); a new
+        numpy array when None.
+    denoise : {"none", "median", "nlm"}
+        Denoising applied first (see :func:`denoise_block`).
+    denoise_options : dict, optional
+        Parameters of the denoising.
+    partial_volume : bool
+        Apply the partial-volume rules (default); False gives plain thresholds.
+    n_iter : int
+        Growth passes of the partial-volume step.
+    carbon_band : bool
+        Look for the carbon interlayer by position and label it CARBON.
+    stack_axis, collector_at_start : int, bool, optional
+        Stack axis and collector end (found from the metal slab when None).
+    histogram : Histogram, optional
+        Histogram of ``data`` if already computed.
+    slab_depth : int, optional
+        Planes per slab (default about 128 MB of input).
+    memory_limit_bytes : int
+        Above this, a given ``out`` is buffered in a temporary memmap instead of memory.
+    scratch_dir : str, optional
+        Folder for that memmap.
+    progress : callable(done, total), optional
+        Called after each slab, band tile and copied slab.
+    cancel : threading.Event or callable, optional
+        Stops with :class:`~.chunks.Cancelled`; ``out`` is then untouched.
+
+    Returns
+    -------
+    ClassificationResult
+    """
+    shape = tuple(int(s) for s in data.shape)
+    if len(shape) != 3:
+        raise ValueError(f"classify_volume needs a 3D volume, got shape {shape}")
+    if denoise not in DENOISE_METHODS:
+        raise ValueError(f"unknown denoising {denoise!r}; choose from {DENOISE_METHODS}")
+    if out is not None and tuple(out.shape) != shape:
+        raise ValueError(f"output shape {tuple(out.shape)} differs from data shape {shape}")
+    li, void, _ = _dark_setup(thresholds)
+    use_pv = partial_volume and (li is not None or void is not None)
+    if use_pv and _needs_levels(thresholds):
+        hist = histogram or volume_histogram(data, cancel=cancel)
+        thresholds = with_levels(thresholds, hist)
+    if denoise == "nlm" and thresholds.noise_sigma is None:
+        hist = histogram or volume_histogram(data, cancel=cancel)
+        thresholds = replace(thresholds, noise_sigma=estimate_noise_sigma(hist))
+    halo = denoise_radius(denoise, denoise_options) + (pv_halo(n_iter) if use_pv else 0)
+    depth = slab_depth or default_slab_depth(shape, np.dtype(data.dtype).itemsize, 64 * 2**20)
+    slabs = list(iter_slabs_with_halo(shape[0], depth, halo))
+    band_steps = 0
+    if carbon_band:
+        other = [s for i, s in enumerate(shape) if i != (stack_axis or 0)]
+        band_steps = 2 * math.ceil(other[0] / 256) * math.ceil(other[1] / 256)
+    copy_ranges = slab_ranges(shape[0], depth) if out is not None else []
+    total = len(slabs) + band_steps + len(copy_ranges)
+    done = 0
+
+    def tick(_d=None, _t=None):
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(min(done, total), total)
+
+    buffer, folder = _scratch(shape, out, memory_limit_bytes, scratch_dir)
+    try:
+        for r0, r1, k0, k1 in slabs:
+            raise_if_cancelled(cancel)
+            block = read_slab(data, r0, r1)
+            if denoise != "none":
+                block = denoise_block(block, denoise, thresholds.noise_sigma, denoise_options)
+            if use_pv:
+                codes = classify_block(block, thresholds, True, n_iter)
+            else:
+                codes = classify_slice(block, thresholds)
+            buffer[r0 + k0 : r0 + k1] = codes[k0:k1]
+            tick()
+        band = None
+        if carbon_band:
+            band = label_carbon_band(
+                buffer, axis=stack_axis, collector_at_start=collector_at_start, progress=tick, cancel=cancel
+            )
+            done = len(slabs) + band_steps  # tiles may be fewer than the estimate
+        raise_if_cancelled(cancel)
+        if out is None:
+            result = buffer
+        else:
+            for a, b in copy_ranges:  # not cancellable: out is either untouched or complete
+                out[a:b] = buffer[a:b]
+                tick()
+            result = out
+    finally:
+        if folder is not None:
+            del buffer
+            shutil.rmtree(folder, ignore_errors=True)
+    if progress is not None:
+        progress(total, total)
+    return ClassificationResult(result, thresholds, band, denoise, use_pv)
