@@ -61,7 +61,13 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
     study = docks.get("Study")
     if "Voltage" in docks and study is not None:
         docks["Voltage"].follow_study(study)
-    if paths:
+    if paths and study is not None:
+        for path in paths:  # through the Study dock, so cells, metadata and voltage curves are listed
+            if str(path).lower().endswith((".yaml", ".yml")):
+                study.open_study(path)
+            else:
+                study.open_scan(path)
+    elif paths:
         viewer.open(paths, plugin=PLUGIN_NAME)
     elif demo and study is not None:
         study.open_demo_study()

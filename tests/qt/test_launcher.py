@@ -60,3 +60,16 @@ def test_help_works_without_display():
     )
     assert out.returncode == 0
     assert "demo" in out.stdout and "gui" in out.stdout
+
+
+def test_launcher_opens_given_scans_through_the_study_dock(make_napari_viewer, tmp_path):
+    from napari_licell.io.writers import write_volume_tiff
+    from napari_licell.phantoms import load_demo_cell
+
+    cell = load_demo_cell("dummy_Xe6")
+    scan = write_volume_tiff(tmp_path / "my_scan.tif", cell.image, 0.6)
+    viewer = make_napari_viewer()
+    docks = build_app(viewer, demo=False, paths=[str(scan)])
+    assert docks["Study"].current_cell() == "my_scan"
+    assert tuple(viewer.layers["my_scan"].scale) == (0.6, 0.6, 0.6)
+    assert "process3_after_Xe6" not in viewer.layers
