@@ -41,11 +41,15 @@ from ..segmentation import (
     Histogram,
     ThresholdSet,
     calibration_from_metadata,
+    classify_block,
     classify_slice,
     classify_volume,
     estimate_noise_sigma,
     interior_histogram,
+    find_stack_axis,
+    label_carbon_band,
     li_void_contrast,
+    with_levels,
     suggest_thresholds,
     threshold_sensitivity,
     volume_histogram,
@@ -60,6 +64,8 @@ _SYNC_HISTOGRAM_VOXELS = 200_000_000
 #: Above this many voxels the labels go to a temporary zarr store instead of memory.
 _ZARR_OUTPUT_VOXELS = 2_000_000_000
 _NONE = "(none)"
+#: Largest shown section (pixels) that the live preview refines with partial volume and the carbon band.
+_REFINED_PREVIEW_PIXELS = 1_500_000
 _PICK_PIXELS = 8
 
 
@@ -424,8 +430,9 @@ class ThresholdDock(QWidget):
         self._image_key = self._layer_key(layer)
         for other in self.viewer.layers:
             preview_of = (other.metadata or {}).get("preview_of")
-            if preview_of is not None and (layer is None or preview_of != layer.name):
-                other.visible = False
+            if preview_of is not None:
+                # only the chosen scan's preview is shown (when live preview is on)
+                other.visible = layer is not None and preview_of == layer.name and self.live_preview.isChecked()
         self.histogram = self.interior = None
         if layer is None:
             self.thresholds = None
@@ -610,6 +617,27 @@ class ThresholdDock(QWidget):
         name = f"{layer.name} preview"
         return next((lyr for lyr in self.viewer.layers if lyr.name == name), None)
 
+    #: Refine the preview like "Apply to volume" does (partial volume, carbon band by position).
+    carbon_in_preview = True
+
+    def _refined_section(self, layer, idx: tuple, axis: int, ts: ThresholdSet, fallback: np.ndarray) -> np.ndarray:
+        """Classify a 3-section slab around the shown section with partial-volume handling, then
+        label the carbon band by position (found only when the section contains the stack axis)."""
+        if self.histogram is None:
+            return fallback
+        data = _data_of(layer)
+        i = int(idx[axis])
+        lo, hi = max(i - 1, 0), min(i + 2, data.shape[axis])
+        slab_idx = list(idx)
+        slab_idx[axis] = slice(lo, hi)
+        slab = np.asarray(data[tuple(slab_idx)])
+        codes = classify_block(slab, with_levels(ts, self.histogram))
+        take = [slice(None)] * 3
+        take[axis] = slice(i - lo, i - lo + 1)
+        section = np.ascontiguousarray(codes[tuple(take)])
+        label_carbon_band(section)
+        return section
+
     def update_preview(self) -> None:
         """Classify the displayed slice of the image with the current thresholds into the preview layer."""
         layer = self.image_layer
@@ -623,6 +651,10 @@ class ThresholdDock(QWidget):
         codes = classify_slice(plane, ts)
         sliced = [ax for ax, s in enumerate(idx) if not isinstance(s, slice)]
         data = codes.reshape([1 if ax in sliced else n for ax, n in enumerate(_data_of(layer).shape)])
+        if data.ndim == 3 and len(sliced) == 1 and self.carbon_in_preview and plane.size <= _REFINED_PREVIEW_PIXELS:
+            stack = find_stack_axis(data)
+            if stack is not None and stack.axis != sliced[0]:  # the section runs along the stack axis
+                data = self._refined_section(layer, idx, sliced[0], ts, data)
         translate = np.asarray(layer.translate, dtype=float).copy()
         scale = np.asarray(layer.scale, dtype=float)
         for ax in sliced:

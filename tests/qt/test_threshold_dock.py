@@ -94,7 +94,11 @@ def test_preview_follows_any_dims_order(dock_with_cell):
     preview = viewer.layers[f"{cell.name} preview"]
     assert preview.data.shape == (300, 128, 1)
     np.testing.assert_allclose(preview.translate, (0, 0, 77 * 0.54))
-    np.testing.assert_array_equal(preview.data[:, :, 0], classify_slice(cell.image[:, :, 77], ts))
+    # a section along the stack axis is refined like "Apply to volume": partial volume and carbon band
+    fast = classify_slice(cell.image[:, :, 77], ts)
+    assert (preview.data[:, :, 0] == fast).mean() > 0.9
+    truth = cell.labels[:, :, 77]
+    assert (preview.data[:, :, 0] == truth).mean() > (fast == truth).mean()
 
 
 def test_apply_to_volume_writes_labels_with_thresholds(dock_with_cell, qtbot):
@@ -180,3 +184,19 @@ def test_two_dimensional_image(make_napari_viewer, qtbot):
     dock.apply_to_volume()
     qtbot.waitUntil(lambda: "section labels" in viewer.layers and dock.worker is None, timeout=60_000)
     np.testing.assert_array_equal(viewer.layers["section labels"].data, classify_slice(plane, dock.thresholds))
+
+
+def test_cross_section_preview_labels_the_carbon_band_by_position(dock_with_cell):
+    from napari_licell._qt.cross_section import show_stack_cross_section
+    from napari_licell.classes import CARBON
+
+    viewer, dock, cell = dock_with_cell
+    show_stack_cross_section(viewer)
+    dock.suggest()
+    preview = viewer.layers[f"{cell.name} preview"]
+    assert preview.data.shape == (300, 1, 128)  # a section along the stack axis
+    y = int(np.round(viewer.dims.point[1] / 0.54))
+    truth = cell.labels[:, y, :]
+    carbon = preview.data[:, 0, :] == CARBON.code
+    dice = 2 * (carbon & (truth == CARBON.code)).sum() / (carbon.sum() + (truth == CARBON.code).sum())
+    assert dice > 0.8
