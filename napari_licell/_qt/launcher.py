@@ -40,7 +40,7 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
 
     Returns the dock widgets by name.
     """
-    from qtpy.QtCore import Qt
+    from qtpy.QtCore import Qt, QTimer
 
     areas = {"right": Qt.RightDockWidgetArea, "bottom": Qt.BottomDockWidgetArea, "left": Qt.LeftDockWidgetArea}
     qt_window = viewer.window._qt_window
@@ -71,6 +71,7 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
         viewer.open(paths, plugin=PLUGIN_NAME)
     elif demo and study is not None:
         study.open_demo_study()
+    QTimer.singleShot(0, viewer.reset_view)  # once the docks have their sizes, fit the cell in the canvas
     return docks
 
 
