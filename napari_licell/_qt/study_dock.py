@@ -92,6 +92,9 @@ class StudyDock(QWidget):
         row.addWidget(self.save_button)
         box_layout.addLayout(row)
         layout.addWidget(box)
+        self.restore_button = QPushButton("Restore unsaved changes")
+        self.restore_button.setVisible(False)
+        layout.addWidget(self.restore_button)
         self.demo_button = QPushButton("Open demo study")
         layout.addWidget(self.demo_button)
         self._refresh_recent()
@@ -104,6 +107,7 @@ class StudyDock(QWidget):
         self.apply_button.clicked.connect(self.apply_metadata)
         self.save_button.clicked.connect(self._ask_save_study)
         self.demo_button.clicked.connect(self.open_demo_study)
+        self.restore_button.clicked.connect(self.restore_unsaved_changes)
 
     # --- model ------------------------------------------------------------
     def add_entry(self, entry: StudyCellEntry) -> None:
@@ -168,7 +172,49 @@ class StudyDock(QWidget):
         if study.cells:
             self.select_cell(study.cells[0].name)
         self._update_buttons()
+        self._offer_recovery()
         return problems
+
+    def _offer_recovery(self) -> None:
+        from ..study.study_autosave import recoverable_study_autosave
+
+        auto = recoverable_study_autosave(self.study_path) if self.study_path is not None else None
+        self.restore_button.setVisible(auto is not None)
+        if auto is not None:
+            report_info(f"{self.study_path}: unsaved changes from an earlier session were kept; "
+                        "press 'Restore unsaved changes' in the Study dock to get them back")
+
+    def restore_unsaved_changes(self) -> bool:
+        """Apply the autosaved study (cell metadata, voxel sizes) over the open one; True when done."""
+        from ..study.study_autosave import recoverable_study_autosave
+        from ..study.study_file import load_study
+        from ..study.study_layers import cell_metadata
+
+        auto = recoverable_study_autosave(self.study_path) if self.study_path is not None else None
+        if auto is None:
+            return False
+        try:
+            recovered = load_study(auto)
+        except LiCellInputError as exc:
+            report_error(exc)
+            return False
+        self.study = recovered
+        for cell in recovered.cells:
+            entry = self.entries.get(cell.name)
+            if entry is None:
+                continue
+            entry.metadata.update(cell_metadata(cell))
+            voxel = cell.scans[0].voxel_size_um if cell.scans else None
+            if voxel is not None:
+                entry.metadata["voxel_size_um"] = list(voxel)
+                for layer_name in entry.layer_names:
+                    if layer_name in self.viewer.layers:
+                        self.viewer.layers[layer_name].scale = tuple(voxel)
+            self.add_entry(entry)
+        self.restore_button.setVisible(False)
+        if recovered.cells:
+            self.select_cell(recovered.cells[0].name)
+        return True
 
     def open_scan(self, path: str | Path, voxel_size_um: float | None = None) -> str | None:
         """Open one scan file or slice folder lazily as a new cell; returns its name or None on error."""
@@ -212,8 +258,17 @@ class StudyDock(QWidget):
                     layer.metadata.pop("note", None)
         if self.study is not None:
             _update_record(self.study, name, values, voxel)
+            self._autosave()
         self.add_entry(entry)
         self.select_cell(name)
+
+    def _autosave(self) -> None:
+        from ..study.study_autosave import autosave_study
+
+        try:
+            autosave_study(self.study, self.study_path)
+        except (OSError, LiCellInputError):  # autosave must never stop the user's work
+            pass
 
     def save_study(self, path: str | Path | None = None) -> Path | None:
         """Save the open study (atomically); returns the path or None when there is none to save."""
@@ -231,6 +286,10 @@ class StudyDock(QWidget):
         except (LiCellInputError, OSError) as exc:
             report_error(exc)
             return None
+        from ..study.study_autosave import discard_study_autosave
+
+        if self.study_path is not None:
+            discard_study_autosave(self.study_path)
         self.study_path = saved
         self._remember(str(saved))
         return saved

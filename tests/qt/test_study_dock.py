@@ -63,3 +63,30 @@ def test_study_file_opens_by_drag_and_drop_reader(make_napari_viewer, demo_study
     viewer.open(str(demo_study_file), plugin="napari-licell")
     names = [layer.name for layer in viewer.layers]
     assert "dummy_Xe6" in names and "process3_after_Xe6 labels" in names
+
+
+def test_unsaved_metadata_edits_are_offered_back_after_a_crash(make_napari_viewer, tmp_path):
+    study_file = write_demo_study(tmp_path / "crash")
+    viewer = make_napari_viewer()
+    _, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
+    study.open_study(study_file)
+    study.select_cell("process1_after_Xe6")
+    study.form.voxel_size.setValue(0.7)
+    study.form.charge_minutes.setValue(1234.0)
+    study.apply_metadata()
+    # the session dies without saving: a new viewer opens the same study file
+    viewer2 = make_napari_viewer()
+    _, again = viewer2.window.add_plugin_dock_widget("napari-licell", "Study")
+    again.open_study(study_file)
+    assert again.entries["process1_after_Xe6"].metadata["charge_minutes"] == 4000.0
+    assert not again.restore_button.isHidden()
+    assert again.restore_unsaved_changes()
+    assert again.entries["process1_after_Xe6"].metadata["charge_minutes"] == 1234.0
+    assert tuple(viewer2.layers["process1_after_Xe6"].scale) == pytest.approx((0.7, 0.7, 0.7))
+    # an explicit save ends the offer
+    again.save_study()
+    viewer3 = make_napari_viewer()
+    _, third = viewer3.window.add_plugin_dock_widget("napari-licell", "Study")
+    third.open_study(study_file)
+    assert third.restore_button.isHidden()
+    assert third.entries["process1_after_Xe6"].metadata["charge_minutes"] == 1234.0
