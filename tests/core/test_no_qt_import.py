@@ -22,6 +22,7 @@ CORE_MODULES = [
     "napari_licell.compare",
     "napari_licell.autosave",
     "napari_licell.echem.cycler_readers",
+    "napari_licell.batch",
     "napari_licell.cli",
 ]
 

@@ -1,0 +1,177 @@
+"""One batch job per scan of a study: where it comes from, its parameters and its output folder.
+
+A :class:`ScanJob` is a plain, picklable record (it travels to dask worker
+processes and to a dask.distributed cluster); it holds everything
+``napari-licell analyze`` needs for one scan, taken from the study file:
+the cell's current density (mA/cm2), charge time (minutes) and voltage file,
+and the scan's fill gas, gas pressure (atm) and voxel size (micrometres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import LiCellInputError
+
+__all__ = ["ScanJob", "jobs_from_study", "scan_folder_name", "analyze_arguments"]
+
+_SUFFIXES = (".ome.zarr", ".zarr", ".ome.tiff", ".ome.tif", ".tiff", ".tif", ".h5", ".hdf5", ".raw", ".npy")
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    """Everything needed to analyse one scan of a study.
+
+    Attributes
+    ----------
+    cell : str
+        Cell name (first level of the output folder).
+    scan : str
+        Scan name, unique within the cell (second level of the output folder).
+    volume : Path
+        Scan file or folder.
+    out : Path
+        Output folder ``DIR/<cell>/<scan>``.
+    process : str or None
+        Bonding process of the cell.
+    state : str or None
+        "before", "after" or "during" charging.
+    time_min : float or None
+        Charge time at the scan in minutes.
+    gas : str or None
+        "Xe" or "Ar".
+    gas_pressure_atm : float or None
+        Fill-gas pressure in atm.
+    voxel_size_um : tuple of float or None
+        (z, y, x) voxel size in micrometres from the study (None: from the file).
+    current_density_ma_cm2 : float or None
+        Plating current density in mA/cm2.
+    charge_minutes : float or None
+        Charge time of the cell in minutes.
+    voltage : Path or None
+        Cycler file of the cell.
+    labels : Path or None
+        Given class labels (only with ``labels_from_study``), else thresholded.
+    """
+
+    cell: str
+    scan: str
+    volume: Path
+    out: Path
+    process: str | None = None
+    state: str | None = None
+    time_min: float | None = None
+    gas: str | None = None
+    gas_pressure_atm: float | None = None
+    voxel_size_um: tuple[float, float, float] | None = None
+    current_density_ma_cm2: float | None = None
+    charge_minutes: float | None = None
+    voltage: Path | None = None
+    labels: Path | None = None
+
+    @property
+    def key(self) -> str:
+        """``cell/scan``."""
+        return f"{self.cell}/{self.scan}"
+
+    def parameters(self) -> dict[str, Any]:
+        """The analysis parameters (units in the names); a changed value means the scan is analysed again."""
+        return {
+            "volume": str(self.volume),
+            "gas": self.gas,
+            "gas_pressure_atm": self.gas_pressure_atm,
+            "voxel_size_um": list(self.voxel_size_um) if self.voxel_size_um else None,
+            "current_density_ma_cm2": self.current_density_ma_cm2,
+            "charge_minutes": self.charge_minutes,
+            "voltage": str(self.voltage) if self.voltage else None,
+            "labels": str(self.labels) if self.labels else None,
+        }
+
+
+def _safe(name: str) -> str:
+    """A folder name: path separators and control characters replaced by '_'."""
+    text = re.sub(r"[\\/:*?\"<>|\x00-\x1f]+", "_", str(name)).strip().strip(".")
+    return text or "scan"
+
+
+def scan_folder_name(path: Path) -> str:
+    """Folder name for a scan: its file name without the volume suffix."""
+    name = Path(path).name
+    for suffix in _SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return _safe(name)
+
+
+def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False) -> list[ScanJob]:
+    """One job per scan of every cell, in study order.
+
+    Parameters
+    ----------
+    study : Study
+        Loaded study (paths absolute).
+    out : Path
+        Batch output folder; scan ``s`` of cell ``c`` goes to ``out/c/s``.
+    labels_from_study : bool
+        Measure the scans' ``labels_path`` instead of thresholding.
+
+    Returns
+    -------
+    list of ScanJob
+    """
+    jobs = []
+    for cell in study.cells:
+        used: set[str] = set()
+        for i, scan in enumerate(cell.scans):
+            name = scan_folder_name(scan.path)
+            if name in used:
+                name = f"{name}_{i + 1}"
+            used.add(name)
+            jobs.append(ScanJob(
+                cell=cell.name, scan=name, volume=Path(scan.path), out=Path(out) / _safe(cell.name) / name,
+                process=cell.bonding_process, state=scan.state, time_min=scan.time_min,
+                gas=scan.gas, gas_pressure_atm=scan.gas_pressure_atm,
+                voxel_size_um=tuple(float(v) for v in scan.voxel_size_um) if scan.voxel_size_um else None,
+                current_density_ma_cm2=cell.current_density_ma_cm2, charge_minutes=cell.charge_minutes,
+                voltage=cell.voltage_file, labels=scan.labels_path if labels_from_study else None,
+            ))
+    return jobs
+
+
+def _text(value: float | None) -> str | None:
+    return None if value is None else repr(float(value))
+
+
+def analyze_arguments(job: ScanJob, out: Path) -> argparse.Namespace:
+    """The parsed ``napari-licell analyze`` arguments for a job, writing into ``out``.
+
+    Raises
+    ------
+    LiCellInputError
+        When the study gives an anisotropic voxel size (``analyze`` takes one number).
+    """
+    voxel = None
+    if job.voxel_size_um is not None:
+        if len(set(job.voxel_size_um)) != 1:
+            raise LiCellInputError(job.volume, f"anisotropic voxel size {job.voxel_size_um} um in the study",
+                                   "analyze takes one voxel size; store it in the scan file instead")
+        voxel = _text(job.voxel_size_um[0])
+    return argparse.Namespace(
+        command="analyze",
+        volume=str(job.volume),
+        out=str(out),
+        voxel_size_um=voxel,
+        labels=str(job.labels) if job.labels else None,
+        gas=job.gas.lower() if job.gas else None,
+        gas_pressure_atm=_text(job.gas_pressure_atm) if job.gas else None,
+        current_density=_text(job.current_density_ma_cm2),
+        charge_minutes=_text(job.charge_minutes),
+        voltage=str(job.voltage) if job.voltage else None,
+        stack_axis=None,
+        collector_end=None,
+    )
