@@ -41,6 +41,7 @@ from ..compare.table import LI_IN_SE, THICKNESS, default_measure, key_numbers_ta
 from ..layers import synthetic_cell_layers
 from .cross_section import show_stack_cross_section
 from .mpl_canvas import ThemedFigureWidget
+from .notify import report_error
 
 __all__ = ["CompareView", "ProcessStatsFigure", "TABLE_COLUMNS"]
 
@@ -156,6 +157,11 @@ class CompareView(QWidget):
         row = QHBoxLayout()
         self.demo_button = QPushButton("Open demo study")
         self.demo_button.clicked.connect(self.open_demo_study)
+        self.study_button = QPushButton("Compare study cells")
+        self.study_button.setToolTip("Compare the cells open in the Study dock that have labels")
+        self.study_button.setEnabled(False)
+        self.study_button.clicked.connect(lambda: self.compare_study(self.study_dock))
+        self.study_dock = None
         self.side_by_side = QCheckBox("Side by side")
         self.side_by_side.setToolTip("napari grid mode: one viewbox per cell, one shared camera")
         self.side_by_side.toggled.connect(self.set_side_by_side)
@@ -165,7 +171,7 @@ class CompareView(QWidget):
         self.export_button = QPushButton("Export figure…")
         self.export_button.setToolTip("Cross-sections, voltage curves and the table as one PNG or SVG")
         self.export_button.clicked.connect(self._export_dialog)
-        for widget in (self.demo_button, self.side_by_side, self.labels_box, self.export_button):
+        for widget in (self.demo_button, self.study_button, self.side_by_side, self.labels_box, self.export_button):
             row.addWidget(widget)
         layout.addLayout(row)
 
@@ -235,6 +241,38 @@ class CompareView(QWidget):
         cells = [c for c in load_demo_study() if not c.metadata.get("dummy_cell")]
         self.set_cells(cells)
         self.demo_button.setEnabled(False)
+
+    def follow_study(self, study_dock) -> None:
+        """Let "Compare study cells" take its cells from ``study_dock``."""
+        self.study_dock = study_dock
+        self.study_button.setEnabled(True)
+
+    def compare_study(self, study_dock) -> int:
+        """Compare the cells open in the Study dock that have labels; returns how many.
+
+        A cell's labels are the first of ``"<scan> classes"`` (painted),
+        ``"<scan> labels"`` (thresholds applied or opened from the study) and
+        ``"<scan> truth"`` found among the viewer's layers.
+        """
+        from ..compare.study_cells import LABEL_LAYER_SUFFIXES, ComparedCell
+
+        cells = []
+        for name, entry in study_dock.entries.items():
+            scan = entry.layer_names[0] if entry.layer_names else None
+            if scan not in self.viewer.layers:
+                continue
+            image_layer = self.viewer.layers[scan]
+            labels = next((self.viewer.layers[scan + s].data for s in LABEL_LAYER_SUFFIXES
+                           if scan + s in self.viewer.layers), None)
+            if labels is None or image_layer.ndim != 3:
+                continue
+            cells.append(ComparedCell(name, image_layer.data, labels, float(image_layer.scale[0]),
+                                      dict(entry.metadata), entry.voltage))
+        if not cells:
+            report_error("No cell of the study has labels yet: apply thresholds or paint first")
+            return 0
+        self.set_cells(cells)
+        return len(cells)
 
     def checked_cells(self) -> list[str]:
         """Names of the cells ticked in the list, in list order."""

@@ -61,6 +61,8 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
     study = docks.get("Study")
     if "Voltage" in docks and study is not None:
         docks["Voltage"].follow_study(study)
+    if "Compare cells" in docks and study is not None:
+        docks["Compare cells"].follow_study(study)
     if paths and study is not None:
         for path in paths:  # through the Study dock, so cells, metadata and voltage curves are listed
             if str(path).lower().endswith((".yaml", ".yml")):

@@ -149,3 +149,21 @@ def test_voltage_dock_follows_the_active_compared_cell(compare):
     assert dock.curve is view.cells["none_after_Xe6"].voltage
     assert dock.scan_times_min.tolist() == [3500.0]
     assert dock.events.rise_onset_min == pytest.approx(2600.0, abs=60.0)
+
+
+def test_compare_cells_of_an_opened_study(make_napari_viewer, tmp_path):
+    from napari_licell.commands.demo import write_demo_study
+
+    study_file = write_demo_study(tmp_path / "study")
+    viewer = make_napari_viewer()
+    _, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
+    study.open_study(study_file)
+    view = CompareView(viewer)
+    viewer.window.add_dock_widget(view, name="Compare")
+    view.follow_study(study)
+    # the study's labels layers are opened hidden with the scans: all six cells have labels
+    assert view.compare_study(study) == 6
+    assert len(view.table_rows()) == 6
+    verdicts = {name: view.table.loc[view.table["cell"] == name, "verdict"].item() for name in view.cells}
+    assert verdicts["process3_after_Xe6"] == "uniform"
+    assert verdicts["none_after_Xe6"] == "non-uniform"
