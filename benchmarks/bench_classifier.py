@@ -24,30 +24,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from napari_licell.classes import LI  # noqa: E402
 from napari_licell.classifier import FeatureSettings, PixelClassifier, slab_features  # noqa: E402
 from napari_licell.phantoms import ImagingSettings, make_synthetic_cell, paper_cell  # noqa: E402
-
-
-def strokes(truth: np.ndarray, seed: int = 0, slices: int = 4, discs: int = 3, radius: int = 2) -> np.ndarray:
-    """Brush dabs (discs) on a few slices per class, inside that class of the truth."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros_like(truth)
-    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    disc = yy**2 + xx**2 <= radius**2
-    for code in np.unique(truth):
-        core = ndi.binary_erosion(truth == code, iterations=radius)
-        zs = np.flatnonzero(core.reshape(core.shape[0], -1).any(axis=1))
-        for z in rng.choice(zs, size=min(slices, zs.size), replace=False):
-            ys, xs = np.nonzero(core[z])
-            for i in rng.choice(ys.size, size=min(discs, ys.size), replace=False):
-                win = (z, slice(ys[i] - radius, ys[i] + radius + 1), slice(xs[i] - radius, xs[i] + radius + 1))
-                out[win][disc & (truth[win] == code)] = code
-    return out
+from napari_licell.phantoms.strokes import simulated_strokes  # noqa: E402
 
 
 def run(shape: tuple[int, int, int], photons: float, trees: int, seed: int) -> dict:
@@ -56,7 +39,7 @@ def run(shape: tuple[int, int, int], photons: float, trees: int, seed: int) -> d
     )
     image, truth = cell.image, cell.labels
     mvox = image.size / 1e6
-    scribbles = strokes(truth, seed)
+    scribbles = simulated_strokes(truth, seed)
     settings = FeatureSettings()
 
     t0 = time.perf_counter()

@@ -42,12 +42,16 @@ class StackOrientation:
         True when found from the labels; False when given by the caller.
     reason : str
         How it was decided, in words.
+    metal_contrast : float
+        Metal share of the fullest slice across ``axis`` minus that of the emptiest
+        (0..1); 0 when the axis was given. At least 0.5 means a metal slab was seen.
     """
 
     axis: int
     collector_at_start: bool
     detected: bool
     reason: str
+    metal_contrast: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,4 +174,5 @@ def find_stack_axis(
     else:
         at_start = bool(collector_at_start)
         reasons.append(f"collector end given ({'start' if at_start else 'end'})")
-    return StackOrientation(axis, at_start, stack_axis is None or collector_at_start is None, "; ".join(reasons))
+    return StackOrientation(axis, at_start, stack_axis is None or collector_at_start is None, "; ".join(reasons),
+                            metal_range[axis])

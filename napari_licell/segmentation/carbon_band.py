@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 from ..classes import CARBON, METAL, SE, SE_LI, VOID
-from .chunks import CancelLike, ProgressCallback, default_slab_depth, raise_if_cancelled, read_block, read_slab, slab_ranges
+from .chunks import CancelLike, ProgressCallback, raise_if_cancelled, read_block
 
 __all__ = ["StackAxis", "CarbonBand", "find_stack_axis", "find_carbon_band", "label_carbon_band"]
 
@@ -92,14 +92,15 @@ class CarbonBand:
         return float(self.thickness_vox * voxel_size_um)
 
 
-def find_stack_axis(labels: Any, slab_depth: int | None = None, cancel: CancelLike = None) -> StackAxis | None:
-    """Stack axis and collector end from the metal voxels of a label volume.
+def find_stack_axis(labels: Any, cancel: CancelLike = None) -> StackAxis | None:
+    """Stack axis and collector end from the metal slab of a label volume.
+
+    The detection itself is :func:`napari_licell.measure.stack_axis.find_stack_axis`
+    (one rule for the whole project); here only a metal slab counts.
 
     Parameters
     ----------
     labels : array-like (z, y, x) of class codes
-    slab_depth : int, optional
-        Planes read at a time.
     cancel : threading.Event or callable, optional
 
     Returns
@@ -107,28 +108,15 @@ def find_stack_axis(labels: Any, slab_depth: int | None = None, cancel: CancelLi
     StackAxis or None
         None when no metal slab fills at least half of a plane.
     """
-    shape = tuple(int(s) for s in labels.shape)
-    if len(shape) != 3:
+    from ..measure.stack_axis import find_stack_axis as stack_orientation
+
+    if len(labels.shape) != 3:
         raise ValueError("stack-axis detection needs a 3D label volume")
-    profiles = [np.zeros(n, dtype=np.int64) for n in shape]
-    depth = slab_depth or default_slab_depth(shape, 1)
-    for a, b in slab_ranges(shape[0], depth):
-        raise_if_cancelled(cancel)
-        m = read_slab(labels, a, b) == METAL.code
-        profiles[0][a:b] += m.sum(axis=(1, 2))
-        profiles[1] += m.sum(axis=(0, 2))
-        profiles[2] += m.sum(axis=(0, 1))
-    best = None
-    for ax, prof in enumerate(profiles):
-        area = math.prod(shape) / shape[ax]
-        frac = prof / area
-        contrast = float(frac.max() - frac.min())
-        if best is None or contrast > best[1]:
-            half = shape[ax] // 2
-            best = (ax, contrast, bool(frac[:half].sum() >= frac[shape[ax] - half :].sum()))
-    if best is None or best[1] < 0.5:
+    raise_if_cancelled(cancel)
+    found = stack_orientation(labels)
+    if found.metal_contrast < 0.5:
         return None
-    return StackAxis(best[0], best[2], best[1])
+    return StackAxis(found.axis, found.collector_at_start, found.metal_contrast)
 
 
 def _tiles(shape: tuple[int, ...], axis: int, tile: int) -> list[tuple[slice, slice]]:

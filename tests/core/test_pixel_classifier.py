@@ -7,7 +7,6 @@ import threading
 import joblib
 import numpy as np
 import pytest
-from scipy import ndimage as ndi
 
 from napari_licell.classes import LI, METAL, SE, SE_LI, VOID
 from napari_licell.classifier import (
@@ -23,28 +22,11 @@ from napari_licell.classifier.features import default_block_shape, iter_blocks
 from napari_licell.classifier.forest import MODEL_FORMAT, MODEL_FORMAT_VERSION
 from napari_licell.errors import LiCellInputError
 from napari_licell.phantoms import ImagingSettings, make_synthetic_cell, paper_cell
+from napari_licell.phantoms.strokes import simulated_strokes
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     return 2.0 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
-
-
-def simulated_strokes(truth: np.ndarray, seed: int = 0, slices: int = 4, discs: int = 3, radius: int = 2) -> np.ndarray:
-    """Short brush dabs (discs of ``radius`` px) on a few slices per class, inside that class of the truth."""
-    rng = np.random.default_rng(seed)
-    scribbles = np.zeros_like(truth)
-    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    disc = yy**2 + xx**2 <= radius**2
-    for code in np.unique(truth):
-        core = ndi.binary_erosion(truth == code, iterations=radius)
-        zs = np.flatnonzero(core.reshape(core.shape[0], -1).any(axis=1))
-        for z in rng.choice(zs, size=min(slices, zs.size), replace=False):
-            ys, xs = np.nonzero(core[z])
-            for i in rng.choice(ys.size, size=min(discs, ys.size), replace=False):
-                y, x = ys[i], xs[i]  # inside the eroded core, so the disc fits in the image
-                win = (z, slice(y - radius, y + radius + 1), slice(x - radius, x + radius + 1))
-                scribbles[win][disc & (truth[win] == code)] = code
-    return scribbles
 
 
 @pytest.fixture(scope="module")
