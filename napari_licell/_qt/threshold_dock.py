@@ -5,16 +5,22 @@ and writes two labels layers, ``"<image> preview"`` (the displayed slice,
 plain thresholds, updated while a marker is dragged) and ``"<image> labels"``
 (the whole volume with the partial-volume rules and the carbon band, computed
 off the GUI thread; the thresholds go to ``layer.metadata["thresholds"]``).
+
+Thresholds moved by hand but not applied are autosaved (a couple of seconds
+after the last change) beside the scan by :mod:`napari_licell.threshold_autosave`;
+choosing a scan with such an autosave offers *Restore thresholds* / *Discard*.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +37,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from .. import threshold_autosave as ts_autosave
 from ..classes import LABEL_DTYPE, class_by_code
 from ..errors import LiCellInputError
 from ..layers import labels_layer_tuple
@@ -67,6 +74,8 @@ _NONE = "(none)"
 #: Largest shown section (pixels) that the live preview refines with partial volume and the carbon band.
 _REFINED_PREVIEW_PIXELS = 1_500_000
 _PICK_PIXELS = 8
+#: Seconds between the last threshold change and its autosave.
+AUTOSAVE_DELAY_SECONDS = 2.0
 
 
 def _data_of(layer) -> Any:
@@ -183,13 +192,27 @@ class ThresholdDock(QWidget):
     Parameters
     ----------
     napari_viewer : napari.Viewer
+    autosave_delay_seconds : float
+        Seconds after the last hand change of a threshold before the
+        thresholds are autosaved beside the scan (0 or less switches the
+        autosave off).
     """
 
     _progress = Signal(int, int)
 
-    def __init__(self, napari_viewer, parent=None):
+    def __init__(self, napari_viewer, parent=None, autosave_delay_seconds: float = AUTOSAVE_DELAY_SECONDS):
         super().__init__(parent)
         self.viewer = napari_viewer
+        self.autosave_delay_seconds = float(autosave_delay_seconds)
+        #: Last threshold autosave written by this dock (None before the first).
+        self.last_threshold_autosave: Path | None = None
+        #: Autosave of the chosen scan offered for recovery (None when there is nothing to offer).
+        self.threshold_recovery: ts_autosave.ThresholdAutosave | None = None
+        self._pending_autosave: tuple[Any, ThresholdSet] | None = None
+        self._own_autosaves: dict[Path, float] = {}
+        self._damaged_autosave: Path | None = None
+        self._applying: tuple[Any, ThresholdSet] | None = None
+        self._autosave_failed = False
         self.histogram: Histogram | None = None
         self.interior: Histogram | None = None
         self.compare_histogram: Histogram | None = None
@@ -206,6 +229,9 @@ class ThresholdDock(QWidget):
         self._image_key: int | None = None
         self._compare_key: int | None = None
         self._build()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.timeout.connect(lambda: self._guarded(self.autosave_thresholds_now))
         self._progress.connect(self._on_progress)
         viewer = self.viewer
         viewer.layers.events.inserted.connect(self._refresh_layers)
@@ -258,6 +284,18 @@ class ThresholdDock(QWidget):
         row.addWidget(self.zoom_low)
         row.addWidget(self.live_preview)
         layout.addLayout(row)
+
+        # shown only when the chosen scan has thresholds autosaved but never applied
+        self.restore_row = QWidget()
+        restore = QHBoxLayout(self.restore_row)
+        restore.setContentsMargins(0, 0, 0, 0)
+        self.restore_thresholds_button = QPushButton("Restore thresholds")
+        self.discard_thresholds_button = QPushButton("Discard")
+        restore.addWidget(self.restore_thresholds_button)
+        restore.addWidget(self.discard_thresholds_button)
+        restore.addStretch(1)
+        self.restore_row.setVisible(False)
+        layout.addWidget(self.restore_row)
 
         self.plot = _HistogramPlot(self)
         layout.addWidget(self.plot)
@@ -324,6 +362,8 @@ class ThresholdDock(QWidget):
         self.live_preview.toggled.connect(lambda _on: self._guarded(self.update_preview))
         self.apply_button.clicked.connect(lambda: self._guarded(self.apply_to_volume))
         self.cancel_button.clicked.connect(self.cancel)
+        self.restore_thresholds_button.clicked.connect(lambda: self._guarded(self.restore_thresholds))
+        self.discard_thresholds_button.clicked.connect(lambda: self._guarded(self.discard_thresholds))
 
     # ------------------------------------------------------------------ helpers
     def _guarded(self, func, *args):
@@ -436,6 +476,7 @@ class ThresholdDock(QWidget):
         self.histogram = self.interior = None
         if layer is None:
             self.thresholds = None
+            self._show_recovery(None)
             self._rebuild_value_boxes()
             self.plot.redraw()
             return
@@ -452,6 +493,7 @@ class ThresholdDock(QWidget):
             self.pressure.blockSignals(False)
         self.thresholds = self._thresholds_by_layer.get(id(layer))
         self._rebuild_value_boxes()
+        self._guarded(self.check_threshold_recovery)
         self._histogram_of(layer, self._on_histogram)
         if self._layer_key(self.compare_layer) != self._compare_key:
             self._on_compare_changed()
@@ -520,6 +562,7 @@ class ThresholdDock(QWidget):
         self.update_preview()
         if self.plot.dragging is None:
             self._update_sensitivity()
+            self._schedule_autosave()  # a drag is autosaved once, on release
         return used
 
     def _rebuild_value_boxes(self) -> None:
@@ -589,6 +632,7 @@ class ThresholdDock(QWidget):
             return
         self.plot.dragging = None
         self._update_sensitivity()
+        self._schedule_autosave()
 
     # ------------------------------------------------------------------ preview
     def _slice_index(self, layer) -> tuple | None:
@@ -763,6 +807,7 @@ class ThresholdDock(QWidget):
             raise LiCellInputError(None, "a computation is already running", "wait or press Cancel")
         data = _data_of(layer)
         ts = self.thresholds
+        self._applying = (layer, ts)
         options = {
             "denoise": self.denoise_combo.currentText(),
             "partial_volume": self.pv_check.isChecked(),
@@ -828,6 +873,9 @@ class ThresholdDock(QWidget):
             self.viewer.add_labels(d, **kwargs)
         band = "" if result is None or result.carbon_band is None else f"; {result.carbon_band.reason}"
         self.status.setText(f"Labels written to “{name}”{band}.")
+        applying, self._applying = self._applying, None
+        if applying is not None and applying[0] is layer:
+            self._guarded(self._mark_applied, layer, applying[1])
 
     def _on_worker_error(self, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):
@@ -841,3 +889,149 @@ class ThresholdDock(QWidget):
         self.cancel_button.setEnabled(False)
         self.apply_button.setEnabled(True)
         self.progress_bar.setValue(0 if self._cancel.is_set() else 100)
+
+    # ------------------------------------------------------------------ autosave & recovery
+    @staticmethod
+    def _source_of(layer) -> str | None:
+        """The file (or slice folder) an image layer was read from, or None."""
+        path = getattr(getattr(layer, "source", None), "path", None) or (layer.metadata or {}).get("path")
+        return str(path) if path else None
+
+    def _autosave_target(self, layer) -> tuple[Path, str, str | None]:
+        """(folder, key, source) of a layer's threshold autosave (the Paint dock's folder rule)."""
+        source = self._source_of(layer)
+        return ts_autosave.autosave_folder_for(source), ts_autosave.scan_key(source, layer.name), source
+
+    def _schedule_autosave(self) -> None:
+        """Autosave the chosen scan's thresholds ``autosave_delay_seconds`` after the last change."""
+        layer, ts = self.image_layer, self.thresholds
+        if layer is None or ts is None or self.autosave_delay_seconds <= 0:
+            return
+        pending = self._pending_autosave
+        if pending is not None and pending[0] is not layer:
+            self.autosave_thresholds_now()  # another scan's change is not dropped
+        self._pending_autosave = (layer, ts)
+        self.autosave_timer.start(int(round(self.autosave_delay_seconds * 1000)))
+
+    def autosave_thresholds_now(self) -> Path | None:
+        """Write the pending threshold change (if any) to the scan's autosave now (atomic).
+
+        Returns
+        -------
+        Path or None
+            The autosave file, None when nothing was pending or the write failed
+            (the failure is shown once as a notification).
+        """
+        self.autosave_timer.stop()
+        pending, self._pending_autosave = self._pending_autosave, None
+        if pending is None:
+            return None
+        layer, ts = pending
+        folder, key, source = self._autosave_target(layer)
+        stamp = time.time()
+        try:
+            path = ts_autosave.write_threshold_autosave(
+                folder, key, ts, source=source, layer_name=layer.name, saved_at=stamp
+            )
+        except OSError as exc:
+            text = f"Threshold autosave failed: {exc}"
+            if not self._autosave_failed:
+                report_error(text)
+            self._autosave_failed = True
+            self.status.setText(text)
+            return None
+        self._autosave_failed = False
+        self._own_autosaves[path] = stamp
+        self.last_threshold_autosave = path
+        if self.threshold_recovery is not None and self.threshold_recovery.path == path:
+            self._show_recovery(None)  # the user kept working: the newer thresholds replaced the offer
+        return path
+
+    def flush_autosave(self) -> Path | None:
+        """Write a pending threshold autosave at once (before closing); None when nothing was pending."""
+        return self.autosave_thresholds_now() if self._pending_autosave is not None else None
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        self._guarded(self.flush_autosave)
+        super().closeEvent(event)
+
+    def _mark_applied(self, layer, ts: ThresholdSet) -> None:
+        """After *Apply to volume*: the applied thresholds no longer need recovery."""
+        pending = self._pending_autosave
+        if pending is not None and pending[0] is layer and pending[1].to_dict() == ts.to_dict():
+            self._pending_autosave = None
+            self.autosave_timer.stop()
+        current = self._thresholds_by_layer.get(id(layer))
+        if current is not None and current.to_dict() != ts.to_dict():
+            return  # moved again while applying: that newer change stays recoverable
+        folder, key, source = self._autosave_target(layer)
+        if not ts_autosave.threshold_autosave_path(folder, key).exists():
+            return  # nothing was autosaved, nothing to retire
+        stamp = time.time()
+        path = ts_autosave.mark_thresholds_applied(
+            folder, key, ts, source=source, layer_name=layer.name, applied_at=stamp
+        )
+        self._own_autosaves[path] = stamp
+        if self.threshold_recovery is not None and self.threshold_recovery.path == path:
+            self._show_recovery(None)
+
+    def check_threshold_recovery(self) -> ts_autosave.ThresholdAutosave | None:
+        """Offer the chosen scan's autosaved thresholds when they were never applied.
+
+        Autosaves this dock wrote itself are not offered (the dock holds those
+        thresholds). A damaged autosave is reported as a notification and only
+        *Discard* is offered.
+        """
+        self._damaged_autosave = None
+        layer = self.image_layer
+        if layer is None:
+            self._show_recovery(None)
+            return None
+        folder, key, source = self._autosave_target(layer)
+        try:
+            record = ts_autosave.find_recoverable_thresholds(folder, key, source)
+        except LiCellInputError:
+            self._show_recovery(None)
+            self._damaged_autosave = ts_autosave.threshold_autosave_path(folder, key)
+            self.restore_thresholds_button.setText("Restore thresholds (autosave damaged)")
+            self.restore_thresholds_button.setEnabled(False)
+            self.restore_row.setVisible(True)
+            raise
+        if record is not None and self._own_autosaves.get(record.path) == record.saved_at:
+            record = None
+        self._show_recovery(record)
+        return record
+
+    def _show_recovery(self, record: ts_autosave.ThresholdAutosave | None) -> None:
+        self.threshold_recovery = record
+        self.restore_thresholds_button.setEnabled(record is not None)
+        if record is not None:
+            when = time.strftime("%H:%M", time.localtime(record.saved_at))
+            self.restore_thresholds_button.setText(f"Restore thresholds (autosaved {when})")
+            self.restore_thresholds_button.setToolTip(
+                "Thresholds moved but never applied: "
+                + ", ".join(f"{n} {v:.1f}" for n, v in zip(record.thresholds.boundary_names, record.thresholds.values))
+            )
+        self.restore_row.setVisible(record is not None)
+
+    def restore_thresholds(self) -> ThresholdSet | None:
+        """Use the offered autosaved thresholds (exact grey values); returns them, None when none was offered."""
+        record = self.threshold_recovery
+        if record is None:
+            return None
+        self.set_thresholds(record.thresholds)
+        self._own_autosaves[record.path] = record.saved_at  # the dock holds them now: not offered again
+        self._show_recovery(None)
+        when = time.strftime("%H:%M:%S", time.localtime(record.saved_at))
+        self.status.setText(f"Restored the thresholds autosaved at {when} " + self._describe(record.thresholds))
+        return record.thresholds
+
+    def discard_thresholds(self) -> None:
+        """Delete the offered (or damaged) threshold autosave of the chosen scan."""
+        path = self.threshold_recovery.path if self.threshold_recovery is not None else self._damaged_autosave
+        if path is not None:
+            ts_autosave.discard_threshold_autosave(path)
+            self._own_autosaves.pop(path, None)
+        self._damaged_autosave = None
+        self._show_recovery(None)
+        self.status.setText("Discarded the autosaved thresholds.")

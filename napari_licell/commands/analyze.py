@@ -3,13 +3,18 @@
 Writes into DIR:
 
 * ``labels.tif`` - uint8 class codes (0 background, 1 Li, 2 void, 3 SE + Li,
-  4 SE, 5 carbon, 6 metal), voxel size in the ImageJ metadata;
+  4 SE, 5 carbon, 6 metal), voxel size in the ImageJ metadata; for scans of
+  more than 512 M voxels ``labels.zarr`` instead (OME-Zarr, written slab by
+  slab while classifying, so the labels never sit in memory);
 * ``measurements.json`` - every number, with provenance (parameters,
   thresholds, software versions, input SHA-256 checksums, time);
 * ``report.html`` - self-contained report with the thickness map, depth
   profiles, a cross-section with labels overlaid and the voltage curve;
 * ``measurements.csv``, ``depth_profiles.csv``, ``li_in_se_depth.csv``,
   ``li_masses.csv``, ``sensitivity.csv``, ``li_thickness_map_um.tif``.
+
+``--memory-limit GB`` (default 2) is the memory budget of the streamed
+steps: classification blocks are tiled to fit it.
 
 Without ``--gas`` the Li/void contrast is judged from the data alone; with
 it, also from the attenuation physics of the fill gas. Exit code 0 on
@@ -33,8 +38,10 @@ __all__ = ["register", "analyze"]
 
 #: Default fill-gas pressure (atm) per gas when --gas-pressure-atm is not given (the paper's cells).
 DEFAULT_PRESSURE_ATM = {"Xe": 6.0, "Ar": 1.0}
-#: Label volumes above this many voxels are classified into a temporary memmap in DIR instead of RAM.
+#: Label volumes above this many voxels are classified into a label store (zarr) on disk instead of RAM.
 _IN_MEMORY_VOXELS = 512 * 1024 * 1024
+#: Default memory budget of the streamed steps, GB (2**30 bytes).
+DEFAULT_MEMORY_LIMIT_GB = 2.0
 
 
 def register(subparsers) -> None:
@@ -55,6 +62,8 @@ def register(subparsers) -> None:
     p.add_argument("--voltage", metavar="FILE", help="cycler file with the charging curve (for the report)")
     p.add_argument("--stack-axis", metavar="{0,1,2}", help="axis across the layers (default: found from the metal slab)")
     p.add_argument("--collector-end", metavar="{start,end}", help="end of the stack axis holding the collector")
+    p.add_argument("--memory-limit", metavar="GB",
+                   help=f"memory budget of the streamed steps in GB (default {DEFAULT_MEMORY_LIMIT_GB:g})")
     p.set_defaults(func=_run)
 
 
@@ -105,6 +114,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     if args.collector_end is not None and args.collector_end not in ("start", "end"):
         raise LiCellInputError(volume, f"--collector-end {args.collector_end!r} is not 'start' or 'end'")
     opts["collector_at_start"] = None if args.collector_end is None else args.collector_end == "start"
+    limit = _number(getattr(args, "memory_limit", None), "--memory-limit", None)
+    if limit is not None and limit < 0.25:
+        raise LiCellInputError(None, f"--memory-limit {args.memory_limit!r} is below 0.25 GB",
+                               "give the budget in GB, e.g. --memory-limit 2")
+    opts["memory_limit_bytes"] = int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30)
     opts["labels"] = Path(args.labels) if args.labels else None
     opts["voltage"] = Path(args.voltage) if args.voltage else None
     if opts["out"].exists() and not opts["out"].is_dir():
@@ -124,29 +138,29 @@ def _read_labels(path: Path, scan: Any) -> Any:
     return labels.data
 
 
-def _classify(image: Any, thresholds: Any, hist: Any, opts: dict[str, Any], out: Any = None) -> Any:
-    from ..segmentation import classify_volume
+def _threshold(image: Any, voxel: Any, opts: dict[str, Any], scratch: Path) -> tuple[Any, Any, Any, Path | None]:
+    """Suggest thresholds, judge the contrast and classify.
 
-    result = classify_volume(image, thresholds, out=out, histogram=hist, stack_axis=opts["stack_axis"],
-                             collector_at_start=opts["collector_at_start"])
-    return result
-
-
-def _threshold(image: Any, opts: dict[str, Any], scratch: Path) -> tuple[Any, Any, Any]:
-    """Suggest thresholds, judge the contrast and classify; returns (labels, thresholds, contrast)."""
+    Returns (labels, thresholds, contrast, store): big scans are classified
+    straight into a label store in ``scratch`` (``store`` is its folder),
+    smaller ones into memory (``store`` None).
+    """
     import numpy as np
 
-    from ..classes import LABEL_DTYPE
-    from ..segmentation import li_void_contrast, suggest_thresholds, volume_histogram
+    from ..io.label_store import create_label_store
+    from ..segmentation import classify_volume, li_void_contrast, suggest_thresholds, volume_histogram
 
     hist = volume_histogram(image)
     thresholds = suggest_thresholds(hist, gas=opts["gas"], pressure_atm=opts["gas_pressure_atm"])
     contrast = li_void_contrast(hist, gas=opts["gas"], pressure_atm=opts["gas_pressure_atm"])
-    out = None
-    if int(np.prod(image.shape)) > _IN_MEMORY_VOXELS:
-        out = np.lib.format.open_memmap(scratch / "labels.npy", mode="w+", dtype=LABEL_DTYPE, shape=tuple(image.shape))
-    result = _classify(image, thresholds, hist, opts, out)
-    return result.labels, result.thresholds, contrast
+    out, store = None, None
+    if int(np.prod(image.shape, dtype=np.int64)) > _IN_MEMORY_VOXELS:
+        store = scratch / "labels.zarr"
+        out = create_label_store(store, image.shape, voxel)
+    result = classify_volume(image, thresholds, out=out, histogram=hist, stack_axis=opts["stack_axis"],
+                             collector_at_start=opts["collector_at_start"],
+                             memory_limit_bytes=opts["memory_limit_bytes"], direct_output=out is not None)
+    return result.labels, result.thresholds, contrast, store
 
 
 def _sensitivity_classifier(thresholds: Any, opts: dict[str, Any]):
@@ -157,7 +171,8 @@ def _sensitivity_classifier(thresholds: Any, opts: dict[str, Any]):
         from ..segmentation import classify_volume
 
         moved = replace(thresholds, values=tuple(float(values[n]) for n in names))
-        return classify_volume(sample, moved, stack_axis=0, collector_at_start=True).labels
+        return classify_volume(sample, moved, stack_axis=0, collector_at_start=True,
+                               memory_limit_bytes=opts["memory_limit_bytes"]).labels
 
     return classify, {n: v for n, v in zip(names, thresholds.values)}
 
@@ -181,6 +196,7 @@ def analyze(argv_args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
         The written files by role (labels, measurements, report, tables).
     """
     from ..io.read_volume import read_volume
+    from ..io.label_store import publish_label_store
     from ..io.writers import write_json, write_labels_tiff
     from ..measure import make_provenance, measure_cell, threshold_sensitivity
     from ..report import write_cell_report, write_measurement_tables
@@ -197,14 +213,14 @@ def analyze(argv_args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".analyze-", dir=out_dir))
     try:
-        thresholds = None
+        thresholds, store = None, None
         if opts["labels"] is not None:
             labels = _read_labels(opts["labels"], scan)
             from ..segmentation import li_void_contrast
 
             contrast = li_void_contrast(scan.data, gas=opts["gas"], pressure_atm=opts["gas_pressure_atm"], labels=labels)
         else:
-            labels, thresholds, contrast = _threshold(scan.data, opts, scratch)
+            labels, thresholds, contrast, store = _threshold(scan.data, voxel, opts, scratch)
 
         gas_text = f"{opts['gas']} {opts['gas_pressure_atm']:g} atm" if opts["gas"] else ""
         contrast = {**contrast.to_dict(),
@@ -240,12 +256,17 @@ def analyze(argv_args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
         m.provenance = make_provenance(parameters, thresholds=thresholds.to_dict() if thresholds else None,
                                        input_paths=inputs, command=_command_line(argv_args))
 
+        label_meta = {"source": str(opts["volume"]),
+                      "thresholds": thresholds.to_dict() if thresholds else "given labels"}
+        if store is not None:
+            labels = None  # the store is moved, not copied
+            labels_file = publish_label_store(store, out_dir / "labels.zarr", label_meta)
+            _remove_stale(out_dir / "labels.tif")
+        else:
+            labels_file = write_labels_tiff(out_dir / "labels.tif", labels, voxel, metadata=label_meta)
+            _remove_stale(out_dir / "labels.zarr")
         files = {
-            "labels": write_labels_tiff(
-                out_dir / "labels.tif", labels, voxel,
-                metadata={"source": str(opts["volume"]),
-                          "thresholds": thresholds.to_dict() if thresholds else "given labels"},
-            ),
+            "labels": labels_file,
             "measurements": write_json(out_dir / "measurements.json", m.to_dict()),
             "report": write_cell_report(m, out_dir / "report.html", voltage=voltage, title=name),
         }
@@ -254,6 +275,14 @@ def analyze(argv_args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
     finally:
         labels = None  # release a memmap before its folder goes
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the labels of an earlier run in the other format, so one folder never holds both."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
 
 
 def _run(args: argparse.Namespace) -> int:

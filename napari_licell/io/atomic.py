@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "temp_sibling", "TEMP_SUFFIX"]
+__all__ = ["atomic_path", "move_into_place", "atomic_write_bytes", "atomic_write_text", "temp_sibling", "TEMP_SUFFIX"]
 
 #: Suffix of temporary files and folders made by this module.
 TEMP_SUFFIX = ".tmp"
@@ -105,6 +105,22 @@ def _replace(tmp: Path, target: Path) -> None:
         os.replace(tmp, target)
 
 
+def move_into_place(tmp: str | os.PathLike, path: str | os.PathLike, *, fsync: bool = True) -> Path:
+    """Replace ``path`` (file or folder) by the finished ``tmp`` on the same file system.
+
+    For a folder the old one is renamed aside first and put back if the
+    rename fails, so ``path`` always holds a complete version.
+    """
+    tmp, target = Path(tmp), Path(path)
+    if fsync and tmp.is_file():
+        _fsync_file(tmp)
+    _apply_mode(tmp, target)
+    _replace(tmp, target)
+    if fsync:
+        _fsync_dir(target.parent)
+    return target
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, *, suffix: str | None = None, fsync: bool = True) -> Iterator[Path]:
     """Yield a temporary path to write to; it replaces ``path`` when the block succeeds.
@@ -142,12 +158,7 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None, fsync: bo
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"the writer did not create {tmp}")
-        if fsync and tmp.is_file():
-            _fsync_file(tmp)
-        _apply_mode(tmp, target)
-        _replace(tmp, target)
-        if fsync:
-            _fsync_dir(target.parent)
+        move_into_place(tmp, target, fsync=fsync)
     except BaseException:
         _remove(tmp)
         raise

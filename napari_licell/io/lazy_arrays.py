@@ -21,7 +21,8 @@ from ..errors import LiCellInputError
 
 __all__ = [
     "LazySource",
-    "MemmapSource",
+    "ContiguousSource",
+    "PlaneReader",
     "TiffZarrSource",
     "H5Source",
     "ZarrSource",
@@ -168,8 +169,8 @@ def _describe_key(key: Any) -> str:
     return repr(key)
 
 
-class MemmapSource(LazySource):
-    """Uncompressed contiguous pixel data at a byte offset in a file (TIFF or raw).
+class ContiguousSource(LazySource):
+    """Uncompressed contiguous pixel data at a byte offset in a file (TIFF or raw), read with pread.
 
     Parameters
     ----------
@@ -193,11 +194,88 @@ class MemmapSource(LazySource):
         self.file_dtype = np.dtype(file_dtype)
         self.dtype = self.file_dtype.newbyteorder("=")
 
-    def _open(self) -> np.memmap:
-        return np.memmap(self.path, dtype=self.file_dtype, mode="r", offset=self.offset, shape=self.shape)
+    def _open(self) -> "PlaneReader":
+        return PlaneReader(self.path, self.offset, self.shape, self.file_dtype)
 
     def _token_extra(self) -> tuple[Any, ...]:
         return (self.offset, self.file_dtype.str)
+
+
+class PlaneReader:
+    """Reads contiguous pixel data with ``os.pread``: whole leading-axis planes, then indexes them.
+
+    Unlike ``np.memmap`` the pages read are not mapped into the process, so
+    streaming through a volume larger than memory does not grow the resident
+    memory (the kernel's page cache is not counted). A read of ``key`` costs
+    the planes it touches along axis 0; the other axes are cut in memory.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    offset : int
+        Byte offset of the first voxel.
+    shape : tuple of int
+        Array shape (C order).
+    file_dtype : numpy dtype
+        dtype as stored, with byte order.
+    """
+
+    def __init__(self, path: Path, offset: int, shape: tuple[int, ...], file_dtype: np.dtype) -> None:
+        self.path = Path(path)
+        self.offset = int(offset)
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(file_dtype)
+        self._fd = os.open(self.path, os.O_RDONLY)
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _planes(self, start: int, stop: int) -> np.ndarray:
+        plane = int(np.prod(self.shape[1:], dtype=np.int64))
+        n = max(0, stop - start)
+        buf = np.empty((n, *self.shape[1:]), dtype=self.dtype)
+        view = memoryview(buf.reshape(-1).view(np.uint8))
+        want = n * plane * self.dtype.itemsize
+        pos = self.offset + start * plane * self.dtype.itemsize
+        got = 0
+        while got < want:
+            k = os.preadv(self._fd, [view[got:]], pos + got)
+            if k <= 0:
+                raise OSError(f"file ends {want - got} bytes early")
+            got += k
+        return buf
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(k is Ellipsis for k in key):
+            i = key.index(Ellipsis)
+            key = key[:i] + (slice(None),) * (len(self.shape) - len(key) + 1) + key[i + 1 :]
+        if len(self.shape) == 0:
+            return self._planes(0, 1)[0][key]
+        first = key[0] if key else slice(None)
+        rest = tuple(key[1:])
+        if isinstance(first, (int, np.integer)):
+            z = int(first) + (self.shape[0] if int(first) < 0 else 0)
+            if not 0 <= z < self.shape[0]:
+                raise IndexError(f"index {int(first)} is out of range for axis 0 of size {self.shape[0]}")
+            return self._planes(z, z + 1)[(0, *rest)]
+        if isinstance(first, slice):
+            start, stop, step = first.indices(self.shape[0])
+            if step > 0:
+                block = self._planes(start, max(start, stop))
+                return block[(slice(None, None, step), *rest)]
+        rows = np.arange(self.shape[0])[first]
+        if rows.size == 0:
+            return np.empty((0, *self.shape[1:]), dtype=self.dtype)[(slice(None), *rest)]
+        lo, hi = int(rows.min()), int(rows.max()) + 1
+        return self._planes(lo, hi)[(rows - lo, *rest)]
 
 
 class TiffZarrSource(LazySource):

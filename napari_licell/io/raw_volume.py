@@ -1,7 +1,7 @@
 """Raw binary volumes: shape, pixel type, byte order and header size given by the user.
 
-The file is memory-mapped (numpy.memmap), so nothing is read until a slice is
-asked for. The file size must match the header plus the voxels exactly;
+Nothing is read until a slice is asked for; slices are read with ``os.pread``
+(:class:`~.lazy_arrays.PlaneReader`), not memory-mapped. The file size must match the header plus the voxels exactly;
 otherwise the error states the expected and actual number of bytes and, when
 the size fits a whole number of slices, the number of slices it would hold.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import LiCellInputError
 from .found_volume import FoundVolume
-from .lazy_arrays import MemmapSource, source_to_dask
+from .lazy_arrays import ContiguousSource, source_to_dask
 from .tiff_volume import strip_image_suffix
 
 __all__ = ["read_raw_volume", "RAW_SUFFIXES", "raw_dtype"]
@@ -132,7 +132,7 @@ def read_raw_volume(
             f"(header {header} + {' x '.join(map(str, dims))} x {dt.itemsize} bytes), file has {actual} bytes",
             hint,
         )
-    source = MemmapSource(p, header, tuple(dims), dt)
+    source = ContiguousSource(p, header, tuple(dims), dt)
     data = source_to_dask(source, name_prefix="licell-raw")
     return FoundVolume(
         data=data,
@@ -145,6 +145,6 @@ def read_raw_volume(
             "raw_dtype": dt.name,
             "raw_byte_order": _order_name(byte_order),
             "raw_header_bytes": header,
-            "lazy": "memmap",
+            "lazy": "pread",
         },
     )

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import LiCellInputError
 from .found_volume import FoundVolume
-from .lazy_arrays import LazySource, MemmapSource, TiffZarrSource, source_to_dask
+from .lazy_arrays import LazySource, ContiguousSource, TiffZarrSource, source_to_dask
 from .voxel_size import unit_to_um
 
 __all__ = [
@@ -412,7 +412,7 @@ def _level_source(path: Path, tif: Any, level: Any, level_index: int, file_size:
                 "the file was cut short (interrupted copy or export?); copy it again",
             )
         file_dtype = np.dtype(dtype).newbyteorder(tif.byteorder)
-        return MemmapSource(path, offset, level.shape, file_dtype), "memmap"
+        return ContiguousSource(path, offset, level.shape, file_dtype), "pread"
     _check_page_ranges(path, level, file_size)
     keyframe = level.keyframe
     page_bytes = int(keyframe.nbytes) if keyframe is not None else 0

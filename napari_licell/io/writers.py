@@ -43,6 +43,7 @@ __all__ = [
     "write_volume_tiff",
     "write_labels_tiff",
     "write_volume_zarr",
+    "ngff_attrs",
     "write_table_csv",
     "write_json",
     "to_jsonable",
@@ -371,8 +372,7 @@ def write_volume_zarr(
         base = base.map_blocks(_codes_to_uint8, p, dtype=LABEL_DTYPE)
     elif base.dtype.newbyteorder("=") != base.dtype:
         base = base.astype(base.dtype.newbyteorder("="))
-    axes = [{"name": a, "type": "space", "unit": "micrometer"} for a in ("z", "y", "x")]
-    datasets = []
+    datasets: list[str] = []
     level_data = base
     with atomic_path(p, suffix=".zarr") as tmp:
         root = zarr.open_group(store=str(tmp), mode="w", zarr_format=zarr_format)
@@ -394,16 +394,36 @@ def write_volume_zarr(
             _store_by_z_blocks(level_data, arr)
             # the next level is computed from this one as written, not from the source again
             level_data = da.from_array(arr, chunks=_aligned_z_chunks(shape, arr.dtype.itemsize, lchunks[0]))
-            scale = [v * 2**i for v in voxel]
-            datasets.append({"path": str(i), "coordinateTransformations": [{"type": "scale", "scale": scale}]})
-        multiscale = {"name": name or p.name.removesuffix(".zarr"), "axes": axes, "datasets": datasets}
-        info = json.loads(_licell_json("labels" if labels else "image", voxel, metadata))
-        if zarr_format == 2:
-            multiscale = {"version": "0.4", **multiscale}
-            root.attrs.update({"multiscales": [multiscale], **info})
-        else:
-            root.attrs.update({"ome": {"version": "0.5", "multiscales": [multiscale]}, **info})
+            datasets.append(str(i))
+        root.attrs.update(ngff_attrs(name or p.name.removesuffix(".zarr"), voxel, len(datasets),
+                                     "labels" if labels else "image", metadata, zarr_format))
     return p
+
+
+def ngff_attrs(
+    name: str,
+    voxel: tuple[float, float, float],
+    n_levels: int,
+    kind: str,
+    metadata: Mapping[str, Any] | None,
+    zarr_format: int,
+) -> dict[str, Any]:
+    """Group attributes of an OME-Zarr image with ``n_levels`` levels named "0", "1", ...
+
+    Level ``i`` has the scale ``voxel * 2**i`` (micrometres); NGFF 0.4 for
+    zarr format 2, 0.5 for format 3; our own entry (kind, voxel size,
+    metadata) under ``napari_licell``.
+    """
+    axes = [{"name": a, "type": "space", "unit": "micrometer"} for a in ("z", "y", "x")]
+    datasets = [
+        {"path": str(i), "coordinateTransformations": [{"type": "scale", "scale": [v * 2**i for v in voxel]}]}
+        for i in range(int(n_levels))
+    ]
+    multiscale = {"name": name, "axes": axes, "datasets": datasets}
+    info = json.loads(_licell_json(kind, voxel, metadata))
+    if zarr_format == 2:
+        return {"multiscales": [{"version": "0.4", **multiscale}], **info}
+    return {"ome": {"version": "0.5", "multiscales": [multiscale]}, **info}
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -218,6 +218,14 @@ def _normalise_contrast(contrast: Any) -> dict[str, Any] | None:
     return json_safe(d)
 
 
+def _stack_chunk(labels: Any, axis: int) -> int:
+    """Chunk length of a zarr array along the stack axis (1 when not chunked that way)."""
+    chunks = getattr(labels, "chunks", None)
+    if isinstance(chunks, tuple) and len(chunks) == 3 and all(isinstance(c, (int, np.integer)) for c in chunks):
+        return int(chunks[axis])
+    return 1
+
+
 def _as_codes(slab: np.ndarray) -> np.ndarray:
     if slab.dtype == np.uint8:
         return slab
@@ -342,7 +350,7 @@ def measure_cell(
     img = OrientedVolume(image, orientation.axis, orientation.collector_at_start) if image is not None else None
     vox = lab.oriented_voxel_size(voxel)
     nz, ny, nx = lab.shape
-    step = int(slab_slices) if slab_slices else default_slab_slices(lab.shape)
+    step = int(slab_slices) if slab_slices else default_slab_slices(lab.shape, chunk=_stack_chunk(labels, lab.stack_axis))
     ranges = list(lab.iter_slabs(step))
     total_steps = 2 * len(ranges)
     done = 0

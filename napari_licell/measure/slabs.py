@@ -24,10 +24,18 @@ __all__ = ["OrientedVolume", "default_slab_slices", "DEFAULT_SLAB_VOXELS"]
 DEFAULT_SLAB_VOXELS = 32 * 1024 * 1024
 
 
-def default_slab_slices(shape_zyx: tuple[int, int, int], slab_voxels: int = DEFAULT_SLAB_VOXELS) -> int:
-    """Slices per slab so that one slab holds about ``slab_voxels`` voxels (at least one slice)."""
+def default_slab_slices(shape_zyx: tuple[int, int, int], slab_voxels: int = DEFAULT_SLAB_VOXELS, chunk: int = 1) -> int:
+    """Slices per slab so that one slab holds about ``slab_voxels`` voxels (at least one slice).
+
+    With ``chunk`` > 1 (the storage's chunk length along the stack axis) the
+    slab is a whole number of chunks, so each chunk is decoded once.
+    """
     per_slice = max(int(shape_zyx[1]) * int(shape_zyx[2]), 1)
-    return int(max(1, min(int(shape_zyx[0]), slab_voxels // per_slice)))
+    n = int(max(1, min(int(shape_zyx[0]), slab_voxels // per_slice)))
+    chunk = max(1, int(chunk))
+    if chunk > 1 and n < int(shape_zyx[0]):
+        n = max(chunk, n - n % chunk)
+    return int(min(n, int(shape_zyx[0])))
 
 
 @dataclass(frozen=True)

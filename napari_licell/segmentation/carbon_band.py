@@ -12,8 +12,9 @@ carbon and SE (weak bonding) stays void.
 
 The stack axis and the collector end are found from the metal: the
 brightest phase forms a slab filling whole planes at one end of one axis.
-All passes read the label volume in column tiles, so it may be a memmap or
-zarr array larger than memory.
+All passes read the label volume in full-depth column tiles sized to a
+memory budget (:func:`default_tile`), so it may be a zarr array larger than
+memory.
 """
 
 from __future__ import annotations
@@ -167,6 +168,32 @@ def _runs_kernel(col, metal, gas, se, se_li, c, run_a, bounded, s, run_b, has_se
             run_b[y, x] = r
 
 
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _mark_band(col, start, length, gas, carbon):  # pragma: no cover - compiled
+    n, ny, nx = col.shape
+    count = 0
+    for y in numba.prange(ny):
+        for x in range(nx):
+            a = max(start[y, x], 0)
+            b = min(start[y, x] + length[y, x], n)
+            for z in range(a, b):
+                if col[z, y, x] == gas:
+                    col[z, y, x] = carbon
+                    count += 1
+    return count
+
+
+def default_tile(shape: tuple[int, ...], axis: int, memory_limit_bytes: int) -> int:
+    """Column-tile side: 256 (the label store's chunk side) unless a full-depth tile would not fit.
+
+    One tile of ``depth x tile x tile`` uint8 labels is held at a time; it
+    gets at most an eighth of ``memory_limit_bytes``.
+    """
+    depth = max(int(shape[axis]), 1)
+    side = int(math.sqrt(max(memory_limit_bytes, 1) / 8 / depth))
+    return 256 if side >= 256 else max(16, side - side % 16)
+
+
 def _column_runs(col: np.ndarray) -> dict[str, np.ndarray]:
     """Per column (axis 0 = stack, collector at 0): collector top, band runs on both sides.
 
@@ -195,7 +222,8 @@ def find_carbon_band(
     collector_at_start: bool | None = None,
     min_support: float = 0.5,
     min_thickness_vox: int = 3,
-    tile: int = 256,
+    tile: int | None = None,
+    memory_limit_bytes: int = 2 * 2**30,
     progress: ProgressCallback | None = None,
     cancel: CancelLike = None,
     _maps: dict | None = None,
@@ -212,8 +240,10 @@ def find_carbon_band(
         Share of columns that must show the band.
     min_thickness_vox : int
         Thinner gas runs do not count as band (voxels).
-    tile : int
-        Columns per tile side.
+    tile : int, optional
+        Columns per tile side (default :func:`default_tile`).
+    memory_limit_bytes : int
+        Memory budget (bytes) that sets the default tile.
     progress, cancel
         See :mod:`.chunks`.
 
@@ -231,7 +261,8 @@ def find_carbon_band(
         axis = found.axis if axis is None else axis
         collector_at_start = found.collector_at_start if collector_at_start is None else collector_at_start
     other = [s for i, s in enumerate(shape) if i != axis]
-    maps = {k: np.zeros(other, dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
+    tile = tile or default_tile(shape, axis, memory_limit_bytes)
+    maps = {k: np.zeros(other, dtype=np.int32) for k in ("c", "run_a", "s", "run_b")}
     maps.update({k: np.zeros(other, dtype=bool) for k in ("bounded", "has_se")})
     tiles = _tiles(shape, axis, tile)
     for i, t in enumerate(tiles):
@@ -262,7 +293,8 @@ def label_carbon_band(
     labels: Any,
     band: CarbonBand | None = None,
     *,
-    tile: int = 256,
+    tile: int | None = None,
+    memory_limit_bytes: int = 2 * 2**30,
     progress: ProgressCallback | None = None,
     cancel: CancelLike = None,
     **find_kwargs,
@@ -275,8 +307,10 @@ def label_carbon_band(
         numpy array, memmap or zarr array; modified in place.
     band : CarbonBand, optional
         A band found before on the same labels.
-    tile : int
-        Columns per tile side.
+    tile : int, optional
+        Columns per tile side (default :func:`default_tile`).
+    memory_limit_bytes : int
+        Memory budget (bytes) that sets the default tile; one tile is held at a time.
     progress, cancel
         See :mod:`.chunks`; cancel is checked before each tile is written.
     **find_kwargs
@@ -288,33 +322,36 @@ def label_carbon_band(
         With ``n_voxels`` the number of voxels relabelled.
     """
     maps: dict = {}
+    shape = tuple(int(s) for s in labels.shape)
     if band is None:
-        band = find_carbon_band(labels, tile=tile, cancel=cancel, _maps=maps, **find_kwargs)
+        band = find_carbon_band(labels, tile=tile, memory_limit_bytes=memory_limit_bytes, cancel=cancel, _maps=maps,
+                                **find_kwargs)
     if not band.found:
         return band
+    tile = tile or default_tile(shape, band.axis, memory_limit_bytes)
     if not maps:
         find_carbon_band(labels, axis=band.axis, collector_at_start=band.collector_at_start, tile=tile,
                          cancel=cancel, _maps=maps)
-    shape = tuple(int(s) for s in labels.shape)
     tiles = _tiles(shape, band.axis, tile)
     n_set = 0
     for i, t in enumerate(tiles):
         raise_if_cancelled(cancel)
         idx = _index(band.axis, t)
-        block = read_block(labels, idx).copy()
+        block = read_block(labels, idx)
+        if not block.flags.writeable:
+            block = block.copy()
         col = _oriented(block, band.axis, band.collector_at_start)  # a view into block
-        n = col.shape[0]
-        z = np.arange(n)[:, None, None]
         if band.side == "collector":
             start = maps["c"][t]
             length = np.where(maps["bounded"][t], np.minimum(maps["run_a"][t], band.cap_vox), 0)
         else:
             length = np.where(maps["has_se"][t], np.minimum(maps["run_b"][t], band.cap_vox), 0)
             start = maps["s"][t] - length
-        sel = (z >= start[None]) & (z < (start + length)[None]) & (col == VOID.code)
-        n_set += int(sel.sum())
-        col[sel] = CARBON.code
-        labels[idx] = block
+        changed = int(_mark_band(col, start.astype(np.int64), length.astype(np.int64), VOID.code, CARBON.code))
+        n_set += changed
+        in_place = isinstance(labels, np.ndarray) and np.shares_memory(block, labels)
+        if changed and not in_place:
+            labels[idx] = block
         if progress is not None:
             progress(i + 1, len(tiles))
     return CarbonBand(band.found, band.side, band.thickness_vox, band.cap_vox, band.support, band.axis,

@@ -3,13 +3,16 @@
 * :func:`classify_slice`: the plain threshold step through a 65536-entry
   lookup table (``lut[data]``), a few milliseconds per 2048 x 2048 slice;
   used for the live preview.
-* :func:`classify_volume`: slab by slab with a halo of overlap, optional
+* :func:`classify_volume`: block by block (slabs along z, tiles in y/x, sized
+  to a memory budget by :mod:`.blocks`) with a halo of overlap, optional
   denoising (median or non-local means, scikit-image / scipy), the
   partial-volume rules of :mod:`.partial_volume` and the carbon band of
   :mod:`.carbon_band`; writes uint8 codes into a numpy array or into a
-  given zarr array / memmap. The result does not depend on the slab size.
-  Cancel leaves a given output untouched: slabs go to a scratch buffer
-  (memory or a temporary memmap) that is copied over only at the end.
+  given zarr array (e.g. a :mod:`~napari_licell.io.label_store`). The result
+  does not depend on the block sizes. Cancel leaves a given output
+  untouched: blocks go to a scratch buffer (memory, or a temporary label
+  store on disk) that is copied over only at the end, unless the caller
+  asks for direct output into a scratch store of its own.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ import numpy as np
 
 from ..classes import LABEL_DTYPE, LI, SE_LI, VOID
 from .carbon_band import CarbonBand, label_carbon_band
+from .blocks import plan_blocks
 from .chunks import (
     CancelLike,
     ProgressCallback,
-    default_slab_depth,
-    iter_slabs_with_halo,
     raise_if_cancelled,
+    read_block,
     read_slab,
     slab_ranges,
 )
@@ -49,12 +52,17 @@ __all__ = [
     "denoise_block",
     "denoise_radius",
     "with_levels",
+    "work_bytes_per_voxel",
+    "DEFAULT_MEMORY_LIMIT_BYTES",
 ]
 
 #: Denoising choices offered before classification.
 DENOISE_METHODS: tuple[str, ...] = ("none", "median", "nlm")
 
 _LUT_CACHE: dict[tuple, np.ndarray] = {}
+
+#: Default memory budget of a classification pass (bytes); ``--memory-limit`` / the GUI setting change it.
+DEFAULT_MEMORY_LIMIT_BYTES = 2 * 2**30
 
 
 @dataclass
@@ -242,14 +250,31 @@ def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: 
     )
 
 
-def _scratch(shape, out, memory_limit_bytes: int, scratch_dir: str | None):
-    """Buffer the slabs go to before they are copied into ``out``."""
+def _scratch(shape, out, memory_limit_bytes: int, scratch_dir: str | None, direct: bool):
+    """Buffer the blocks go to before they are copied into ``out`` (``out`` itself when direct)."""
+    if out is not None and direct:
+        return out, None
     nbytes = int(np.prod(shape, dtype=np.int64))
-    if out is None or nbytes <= memory_limit_bytes:
+    if out is None or nbytes <= memory_limit_bytes // 4:
         return np.empty(shape, dtype=LABEL_DTYPE), None
+    from ..io.label_store import create_label_store
+
     folder = tempfile.mkdtemp(prefix="licell-classify-", dir=scratch_dir)
-    mm = np.lib.format.open_memmap(os.path.join(folder, "labels.npy"), mode="w+", dtype=LABEL_DTYPE, shape=shape)
-    return mm, folder
+    return create_label_store(os.path.join(folder, "labels.zarr"), shape, 1.0), folder
+
+
+def work_bytes_per_voxel(partial_volume: bool, denoise: str) -> float:
+    """Bytes of work arrays per voxel of a classification block (for :func:`.blocks.plan_blocks`).
+
+    Partial-volume rules: about a dozen uint8 arrays of the block's size plus
+    a contiguous copy of the input; denoising adds its float copies.
+    """
+    work = 16.0 if partial_volume else 2.0
+    if denoise == "median":
+        work += 8.0
+    elif denoise == "nlm":
+        work += 40.0
+    return work
 
 
 def classify_volume(
@@ -266,8 +291,9 @@ def classify_volume(
     collector_at_start: bool | None = None,
     histogram: Histogram | None = None,
     slab_depth: int | None = None,
-    memory_limit_bytes: int = 2**30,
+    memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
     scratch_dir: str | None = None,
+    direct_output: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelLike = None,
 ) -> ClassificationResult:
@@ -298,15 +324,21 @@ def classify_volume(
     histogram : Histogram, optional
         Histogram of ``data`` if already computed.
     slab_depth : int, optional
-        Planes per slab (default about 128 MB of input).
+        Planes per slab (default: from the memory budget, see :mod:`.blocks`).
     memory_limit_bytes : int
-        Above this, a given ``out`` is buffered in a temporary memmap instead of memory.
+        Memory budget of the pass in bytes (default 2 GiB): blocks are tiled in
+        (y, x) to fit it, and a given ``out`` larger than a quarter of it is
+        buffered in a temporary label store on disk instead of memory.
     scratch_dir : str, optional
-        Folder for that memmap.
+        Folder for that store.
+    direct_output : bool
+        Write straight into ``out`` (no buffer, no copy). For an ``out`` that is
+        itself scratch: a cancel then leaves it partly written.
     progress : callable(done, total), optional
-        Called after each slab, band tile and copied slab.
+        Called after each block, band tile and copied slab.
     cancel : threading.Event or callable, optional
-        Stops with :class:`~.chunks.Cancelled`; ``out`` is then untouched.
+        Stops with :class:`~.chunks.Cancelled`; ``out`` is then untouched
+        (unless ``direct_output``).
 
     Returns
     -------
@@ -328,14 +360,18 @@ def classify_volume(
         hist = histogram or volume_histogram(data, cancel=cancel)
         thresholds = replace(thresholds, noise_sigma=estimate_noise_sigma(hist))
     halo = denoise_radius(denoise, denoise_options) + (pv_halo(n_iter) if use_pv else 0)
-    depth = slab_depth or default_slab_depth(shape, np.dtype(data.dtype).itemsize, 64 * 2**20)
-    slabs = list(iter_slabs_with_halo(shape[0], depth, halo))
+    itemsize = np.dtype(data.dtype).itemsize
+    plan = plan_blocks(shape, itemsize, halo, memory_limit_bytes, work_bytes_per_voxel(use_pv, denoise))
+    if slab_depth:
+        plan = replace(plan, depth=max(1, int(slab_depth)))
+    slabs = list(plan.slabs())
+    tiles = plan.tiles()
     band_steps = 0
     if carbon_band:
         other = [s for i, s in enumerate(shape) if i != (stack_axis or 0)]
         band_steps = 2 * math.ceil(other[0] / 256) * math.ceil(other[1] / 256)
-    copy_ranges = slab_ranges(shape[0], depth) if out is not None else []
-    total = len(slabs) + band_steps + len(copy_ranges)
+    copy_ranges = slab_ranges(shape[0], plan.depth) if out is not None and not direct_output else []
+    total = len(slabs) * len(tiles) + band_steps + len(copy_ranges)
     done = 0
 
     def tick(_d=None, _t=None):
@@ -344,25 +380,42 @@ def classify_volume(
         if progress is not None:
             progress(min(done, total), total)
 
-    buffer, folder = _scratch(shape, out, memory_limit_bytes, scratch_dir)
+    def codes_of(block: np.ndarray) -> np.ndarray:
+        if denoise != "none":
+            block = denoise_block(block, denoise, thresholds.noise_sigma, denoise_options)
+        if use_pv:
+            return classify_block(block, thresholds, True, n_iter)
+        return classify_slice(block, thresholds)
+
+    buffer, folder = _scratch(shape, out, memory_limit_bytes, scratch_dir, direct_output)
     try:
         for r0, r1, k0, k1 in slabs:
             raise_if_cancelled(cancel)
-            block = read_slab(data, r0, r1)
-            if denoise != "none":
-                block = denoise_block(block, denoise, thresholds.noise_sigma, denoise_options)
-            if use_pv:
-                codes = classify_block(block, thresholds, True, n_iter)
-            else:
-                codes = classify_slice(block, thresholds)
-            buffer[r0 + k0 : r0 + k1] = codes[k0:k1]
-            tick()
+            slab = read_slab(data, r0, r1) if plan.read_whole_slab else None
+            kept = np.empty((k1 - k0, *shape[1:]), dtype=LABEL_DTYPE) if slab is not None else None
+            for (y0, y1, ky0, ky1), (x0, x1, kx0, kx1) in tiles:
+                raise_if_cancelled(cancel)
+                if slab is not None:
+                    block = slab[:, y0:y1, x0:x1]
+                else:
+                    block = read_block(data, (slice(r0, r1), slice(y0, y1), slice(x0, x1)))
+                codes = codes_of(np.ascontiguousarray(block))[k0:k1, ky0:ky1, kx0:kx1]
+                ys, xs = slice(y0 + ky0, y0 + ky1), slice(x0 + kx0, x0 + kx1)
+                if kept is not None:
+                    kept[:, ys, xs] = codes
+                else:
+                    buffer[r0 + k0 : r0 + k1, ys, xs] = codes
+                tick()
+            if kept is not None:
+                buffer[r0 + k0 : r0 + k1] = kept
+            del slab, kept
         band = None
         if carbon_band:
             band = label_carbon_band(
-                buffer, axis=stack_axis, collector_at_start=collector_at_start, progress=tick, cancel=cancel
+                buffer, axis=stack_axis, collector_at_start=collector_at_start, progress=tick, cancel=cancel,
+                memory_limit_bytes=memory_limit_bytes,
             )
-            done = len(slabs) + band_steps  # tiles may be fewer than the estimate
+            done = len(slabs) * len(tiles) + band_steps  # band tiles may be fewer than the estimate
         raise_if_cancelled(cancel)
         if out is None:
             result = buffer

@@ -186,11 +186,39 @@ def test_bad_voxel_size(demo_dir, tmp_path, capsys, value):
         (["--charge-minutes", "-5", "--current-density", "0.2"], "--charge-minutes"),
         (["--stack-axis", "3"], "--stack-axis"),
         (["--collector-end", "middle"], "--collector-end"),
+        (["--memory-limit", "lots"], "--memory-limit 'lots' is not a number"),
+        (["--memory-limit", "0.01"], "below 0.25 GB"),
     ],
 )
 def test_bad_options(demo_dir, tmp_path, capsys, extra, needle):
     assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"), *extra) == 2
     _one_error_line(capsys, needle)
+
+
+def test_big_scans_get_their_labels_in_a_store_on_disk(demo_dir, tmp_path, capsys, monkeypatch):
+    """Above the in-memory size the labels go to labels.zarr, slab by slab, with the same numbers."""
+    from napari_licell.commands import analyze as analyze_command
+    from napari_licell.io.read_volume import read_volume
+
+    scan = str(demo_dir / "process3_after_Xe6.tif")
+    assert _analyze(scan, "--out", str(tmp_path / "small"), "--gas", "xe") == 0
+    monkeypatch.setattr(analyze_command, "_IN_MEMORY_VOXELS", 1000)
+    # a small budget tiles the classification in y and x as well
+    assert _analyze(scan, "--out", str(tmp_path / "big"), "--gas", "xe", "--memory-limit", "0.25") == 0
+    capsys.readouterr()
+    assert not (tmp_path / "big" / "labels.tif").exists()
+    store = read_volume(tmp_path / "big" / "labels.zarr")
+    assert store.voxel_size_um == (0.54, 0.54, 0.54) and store.metadata["licell"]["kind"] == "labels"
+    assert "thresholds" in store.metadata["licell"]["metadata"]
+    np.testing.assert_array_equal(np.asarray(store.data), tifffile.imread(tmp_path / "small" / "labels.tif"))
+    small = json.loads((tmp_path / "small" / "measurements.json").read_text())
+    big = json.loads((tmp_path / "big" / "measurements.json").read_text())
+    assert big["li_layer"] == small["li_layer"] and big["verdict"] == small["verdict"]
+    assert not [p.name for p in (tmp_path / "big").iterdir() if p.name.startswith(".")]  # scratch removed
+    # rerun small into the same folder: one labels file, not both
+    monkeypatch.setattr(analyze_command, "_IN_MEMORY_VOXELS", 512 * 2**20)
+    assert _analyze(scan, "--out", str(tmp_path / "big"), "--gas", "xe") == 0
+    assert (tmp_path / "big" / "labels.tif").exists() and not (tmp_path / "big" / "labels.zarr").exists()
 
 
 def test_missing_voltage_file(demo_dir, tmp_path, capsys):

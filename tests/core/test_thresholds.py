@@ -326,9 +326,28 @@ def test_classification_does_not_depend_on_chunks_or_array_type(cells, hists, cl
     lazy = da.from_array(image, chunks=(40, 64, 64))
     np.testing.assert_array_equal(classify_volume(lazy, ts, slab_depth=23).labels, reference)
     out = zarr.zeros(image.shape, chunks=(32, 128, 128), dtype="u1")
-    result = classify_volume(lazy, ts, out=out, slab_depth=50, memory_limit_bytes=0)
+    result = classify_volume(lazy, ts, out=out, slab_depth=50, memory_limit_bytes=4 * 2**20)  # buffered on disk
     assert result.labels is out
     np.testing.assert_array_equal(out[:], reference)
+
+
+@pytest.mark.parametrize("limit_kib", [300, 8192])  # 300 KiB: read block by block; 8 MiB: whole slabs tiled in y/x
+def test_classification_tiled_in_yx_under_a_memory_budget_is_exact(cells, classified, limit_kib):
+    from napari_licell.segmentation.blocks import plan_blocks
+
+    name = "process3_after_Xe6"
+    image = cells[name].image if limit_kib > 1000 else cells[name].image[:, :70, :70]
+    expected = classified[name] if limit_kib > 1000 else classify_volume(image, classified[name].thresholds)
+    ts = classified[name].thresholds
+    plan = plan_blocks(image.shape, 2, 4, limit_kib * 2**10, 16)
+    assert plan.tile[0] < image.shape[1] and plan.tile[1] < image.shape[2]  # really tiled in y and x
+    assert plan.read_whole_slab is (limit_kib > 1000)
+    out = zarr.zeros(image.shape, chunks=(8, 64, 64), dtype="u1")
+    result = classify_volume(da.from_array(image, chunks=(64, 128, 128)), ts, out=out,
+                             memory_limit_bytes=limit_kib * 2**10, direct_output=True)
+    assert result.labels is out
+    np.testing.assert_array_equal(out[:], expected.labels)
+    assert result.carbon_band.n_voxels == expected.carbon_band.n_voxels > 0
 
 
 def test_median_denoising_is_chunk_invariant(cells, classified):
@@ -342,7 +361,7 @@ def test_median_denoising_is_chunk_invariant(cells, classified):
 def test_cancel_stops_and_leaves_output_untouched(cells, classified):
     image = cells["none_after_Xe6"].image
     ts = classified["none_after_Xe6"].thresholds
-    for limit in (2**30, 0):  # buffered in memory, and in a temporary memmap
+    for limit in (2**30, 4 * 2**20):  # buffered in memory, and in a temporary label store on disk
         out = np.full(image.shape, 99, dtype=np.uint8)
         seen = []
 

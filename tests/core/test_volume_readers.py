@@ -173,7 +173,7 @@ def test_imagej_tiff_round_trip_keeps_voxel_size(tmp_path):
     assert vol.voxel_size_um == (0.54, 0.54, 0.54)
     assert vol.voxel_size_assumed is False
     assert vol.metadata["voxel_size_source"] == "imagej"
-    assert vol.metadata["lazy"] == "memmap"
+    assert vol.metadata["lazy"] == "pread"
     np.testing.assert_array_equal(vol.data.compute(), data)
     # What ImageJ/Fiji read: 1/XResolution in 'unit', and 'spacing'.
     with tifffile.TiffFile(path) as tif:

@@ -1,4 +1,4 @@
-"""The threshold dock in a real viewer: suggestion, marker dragging, live preview, apply, errors."""
+"""The threshold dock in a real viewer: suggestion, marker dragging, live preview, apply, errors, autosave."""
 
 from __future__ import annotations
 
@@ -10,6 +10,12 @@ from napari_licell._qt.threshold_dock import ThresholdDock
 from napari_licell.classes import LI, VOID, napari_colormap
 from napari_licell.phantoms import load_demo_cell
 from napari_licell.segmentation import ThresholdSet, classify_slice
+
+
+@pytest.fixture(autouse=True)
+def _own_autosave_folder(tmp_path, monkeypatch):
+    """Autosaves of layers without a file go to the cache: one per test, so no test sees another's."""
+    monkeypatch.setenv("LICELL_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def _open(viewer, name):
@@ -200,3 +206,138 @@ def test_cross_section_preview_labels_the_carbon_band_by_position(dock_with_cell
     carbon = preview.data[:, 0, :] == CARBON.code
     dice = 2 * (carbon & (truth == CARBON.code)).sum() / (carbon.sum() + (truth == CARBON.code).sum())
     assert dice > 0.8
+
+
+# ---------------------------------------------------------------------- autosave and recovery
+def _autosave_file(cell_name: str):
+    from napari_licell import threshold_autosave
+
+    return threshold_autosave.threshold_autosave_path(threshold_autosave.autosave_folder_for(None), cell_name)
+
+
+def _fresh_dock(make_napari_viewer, name="process3_after_Xe6", **kwargs):
+    """A new viewer and dock on the same scan: what the user gets after a crash and a restart."""
+    viewer = make_napari_viewer()
+    _open(viewer, name)
+    dock = ThresholdDock(viewer, **kwargs)
+    viewer.window.add_dock_widget(dock, name="Thresholds")
+    return viewer, dock
+
+
+def test_moves_are_autosaved_once_after_a_pause_and_restored_exactly(make_napari_viewer, qtbot, monkeypatch):
+    import re
+
+    from napari_licell import threshold_autosave
+
+    writes = []
+    real_write = threshold_autosave.write_threshold_autosave
+
+    def counting_write(*args, **kwargs):
+        writes.append(args[2].values)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(threshold_autosave, "write_threshold_autosave", counting_write)
+    viewer, dock = _fresh_dock(make_napari_viewer, autosave_delay_seconds=0.5)
+    name = dock.image_layer.name
+    suggested = dock.thresholds.values
+    assert dock.restore_row.isHidden()  # nothing to recover: the default layout is unchanged
+    assert not _autosave_file(name).exists()  # a suggestion alone is not autosaved
+
+    dock.value_boxes[1].setValue(suggested[1] + 4.25)  # typed into a spinbox
+    _drag(dock, 0, suggested[0] - 30.0)  # and a marker dragged over several mouse moves
+    assert writes == [] and not _autosave_file(name).exists()  # debounced: nothing written yet
+    moved = dock.thresholds.values
+    assert moved[1] == pytest.approx(suggested[1] + 4.25, abs=0.05)  # the spinbox shows one decimal
+    assert moved[0] == pytest.approx(suggested[0] - 30.0, abs=3.0)
+    qtbot.waitUntil(lambda: dock.last_threshold_autosave is not None, timeout=10_000)
+    assert writes == [moved]  # one write for the whole burst of changes, with the final values
+    assert dock.last_threshold_autosave == _autosave_file(name)
+    assert dock.last_threshold_autosave.parent.name == ".licell-autosave"
+    assert dock.restore_row.isHidden()  # the dock's own autosave is not offered back to it
+
+    # "crash": a new viewer and dock on the same scan
+    viewer2, dock2 = _fresh_dock(make_napari_viewer)
+    assert not dock2.restore_row.isHidden()
+    assert re.fullmatch(r"Restore thresholds \(autosaved \d\d:\d\d\)", dock2.restore_thresholds_button.text())
+    assert dock2.thresholds.values == suggested  # the new dock suggested afresh ...
+    assert writes == [moved]  # ... without overwriting the autosave with its suggestion
+    dock2.restore_thresholds_button.click()
+    assert dock2.thresholds.values == moved  # exact grey values
+    assert [b.value() for b in dock2.value_boxes] == pytest.approx(list(moved), abs=0.05)
+    assert dock2.plot.marker_lines[0].get_xdata()[0] == moved[0]
+    assert viewer2.layers[f"{name} preview"].metadata["thresholds"]["values"] == list(moved)
+    assert dock2.restore_row.isHidden() and "Restored" in dock2.status.text()
+    assert writes == [moved]
+
+
+def test_discard_removes_the_offer_for_good(make_napari_viewer, qtbot):
+    viewer, dock = _fresh_dock(make_napari_viewer, autosave_delay_seconds=0.2)
+    dock.set_threshold(0, dock.thresholds.values[0] - 10.0)
+    qtbot.waitUntil(lambda: dock.last_threshold_autosave is not None, timeout=10_000)
+    _, dock2 = _fresh_dock(make_napari_viewer)
+    assert dock2.threshold_recovery is not None
+    dock2.discard_thresholds_button.click()
+    assert dock2.restore_row.isHidden() and not dock.last_threshold_autosave.exists()
+    _, dock3 = _fresh_dock(make_napari_viewer)
+    assert dock3.threshold_recovery is None and dock3.restore_row.isHidden()
+
+
+def test_apply_marks_the_autosave_as_not_needing_recovery(make_napari_viewer, qtbot):
+    from napari_licell.threshold_autosave import read_threshold_autosave
+
+    viewer, dock = _fresh_dock(make_napari_viewer, autosave_delay_seconds=0.2)
+    name = dock.image_layer.name
+    dock.set_threshold(0, dock.thresholds.values[0] - 12.0)
+    qtbot.waitUntil(lambda: dock.last_threshold_autosave is not None, timeout=10_000)
+    assert read_threshold_autosave(_autosave_file(name)).needs_recovery
+    dock.apply_to_volume()
+    qtbot.waitUntil(lambda: f"{name} labels" in viewer.layers and dock.worker is None, timeout=120_000)
+    record = read_threshold_autosave(_autosave_file(name))
+    assert record.applied and not record.needs_recovery
+    assert record.thresholds.values == dock.thresholds.values
+    _, dock2 = _fresh_dock(make_napari_viewer)
+    assert dock2.threshold_recovery is None and dock2.restore_row.isHidden()
+
+    # moved again after the apply, with the change still pending when Apply finishes: it stays recoverable
+    dock.set_threshold(0, dock.thresholds.values[0] + 5.0)
+    dock.autosave_thresholds_now()
+    _, dock3 = _fresh_dock(make_napari_viewer)
+    assert dock3.threshold_recovery is not None
+    assert dock3.threshold_recovery.thresholds.values == dock.thresholds.values
+
+
+def test_a_change_on_another_scan_does_not_drop_the_pending_autosave(make_napari_viewer, qtbot):
+    from napari_licell.threshold_autosave import read_threshold_autosave
+
+    viewer = make_napari_viewer()
+    _open(viewer, "process3_after_Xe6")
+    _open(viewer, "process1_after_Xe6")
+    dock = ThresholdDock(viewer, autosave_delay_seconds=30.0)  # the timer never fires in this test
+    viewer.window.add_dock_widget(dock)
+    dock.set_image("process3_after_Xe6")
+    first = dock.set_threshold(0, dock.thresholds.values[0] - 8.0)
+    dock.set_image("process1_after_Xe6")
+    dock.set_threshold(0, dock.thresholds.values[0] - 9.0)  # process3's change is written now
+    assert read_threshold_autosave(_autosave_file("process3_after_Xe6")).thresholds.values[0] == first
+    assert not _autosave_file("process1_after_Xe6").exists()
+    assert dock.flush_autosave() == _autosave_file("process1_after_Xe6")
+    dock.set_image("process3_after_Xe6")  # back to a scan whose autosave the dock wrote itself
+    assert dock.threshold_recovery is None and dock.restore_row.isHidden()
+    assert dock.thresholds.values[0] == first
+
+
+def test_a_damaged_autosave_is_reported_and_can_be_discarded(make_napari_viewer, monkeypatch):
+    import napari.utils.notifications as notifications
+
+    shown = []
+    monkeypatch.setattr(notifications, "show_error", lambda text: shown.append(text))
+    path = _autosave_file("process3_after_Xe6")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"format": "napari-licell threshold autosave", "format_version": 1, "thresh', "utf-8")
+    viewer, dock = _fresh_dock(make_napari_viewer)
+    assert dock.thresholds is not None  # the scan still opened and got its suggestion
+    assert any("damaged" in text and str(path) in text for text in shown)
+    assert not dock.restore_row.isHidden() and not dock.restore_thresholds_button.isEnabled()
+    assert dock.threshold_recovery is None
+    dock.discard_thresholds_button.click()
+    assert not path.exists() and dock.restore_row.isHidden()
