@@ -982,7 +982,6 @@ class ThresholdDock(QWidget):
         thresholds). A damaged autosave is reported as a notification and only
         *Discard* is offered.
         """
-        self._damaged_autosave = None
         layer = self.image_layer
         if layer is None:
             self._show_recovery(None)
@@ -1003,7 +1002,9 @@ class ThresholdDock(QWidget):
         return record
 
     def _show_recovery(self, record: ts_autosave.ThresholdAutosave | None) -> None:
+        """Show the Restore/Discard row for ``record``, or hide it (None)."""
         self.threshold_recovery = record
+        self._damaged_autosave = None
         self.restore_thresholds_button.setEnabled(record is not None)
         if record is not None:
             when = time.strftime("%H:%M", time.localtime(record.saved_at))
@@ -1032,6 +1033,5 @@ class ThresholdDock(QWidget):
         if path is not None:
             ts_autosave.discard_threshold_autosave(path)
             self._own_autosaves.pop(path, None)
-        self._damaged_autosave = None
         self._show_recovery(None)
         self.status.setText("Discarded the autosaved thresholds.")

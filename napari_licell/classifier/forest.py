@@ -6,7 +6,8 @@ reads features only in blocks holding painted voxels; prediction walks the
 volume z-slab by z-slab (big planes tiled in y and x) and writes class codes
 (uint8) and, on request, the uncertainty ``1 - max(probability)`` (float16)
 and per-class probabilities into arrays the caller provides (numpy,
-``np.memmap`` or zarr), so big scans never sit in memory as features.
+``np.memmap`` or zarr), so big scans never sit in memory as features; staging
+of outputs above 1 GB goes to chunked zarr arrays on disk.
 
 Model files (``save``/``load``) hold the forest, the feature settings and
 the class codes in one joblib file with a format version. Loading runs
@@ -14,6 +15,8 @@ pickle: only open model files from a source you trust.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import os
 import tempfile
@@ -463,9 +466,16 @@ class PixelClassifier:
         return model
 
 
-def _scratch(folder: str, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """Staging array: in memory up to 1 GB, else a memmap in ``folder``."""
+def _scratch(folder: str, name: str, shape: tuple[int, ...], dtype) -> Any:
+    """Staging array: in memory up to 1 GB, else a chunked zarr array in ``folder`` (not memory-mapped,
+    so staging a scan larger than memory does not grow the resident memory)."""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if nbytes <= 1 << 30:
         return np.zeros(shape, dtype=dtype)
-    return np.lib.format.open_memmap(os.path.join(folder, f"{name}.npy"), mode="w+", dtype=dtype, shape=shape)
+    import zarr
+
+    from ..io.label_store import LABEL_CHUNKS
+
+    chunks = (1,) * (len(shape) - 3) + tuple(min(c, s) for c, s in zip(LABEL_CHUNKS, shape[-3:]))
+    return zarr.create_array(store=os.path.join(folder, f"{name}.zarr"), shape=shape, chunks=chunks,
+                             dtype=dtype, fill_value=0)

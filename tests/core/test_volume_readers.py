@@ -463,3 +463,24 @@ def test_napari_writers_round_trip(tmp_path):
     [(data, kwargs, kind)] = read_volume_layers(out)
     assert kind == "labels"
     json.dumps(kwargs["metadata"])  # layer metadata stays JSON-able
+
+
+def test_plane_reader_indexes_like_numpy(tmp_path):
+    """Uncompressed pixel data are read with pread (not memory-mapped) and index exactly like the array."""
+    from napari_licell.io.lazy_arrays import PlaneReader
+
+    data = np.arange(7 * 5 * 6, dtype=">u2").reshape(7, 5, 6)
+    path = tmp_path / "raw.bin"
+    path.write_bytes(b"HEADER" + data.tobytes())
+    reader = PlaneReader(path, 6, data.shape, data.dtype)
+    keys = [3, -1, slice(None), slice(2, 5), slice(1, 7, 3), slice(None, None, -2), (slice(2, 4), 1),
+            (1, slice(None), 4), (Ellipsis, 2), np.array([0, 4, 6]), (slice(0, 3), slice(1, 4), slice(2, 5)),
+            slice(5, 2)]
+    for key in keys:
+        np.testing.assert_array_equal(reader[key], data[key], err_msg=repr(key))
+    with pytest.raises(IndexError):
+        reader[7]
+    short = tmp_path / "short.bin"
+    short.write_bytes(data.tobytes()[:-10])
+    with pytest.raises(OSError, match="ends"):
+        PlaneReader(short, 0, data.shape, data.dtype)[6]

@@ -138,7 +138,9 @@ def test_gui_autosave_survives_sigkill_mid_save(make_napari_viewer, tmp_path, qt
     shape = cell.image.shape
     before, after = _strokes(shape)
     saved = tmp_path / "labels.tif"
-    plan = {"scan": str(scan), "saved": str(saved), "before_save": before, "after_save": after, "threshold_shift": -25.0}
+    plan = {
+        "scan": str(scan), "saved": str(saved), "before_save": before, "after_save": after, "threshold_shift": -25.0,
+    }
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(json.dumps(plan))
     child_script = tmp_path / "child.py"
