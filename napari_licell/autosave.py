@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ __all__ = [
     "Recoverable",
     "autosave_dir",
     "autosave_path",
+    "autosave_folder_for",
     "write_autosave",
     "mark_explicit_save",
     "last_explicit_save",
@@ -118,20 +118,33 @@ def autosave_path(folder: str | os.PathLike, name: str) -> Path:
 
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(fh)`` on a temporary file beside ``path``, fsync, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from .io.atomic import atomic_path
+
+    with atomic_path(path, suffix="") as tmp, open(tmp, "wb") as fh:
+        write(fh)
+        fh.flush()
+
+
+def autosave_folder_for(source: str | os.PathLike | None) -> Path:
+    """Folder whose ``.licell-autosave/`` holds the autosaves of a scan.
+
+    The scan's folder when the scan has a file and that folder is writable,
+    else ``$LICELL_CACHE_DIR/unsaved-scans`` (by default
+    ``~/.cache/napari-licell/unsaved-scans``).
+
+    Parameters
+    ----------
+    source : path-like or None
+        The scan's file or slice folder.
+    """
+    if source is not None and str(source) != "":
+        p = Path(source)
+        folder = p if p.is_dir() else p.parent
+        if os.access(folder, os.W_OK):
+            return folder
+    from .cache_dir import cache_root
+
+    return cache_root() / "unsaved-scans"
 
 
 def write_autosave(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .autosave import autosave_dir
+from .autosave import autosave_dir, autosave_folder_for
 from .errors import LiCellInputError
 from .io.atomic import atomic_write_text
 from .segmentation.thresholds import ThresholdSet
@@ -125,28 +125,6 @@ def scan_key(source: str | os.PathLike | None, layer_name: str | None = None) ->
     if not layer_name:
         raise ValueError("a scan without a source file needs a layer name")
     return str(layer_name)
-
-
-def autosave_folder_for(source: str | os.PathLike | None) -> Path:
-    """Folder whose ``.licell-autosave/`` holds the autosaves of a scan.
-
-    The same rule as the Paint dock: the scan's folder when the scan has a file
-    and that folder is writable, else ``$LICELL_CACHE_DIR/unsaved-scans`` (by
-    default ``~/.cache/napari-licell/unsaved-scans``).
-
-    Parameters
-    ----------
-    source : path-like or None
-        The scan's file or slice folder.
-    """
-    if source is not None and str(source) != "":
-        p = Path(source)
-        folder = p if p.is_dir() else p.parent
-        if os.access(folder, os.W_OK):
-            return folder
-    root = os.environ.get("LICELL_CACHE_DIR")
-    base = Path(root) if root else Path.home() / ".cache" / "napari-licell"
-    return base / "unsaved-scans"
 
 
 def threshold_autosave_path(folder: str | os.PathLike, key: str) -> Path:

@@ -35,6 +35,20 @@ def display_problem() -> str | None:
     return None
 
 
+def _open_settings() -> None:
+    from qtpy.QtWidgets import QApplication
+
+    from .settings import SettingsDialog
+
+    SettingsDialog(QApplication.activeWindow()).exec_()
+
+
+def _add_settings_menu(qt_window) -> None:
+    """A "LiCell" menu in the window's menu bar with "Settings…" (memory limit)."""
+    menu = qt_window.menuBar().addMenu("LiCell")
+    menu.addAction("Settings…").triggered.connect(_open_settings)  # no closure: nothing keeps the window alive
+
+
 def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict:
     """Add the LiCell docks to ``viewer`` and open the demo study or ``paths``.
 
@@ -58,6 +72,7 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
     bottom = [dock_frames[n] for n, area, _ in DOCK_LAYOUT if area == "bottom" and n in dock_frames]
     if bottom:  # keep the canvas the largest thing in the window
         qt_window.resizeDocks(bottom[:1], [240], Qt.Vertical)
+    _add_settings_menu(qt_window)
     study = docks.get("Study")
     if "Voltage" in docks and study is not None:
         docks["Voltage"].follow_study(study)

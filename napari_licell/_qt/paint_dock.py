@@ -344,14 +344,7 @@ class PaintDock(QWidget):
     def _default_autosave_folder(self, layer) -> Path:
         """``.licell-autosave`` goes next to the scan's file; layers without a file use the cache folder."""
         path = getattr(getattr(layer, "source", None), "path", None) or layer.metadata.get("path")
-        if path:
-            p = Path(path)
-            folder = p if p.is_dir() else p.parent
-            if os.access(folder, os.W_OK):
-                return folder
-        root = os.environ.get("LICELL_CACHE_DIR")
-        base = Path(root) if root else Path.home() / ".cache" / "napari-licell"
-        return base / "unsaved-scans"
+        return autosave.autosave_folder_for(path)
 
     @property
     def _labels_name(self) -> str:

@@ -33,12 +33,13 @@ from qtpy.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from .. import threshold_autosave as ts_autosave
-from ..classes import LABEL_DTYPE, class_by_code
+from ..classes import class_by_code
 from ..errors import LiCellInputError
 from ..layers import labels_layer_tuple
 from ..segmentation import (
@@ -61,15 +62,28 @@ from ..segmentation import (
     threshold_sensitivity,
     volume_histogram,
 )
+from ..io.label_store import create_label_store
 from .mpl_canvas import ThemedFigureWidget
+from .settings import SettingsDialog, memory_limit_bytes
 from .notify import report_error, report_info
 
 __all__ = ["ThresholdDock"]
 
+
+def _new_store_path(name: str) -> Path:
+    """A fresh label-store path in the cache (``$LICELL_CACHE_DIR/label-stores``) for a big scan's labels."""
+    import re
+    import tempfile
+
+    from ..cache_dir import cache_root
+
+    base = cache_root() / "label-stores"
+    base.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "labels"
+    return Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=base)) / "labels.zarr"
+
 #: Arrays up to this many voxels get their histogram on the GUI thread (~0.2 s).
 _SYNC_HISTOGRAM_VOXELS = 200_000_000
-#: Above this many voxels the labels go to a temporary zarr store instead of memory.
-_ZARR_OUTPUT_VOXELS = 2_000_000_000
 _NONE = "(none)"
 #: Largest shown section (pixels) that the live preview refines with partial volume and the carbon band.
 _REFINED_PREVIEW_PIXELS = 1_500_000
@@ -336,6 +350,10 @@ class ThresholdDock(QWidget):
         options.addWidget(self.denoise_combo)
         options.addWidget(self.pv_check)
         options.addWidget(self.band_check)
+        self.settings_button = QToolButton()
+        self.settings_button.setText("⚙")
+        self.settings_button.setToolTip("Settings: memory limit for classifying whole scans")
+        options.addWidget(self.settings_button)
         layout.addLayout(options)
 
         run = QHBoxLayout()
@@ -361,6 +379,7 @@ class ThresholdDock(QWidget):
         self.zoom_low.toggled.connect(lambda _on: self.plot.redraw())
         self.live_preview.toggled.connect(lambda _on: self._guarded(self.update_preview))
         self.apply_button.clicked.connect(lambda: self._guarded(self.apply_to_volume))
+        self.settings_button.clicked.connect(lambda: SettingsDialog(self).exec_())
         self.cancel_button.clicked.connect(self.cancel)
         self.restore_thresholds_button.clicked.connect(lambda: self._guarded(self.restore_thresholds))
         self.discard_thresholds_button.clicked.connect(lambda: self._guarded(self.discard_thresholds))
@@ -814,6 +833,7 @@ class ThresholdDock(QWidget):
             "carbon_band": self.band_check.isChecked(),
         }
         hist = self.histogram
+        limit = memory_limit_bytes()
         self._cancel.clear()
         emit = self._progress.emit
         cancel = self._cancel
@@ -822,16 +842,11 @@ class ThresholdDock(QWidget):
             if data.ndim == 2:
                 return layer, ts, None, classify_slice(np.asarray(data), ts)
             out = None
-            if int(np.prod(data.shape, dtype=np.int64)) > _ZARR_OUTPUT_VOXELS:
-                import tempfile
-
-                import zarr
-
-                store = tempfile.mkdtemp(prefix="licell-labels-")
-                out = zarr.create_array(store=store, shape=data.shape, dtype=LABEL_DTYPE,
-                                        chunks=(64, *data.shape[1:]))
+            if int(np.prod(data.shape, dtype=np.int64)) > limit // 2:  # labels on disk, not in memory
+                out = create_label_store(_new_store_path(layer.name), data.shape, tuple(layer.scale[-3:]))
             result = classify_volume(data, ts, out=out, histogram=hist, progress=lambda d, t: emit(d, t),
-                                     cancel=cancel, **options)
+                                     cancel=cancel, memory_limit_bytes=limit, direct_output=out is not None,
+                                     **options)
             return layer, result.thresholds, result, result.labels
 
         worker = create_worker(work, _start_thread=False, _ignore_errors=True)

@@ -38,9 +38,9 @@ DEMO_CELL_NAMES: tuple[str, ...] = (
 
 def demo_cache_dir() -> Path:
     """Folder holding the cached demo cells."""
-    root = os.environ.get("LICELL_CACHE_DIR")
-    base = Path(root) if root else Path.home() / ".cache" / "napari-licell"
-    return base / f"demo-v{DEMO_GENERATOR_VERSION}"
+    from ..cache_dir import cache_root
+
+    return cache_root() / f"demo-v{DEMO_GENERATOR_VERSION}"
 
 
 def make_demo_cell(name: str) -> SyntheticCell:

@@ -20,6 +20,8 @@ def test_launcher_shows_docks_and_demo_study(make_napari_viewer, output_dir):
     study = docks["Study"]
     assert study.tree.topLevelItemCount() == 6
     assert study.current_cell() == "process3_after_Xe6"
+    menu = next(a.menu() for a in viewer.window._qt_window.menuBar().actions() if a.text() == "LiCell")
+    assert [a.text() for a in menu.actions()] == ["Settings…"]
     visible = [layer.name for layer in viewer.layers if layer.visible and "preview_of" not in layer.metadata]
     assert visible == ["process3_after_Xe6"]
     previews = [layer.metadata["preview_of"] for layer in viewer.layers if layer.visible and "preview_of" in layer.metadata]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from matplotlib.backend_bases import MouseEvent
@@ -342,3 +344,46 @@ def test_a_damaged_autosave_is_reported_and_can_be_discarded(make_napari_viewer,
     assert dock.threshold_recovery is None
     dock.discard_thresholds_button.click()
     assert not path.exists() and dock.restore_row.isHidden()
+
+
+@pytest.fixture
+def own_settings(tmp_path, monkeypatch):
+    """Settings in a file of this test, not the user's."""
+    from qtpy.QtCore import QSettings
+
+    from napari_licell._qt import settings
+
+    path = str(tmp_path / "settings.ini")
+    monkeypatch.setattr(settings, "_settings", lambda: QSettings(path, QSettings.IniFormat))
+    return settings
+
+
+def test_settings_dialog_stores_the_memory_limit(own_settings, qtbot):
+    assert own_settings.memory_limit_gb() == 2.0  # the default, same as the CLI's --memory-limit
+    dialog = own_settings.SettingsDialog()
+    qtbot.addWidget(dialog)
+    dialog.memory_spin.setValue(3.5)
+    dialog.accept()
+    assert own_settings.memory_limit_gb() == 3.5 and own_settings.memory_limit_bytes() == int(3.5 * 2**30)
+    own_settings._settings().setValue("memory_limit_gb", "lots")
+    assert own_settings.memory_limit_gb() == 2.0  # unreadable values fall back to the default
+
+
+def test_a_scan_larger_than_the_budget_is_classified_into_a_label_store(dock_with_cell, qtbot, monkeypatch,
+                                                                          own_settings, tmp_path):
+    """With a small memory limit the labels go to a zarr store in the cache, tiled, with the same codes."""
+    import zarr
+
+    from napari_licell.segmentation import classify_volume
+
+    viewer, dock, cell = dock_with_cell
+    own_settings.set_memory_limit_gb(0.25)
+    monkeypatch.setattr("napari_licell._qt.threshold_dock.memory_limit_bytes", lambda: 4 * 2**20)
+    ts = dock.suggest()
+    dock.apply_to_volume()
+    name = f"{cell.name} labels"
+    qtbot.waitUntil(lambda: name in viewer.layers and dock.worker is None, timeout=120_000)
+    data = viewer.layers[name].data
+    assert isinstance(data, zarr.Array) and data.chunks == (8, 128, 128)
+    assert (tmp_path / "cache" / "label-stores") in Path(data.store.root).parents
+    np.testing.assert_array_equal(data[:], classify_volume(cell.image, ts).labels)
