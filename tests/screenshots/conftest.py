@@ -19,13 +19,18 @@ def fixed_viewer(make_napari_viewer):
     return viewer
 
 
-def canvas_shot(viewer):
-    """Canvas screenshot (real OpenGL) of the whole view: the camera is reset to the data first."""
+def canvas_shot(viewer, scale: float = 2.0):
+    """Canvas screenshot (real OpenGL) fitted to the data at ``scale`` screen pixels per data pixel.
+
+    The canvas is rendered at a size set by the data alone (napari's
+    ``fit_to_data_extent``), not by the window, so the docks around it (and
+    their widgets) do not change the picture.
+    """
     from qtpy.QtWidgets import QApplication
 
     QApplication.processEvents()
     viewer.reset_view()
-    return viewer.screenshot(canvas_only=True, flash=False)
+    return viewer.window._qt_viewer.screenshot(flash=False, fit_to_data_extent=True, scale=scale)
 
 
 def widget_shot(widget):
