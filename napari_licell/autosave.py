@@ -38,6 +38,7 @@ __all__ = [
     "mark_explicit_save",
     "last_explicit_save",
     "find_recoverable",
+    "remove_stale_temporaries",
     "restore",
     "discard",
 ]
@@ -223,6 +224,30 @@ def _read_header(path: Path) -> dict[str, Any]:
     return header
 
 
+#: Temporary files of an interrupted write older than this (seconds) are removed.
+STALE_TEMPORARY_SECONDS = 3600.0
+
+
+def remove_stale_temporaries(directory: str | os.PathLike, older_than_s: float = STALE_TEMPORARY_SECONDS) -> int:
+    """Remove hidden ``.*.tmp`` files left in an autosave folder by a killed write; returns how many.
+
+    Only files older than ``older_than_s`` go, so a write in progress in
+    another window is never touched.
+    """
+    from .io.atomic import TEMP_SUFFIX
+
+    removed = 0
+    now = time.time()
+    for path in Path(directory).glob(f".*{TEMP_SUFFIX}"):
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def find_recoverable(folder: str | os.PathLike) -> list[Recoverable]:
     """Autosaves in ``folder/.licell-autosave`` newer than their last explicit save, newest first.
 
@@ -231,6 +256,7 @@ def find_recoverable(folder: str | os.PathLike) -> list[Recoverable]:
     directory = autosave_dir(folder)
     if not directory.is_dir():
         return []
+    remove_stale_temporaries(directory)
     found = []
     for path in directory.glob(f"*{_SUFFIX}"):
         try:

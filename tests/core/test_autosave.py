@@ -88,3 +88,21 @@ def test_damaged_autosave_is_skipped_and_refused(tmp_path):
     with pytest.raises(LiCellInputError, match="bad.autosave.npz"):
         restore(bad)
     assert find_recoverable(tmp_path / "nowhere") == []
+
+
+def test_stale_temporaries_of_a_killed_write_are_removed_fresh_ones_kept(tmp_path):
+    import os
+    import time
+
+    from napari_licell.autosave import autosave_dir, find_recoverable, write_autosave
+
+    write_autosave(tmp_path, "scan", np.zeros((2, 3, 4), np.uint8))
+    folder = autosave_dir(tmp_path)
+    stale = folder / ".scan.autosave.npz.1234abcd.tmp"
+    fresh = folder / ".scan.autosave.npz.5678ef00.tmp"
+    for p in (stale, fresh):
+        p.write_bytes(b"half a write")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    assert [r.name for r in find_recoverable(tmp_path)] == ["scan"]
+    assert not stale.exists() and fresh.exists()
