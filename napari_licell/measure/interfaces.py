@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from scipy import ndimage
 
 from ..classes import CARBON, METAL, SE, SE_LI
@@ -56,12 +56,12 @@ _SE_LI = SE_LI.code
 _CARBON = CARBON.code
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _scan_columns(slab, z0, min_se_run, collector_top, material_first, se_first, se_run, se_run_start,
                   carbon_first, carbon_last):  # pragma: no cover - compiled
     # rows of the per-column state stay in cache while the slab's slices pass over them
     nz, ny, nx = slab.shape
-    for j in range(ny):
+    for j in prange(ny):
         for k in range(nz):
             z = z0 + k
             for i in range(nx):

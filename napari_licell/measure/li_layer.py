@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..classes import LI
 from .interfaces import Interfaces, Surface, normal_cosine
@@ -27,10 +27,10 @@ MIN_COVERED_THICKNESS_UM = 1.0
 _LI = LI.code
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _li_columns(slab, z0, lower, upper, count, first, last):  # pragma: no cover - compiled
     nz, ny, nx = slab.shape
-    for j in range(ny):  # per-column rows stay in cache across the slab's slices
+    for j in prange(ny):  # per-column rows stay in cache across the slab's slices
         for k in range(nz):
             z = z0 + k
             for i in range(nx):
