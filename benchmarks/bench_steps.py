@@ -84,6 +84,7 @@ def step_histogram(a: dict) -> dict:
 
 def step_classify(a: dict) -> dict:
     from napari_licell.commands.analyze import _IN_MEMORY_VOXELS
+    from napari_licell.io.label_store import create_label_store
     from napari_licell.io.read_volume import read_volume
     from napari_licell.segmentation import classify_volume, volume_histogram
 
@@ -92,20 +93,18 @@ def step_classify(a: dict) -> dict:
     ts = _thresholds(hist)
     n = int(np.prod(vol.shape))
     out = None
-    if n > _IN_MEMORY_VOXELS:  # as analyze does
-        out = np.lib.format.open_memmap(Path(a["work"]) / "labels_stream.npy", "w+", np.uint8, tuple(vol.shape))
+    if n > _IN_MEMORY_VOXELS:  # as analyze does: a label store on disk, written block by block
+        out = create_label_store(Path(a["work"]) / "labels_stream.zarr", vol.shape, vol.voxel_size_um)
     t0 = time.perf_counter()
-    result = classify_volume(vol.data, ts, out=out, histogram=hist, scratch_dir=a["work"])
+    result = classify_volume(vol.data, ts, out=out, histogram=hist, direct_output=out is not None)
     seconds = time.perf_counter() - t0
     if out is None:
         np.save(Path(a["work"]) / "labels_stream.npy", result.labels)
-    else:
-        out.flush()
     return {"seconds": seconds, "voxels": n, "thresholds": list(ts.values), "classes": list(ts.classes)}
 
 
 def step_forest(a: dict) -> dict:
-    from bench_classifier import strokes
+    from napari_licell.phantoms.strokes import simulated_strokes as strokes
 
     from napari_licell.classifier import FeatureSettings, PixelClassifier
     from napari_licell.io.read_volume import read_volume
@@ -131,7 +130,13 @@ def step_measure(a: dict) -> dict:
     from napari_licell.measure import measure_cell
 
     vol = read_volume(a["volume"])
-    labels = np.load(Path(a["work"]) / "labels_stream.npy", mmap_mode="r")
+    store = Path(a["work"]) / "labels_stream.zarr"
+    if store.exists():
+        import zarr
+
+        labels = zarr.open_array(store=str(store / "0"), mode="r")
+    else:
+        labels = np.load(Path(a["work"]) / "labels_stream.npy", mmap_mode="r")
     t0 = time.perf_counter()
     m = measure_cell(labels, vol.voxel_size_um, image=vol.data, current_density_ma_cm2=0.2, charge_minutes=4000)
     return {"seconds": time.perf_counter() - t0, "voxels": int(labels.size), "verdict": m.verdict.verdict,
@@ -175,8 +180,8 @@ def step_analyze_phases(a: dict) -> dict:
     """The calls ``analyze`` makes, one by one, with the memory after each (diagnosis of where RSS grows)."""
     import tempfile
 
-    from napari_licell.classes import LABEL_DTYPE
     from napari_licell.commands.analyze import _IN_MEMORY_VOXELS, _sensitivity_classifier
+    from napari_licell.io.label_store import create_label_store
     from napari_licell.io.read_volume import read_volume
     from napari_licell.io.writers import write_labels_tiff
     from napari_licell.measure import measure_cell, threshold_sensitivity
@@ -203,20 +208,22 @@ def step_analyze_phases(a: dict) -> dict:
     mark("suggest_thresholds + li_void_contrast")
     out = None
     if int(np.prod(vol.shape)) > _IN_MEMORY_VOXELS:
-        out = np.lib.format.open_memmap(work / "labels.npy", mode="w+", dtype=LABEL_DTYPE, shape=tuple(vol.shape))
-    mark("analyze._threshold: open_memmap(labels.npy)")
-    labels = classify_volume(vol.data, ts, out=out, histogram=hist).labels
+        out = create_label_store(work / "labels.zarr", vol.shape, vol.voxel_size_um)
+    mark("create_label_store" if out is not None else "labels in memory")
+    labels = classify_volume(vol.data, ts, out=out, histogram=hist, direct_output=out is not None).labels
     mark("classify_volume (with carbon band)")
     m = measure_cell(labels, vol.voxel_size_um, image=vol.data, current_density_ma_cm2=0.2, charge_minutes=4000,
                      contrast=contrast.to_dict())
     mark("measure_cell")
-    classify, values = _sensitivity_classifier(ts, {"stack_axis": None, "collector_at_start": None})
+    classify, values = _sensitivity_classifier(ts, {"stack_axis": None, "collector_at_start": None,
+                                                    "memory_limit_bytes": 2 * 2**30})
     m.sensitivity = threshold_sensitivity(vol.data, values, classify, vol.voxel_size_um,
                                           stack_axis=m.orientation.axis,
                                           collector_at_start=m.orientation.collector_at_start)
     mark("threshold_sensitivity")
-    write_labels_tiff(work / "labels.tif", labels, vol.voxel_size_um)
-    mark("write_labels_tiff")
+    if out is None:
+        write_labels_tiff(work / "labels.tif", labels, vol.voxel_size_um)
+        mark("write_labels_tiff")
     write_cell_report(m, work / "report.html")
     mark("write_cell_report")
     return {"seconds": sum(p["seconds"] for p in phases), "voxels": int(np.prod(vol.shape)), "phases": phases}
