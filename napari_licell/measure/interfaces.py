@@ -59,35 +59,55 @@ _CARBON = CARBON.code
 @njit(cache=True, nogil=True, parallel=True)
 def _scan_columns(slab, z0, min_se_run, collector_top, material_first, se_first, se_run, se_run_start,
                   carbon_first, carbon_last):  # pragma: no cover - compiled
-    # rows of the per-column state stay in cache while the slab's slices pass over them
+    # One row of columns at a time: its slab rows and its state are copied into small local
+    # buffers first, so the slab's planes (a multiple of 4 KiB apart for many scan widths)
+    # and the seven state maps never alias one another in the L1 cache.
     nz, ny, nx = slab.shape
     for j in prange(ny):
+        rows = np.empty((nz, nx), dtype=np.uint8)
+        for k in range(nz):
+            rows[k] = slab[k, j]
+        st = np.empty((7, nx), dtype=np.int32)
+        st[0] = collector_top[j]
+        st[1] = material_first[j]
+        st[2] = se_first[j]
+        st[3] = se_run[j]
+        st[4] = se_run_start[j]
+        st[5] = carbon_first[j]
+        st[6] = carbon_last[j]
         for k in range(nz):
             z = z0 + k
             for i in range(nx):
-                c = slab[k, j, i]
+                c = rows[k, i]
                 if c == 0:
                     continue
-                if material_first[j, i] < 0:
-                    material_first[j, i] = z
-                if collector_top[j, i] < 0:
+                if st[1, i] < 0:
+                    st[1, i] = z
+                if st[0, i] < 0:
                     if c == _METAL:
                         continue
-                    collector_top[j, i] = z
-                if se_first[j, i] >= 0:
+                    st[0, i] = z
+                if st[2, i] >= 0:
                     continue
                 if c == _SE or c == _SE_LI:
-                    if se_run[j, i] == 0:
-                        se_run_start[j, i] = z
-                    se_run[j, i] += 1
-                    if se_run[j, i] >= min_se_run:
-                        se_first[j, i] = se_run_start[j, i]
+                    if st[3, i] == 0:
+                        st[4, i] = z
+                    st[3, i] += 1
+                    if st[3, i] >= min_se_run:
+                        st[2, i] = st[4, i]
                 else:
-                    se_run[j, i] = 0
+                    st[3, i] = 0
                     if c == _CARBON:
-                        if carbon_first[j, i] < 0:
-                            carbon_first[j, i] = z
-                        carbon_last[j, i] = z
+                        if st[5, i] < 0:
+                            st[5, i] = z
+                        st[6, i] = z
+        collector_top[j] = st[0]
+        material_first[j] = st[1]
+        se_first[j] = st[2]
+        se_run[j] = st[3]
+        se_run_start[j] = st[4]
+        carbon_first[j] = st[5]
+        carbon_last[j] = st[6]
 
 
 class ColumnScan:

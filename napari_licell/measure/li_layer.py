@@ -29,16 +29,29 @@ _LI = LI.code
 
 @njit(cache=True, nogil=True, parallel=True)
 def _li_columns(slab, z0, lower, upper, count, first, last):  # pragma: no cover - compiled
+    # one row of columns at a time, copied into local buffers (see interfaces._scan_columns)
     nz, ny, nx = slab.shape
-    for j in prange(ny):  # per-column rows stay in cache across the slab's slices
+    for j in prange(ny):
+        rows = np.empty((nz, nx), dtype=np.uint8)
+        for k in range(nz):
+            rows[k] = slab[k, j]
+        st = np.empty((5, nx), dtype=np.int32)
+        st[0] = lower[j]
+        st[1] = upper[j]
+        st[2] = count[j]
+        st[3] = first[j]
+        st[4] = last[j]
         for k in range(nz):
             z = z0 + k
             for i in range(nx):
-                if slab[k, j, i] == _LI and z >= lower[j, i] and z < upper[j, i]:
-                    count[j, i] += 1
-                    if first[j, i] < 0:
-                        first[j, i] = z
-                    last[j, i] = z
+                if rows[k, i] == _LI and z >= st[0, i] and z < st[1, i]:
+                    st[2, i] += 1
+                    if st[3, i] < 0:
+                        st[3, i] = z
+                    st[4, i] = z
+        count[j] = st[2]
+        first[j] = st[3]
+        last[j] = st[4]
 
 
 class LiLayerScan:
