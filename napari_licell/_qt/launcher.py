@@ -40,7 +40,7 @@ def _open_settings() -> None:
 
     from .settings import SettingsDialog
 
-    SettingsDialog(QApplication.activeWindow()).exec_()
+    SettingsDialog(QApplication.activeWindow()).exec()
 
 
 def _add_settings_menu(qt_window) -> None:

@@ -13,6 +13,7 @@ choosing a scan with such an autosave offers *Restore thresholds* / *Discard*.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from dataclasses import asdict
@@ -379,7 +380,7 @@ class ThresholdDock(QWidget):
         self.zoom_low.toggled.connect(lambda _on: self.plot.redraw())
         self.live_preview.toggled.connect(lambda _on: self._guarded(self.update_preview))
         self.apply_button.clicked.connect(lambda: self._guarded(self.apply_to_volume))
-        self.settings_button.clicked.connect(lambda: SettingsDialog(self).exec_())
+        self.settings_button.clicked.connect(lambda: SettingsDialog(self).exec())
         self.cancel_button.clicked.connect(self.cancel)
         self.restore_thresholds_button.clicked.connect(lambda: self._guarded(self.restore_thresholds))
         self.discard_thresholds_button.clicked.connect(lambda: self._guarded(self.discard_thresholds))
@@ -841,12 +842,18 @@ class ThresholdDock(QWidget):
         def work():
             if data.ndim == 2:
                 return layer, ts, None, classify_slice(np.asarray(data), ts)
-            out = None
+            out, store = None, None
             if int(np.prod(data.shape, dtype=np.int64)) > limit // 2:  # labels on disk, not in memory
-                out = create_label_store(_new_store_path(layer.name), data.shape, tuple(layer.scale[-3:]))
-            result = classify_volume(data, ts, out=out, histogram=hist, progress=lambda d, t: emit(d, t),
-                                     cancel=cancel, memory_limit_bytes=limit, direct_output=out is not None,
-                                     **options)
+                store = _new_store_path(layer.name)
+                out = create_label_store(store, data.shape, tuple(layer.scale[-3:]))
+            try:
+                result = classify_volume(data, ts, out=out, histogram=hist, progress=lambda d, t: emit(d, t),
+                                         cancel=cancel, memory_limit_bytes=limit, direct_output=out is not None,
+                                         **options)
+            except BaseException:
+                if store is not None:  # a cancelled or failed run leaves no half-written store behind
+                    shutil.rmtree(store.parent, ignore_errors=True)
+                raise
             return layer, result.thresholds, result, result.labels
 
         worker = create_worker(work, _start_thread=False, _ignore_errors=True)

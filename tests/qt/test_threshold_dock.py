@@ -385,5 +385,13 @@ def test_a_scan_larger_than_the_budget_is_classified_into_a_label_store(dock_wit
     qtbot.waitUntil(lambda: name in viewer.layers and dock.worker is None, timeout=120_000)
     data = viewer.layers[name].data
     assert isinstance(data, zarr.Array) and data.chunks == (8, 128, 128)
+    stores = tmp_path / "cache" / "label-stores"
+    assert len(list(stores.iterdir())) == 1
+    # a cancelled run leaves no half-written store behind (and the shown labels as they were)
+    dock.apply_to_volume()
+    dock.cancel()
+    qtbot.waitUntil(lambda: dock.worker is None, timeout=120_000)
+    assert "Cancelled" in dock.status.text() and viewer.layers[name].data is data
+    assert len(list(stores.iterdir())) == 1
     assert (tmp_path / "cache" / "label-stores") in Path(data.store.root).parents
     np.testing.assert_array_equal(data[:], classify_volume(cell.image, ts).labels)
