@@ -109,8 +109,9 @@ def step_forest(a: dict) -> dict:
     from napari_licell.classifier import FeatureSettings, PixelClassifier
     from napari_licell.io.read_volume import read_volume
 
-    truth = np.load(a["truth"])
     vol = read_volume(a["volume"])
+    truth = np.load(a["truth"])
+    truth = np.repeat(truth, vol.shape[0] // truth.shape[0], axis=0)  # stretched along z like the volume
     nz, ny, nx = truth.shape
     train_image = np.asarray(vol.data[:, :ny, :nx])  # first tile = the source cell
     clf = PixelClassifier(FeatureSettings(), n_estimators=32)
