@@ -152,3 +152,18 @@ def test_damaged_nda_logs_nothing_extra(capsys, tmp_path):
     path.write_bytes(b"NEWARE" + bytes(2000))
     line = _bad(capsys, path, "--json")
     assert "Neware .nda" in line
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`napari-licell voltage FILE | head -c 0`: the reader is gone; no traceback, exit 0."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "plating.csv"
+    _write_plating_csv(path, with_rise=True)
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from napari_licell.cli import main; sys.exit(main())",
+                             "voltage", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader goes away before anything is written
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
