@@ -81,6 +81,30 @@ def run_local(jobs: Sequence[ScanJob], concurrency: int, on_outcome: OutcomeCall
     return list(results)
 
 
+def _refused(address: str, timeout_s: float = 5.0) -> str | None:
+    """For a ``tcp://host:port`` address: why a plain TCP connection fails at once (refused, unknown host,
+    no route), else None. Lets a wrong address fail in seconds instead of after the client's timeout."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address.startswith("tcp://"):
+        return None
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        return f"not a host:port address ({exc})"
+    if not host or not port:
+        return "not a host:port address"
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except socket.timeout:
+        return None  # slow, not refused: leave it to the client's own timeout
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
 def run_distributed(jobs: Sequence[ScanJob], address: str, concurrency: int | None, on_outcome: OutcomeCallback,
                     *, force: bool = False, timeout_s: float = 30.0) -> list[ScanOutcome]:
     """Run the jobs on the dask.distributed scheduler at ``address`` (``tcp://host:port``)."""
@@ -88,11 +112,14 @@ def run_distributed(jobs: Sequence[ScanJob], address: str, concurrency: int | No
 
     from ..errors import LiCellInputError
 
+    hint = "start one with 'dask scheduler' and workers, or leave out --scheduler"
+    refused = _refused(address)
+    if refused:
+        raise LiCellInputError(None, f"cannot reach the dask scheduler at {address}: {refused}", hint)
     try:
         client = Client(address, timeout=timeout_s)
     except (OSError, TimeoutError) as exc:
-        raise LiCellInputError(None, f"cannot reach the dask scheduler at {address}: {exc}",
-                               "start one with 'dask scheduler' and workers, or leave out --scheduler") from None
+        raise LiCellInputError(None, f"cannot reach the dask scheduler at {address}: {exc}", hint) from None
     outcomes: list[ScanOutcome | None] = [None] * len(jobs)
     try:
         limit = len(jobs) if not concurrency else max(1, int(concurrency))

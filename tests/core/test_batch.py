@@ -117,6 +117,22 @@ def test_distributed_cluster_gives_the_same_numbers(study, first_run, tmp_path):
     assert _numbers(rows) == _numbers(_rows(first_run))
 
 
+def test_an_address_nobody_listens_on_fails_in_seconds_with_one_line(study, tmp_path, capsys):
+    import socket
+    import time
+
+    pytest.importorskip("distributed")
+    with socket.socket() as s:  # a free port: nothing listens there once the socket is closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    capsys.readouterr()
+    assert main(["batch", str(study), "--out", str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{port}"]) == 2
+    assert time.perf_counter() - t0 < 15  # not the client's 30 s timeout
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"cannot reach the dask scheduler at tcp://127.0.0.1:{port}" in err, err
+
+
 def test_broken_scan_is_reported_and_the_others_are_done(tmp_path, capsys):
     study_path = _subset_study(tmp_path / "study")
     broken = load_study(study_path).cell("none_after_Xe6").scans[0].path
