@@ -45,6 +45,7 @@ from ..classes import CLASS_TABLE, LABEL_DTYPE, class_by_code
 from ..classifier import PixelClassifier, PredictionCancelled, interpolate_between_slices
 from ..errors import LiCellInputError
 from ..layers import image_layer_tuple, labels_layer_tuple
+from .settings import memory_limit_bytes
 
 __all__ = ["PaintDock", "edit_atoms_to_changes"]
 
@@ -164,7 +165,7 @@ class PaintDock(QWidget):
         form.addRow("Start from:", self.source_combo)
         layout.addLayout(form)
         self.new_button = QPushButton("New labels")
-        self.new_button.clicked.connect(lambda: self.new_labels())
+        self.new_button.clicked.connect(lambda: self._guarded(self.new_labels))
         layout.addWidget(self.new_button)
 
         palette_box = QGroupBox("Class (keys 1–6)")
@@ -368,6 +369,16 @@ class PaintDock(QWidget):
         if self.image_layer is None:
             raise LiCellInputError(None, "no scan chosen", "open a scan (or a demo cell) first")
         shape = tuple(self.image_layer.data.shape)
+        voxels = int(np.prod(shape, dtype=np.int64))
+        budget = memory_limit_bytes()
+        if 2 * voxels > budget:  # the class labels and the strokes, one byte per voxel each, in memory
+            raise LiCellInputError(
+                None,
+                f"{self.image_layer.name}: painting holds the labels and the strokes in memory, "
+                f"2 x {voxels / 1e9:.2f} GB, above the memory limit of {budget / 2**30:g} GB",
+                "paint on a crop of the scan (a few hundred slices are enough to train the classifier), "
+                "or raise the limit under LiCell > Settings…",
+            )
         if source is None:
             source = self.source_combo.currentText()
         if labels is None:

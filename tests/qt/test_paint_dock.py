@@ -287,3 +287,19 @@ def test_dock_on_empty_viewer_follows_new_scan_and_reports_bad_training(make_nap
     assert not (dock.result_layer.data == SE.code).any()
     viewer.layers.remove(dock.result_layer)
     assert dock.result_layer is None and not dock.train_button.isEnabled()
+
+
+def test_a_scan_too_large_to_paint_in_memory_is_refused_with_a_clear_message(make_napari_viewer, small_cell, qtbot,
+                                                                               monkeypatch):
+    """Labels and strokes above the memory limit: one message naming the scan and the way out, no layers."""
+    viewer = make_napari_viewer()
+    dock = _open(viewer, small_cell, qtbot)
+    n_layers = len(viewer.layers)
+    monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 2 * 64**3 - 1)
+    dock.new_button.click()  # through the button: a notification, not a traceback
+    assert dock.result_layer is None and len(viewer.layers) == n_layers
+    text = dock.status.text()
+    assert small_cell.name in text and "memory limit" in text and "crop" in text
+    monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 2 * 64**3)
+    dock.new_button.click()
+    assert dock.result_layer is not None
