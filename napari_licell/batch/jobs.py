@@ -56,6 +56,8 @@ class ScanJob:
         Cycler file of the cell.
     labels : Path or None
         Given class labels (only with ``labels_from_study``), else thresholded.
+    model : Path or None
+        Pixel-classifier model that classifies the scan instead of thresholds.
     """
 
     cell: str
@@ -72,6 +74,7 @@ class ScanJob:
     charge_minutes: float | None = None
     voltage: Path | None = None
     labels: Path | None = None
+    model: Path | None = None
 
     @property
     def key(self) -> str:
@@ -89,6 +92,7 @@ class ScanJob:
             "charge_minutes": self.charge_minutes,
             "voltage": str(self.voltage) if self.voltage else None,
             "labels": str(self.labels) if self.labels else None,
+            "model": str(self.model) if self.model else None,
         }
 
 
@@ -108,7 +112,8 @@ def scan_folder_name(path: Path) -> str:
     return _safe(name)
 
 
-def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False) -> list[ScanJob]:
+def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False,
+                    model: Path | None = None) -> list[ScanJob]:
     """One job per scan of every cell, in study order.
 
     Parameters
@@ -119,6 +124,8 @@ def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False) -
         Batch output folder; scan ``s`` of cell ``c`` goes to ``out/c/s``.
     labels_from_study : bool
         Measure the scans' ``labels_path`` instead of thresholding.
+    model : Path, optional
+        Classify every scan with this pixel-classifier model instead of thresholding.
 
     Returns
     -------
@@ -139,6 +146,7 @@ def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False) -
                 voxel_size_um=tuple(float(v) for v in scan.voxel_size_um) if scan.voxel_size_um else None,
                 current_density_ma_cm2=cell.current_density_ma_cm2, charge_minutes=cell.charge_minutes,
                 voltage=cell.voltage_file, labels=scan.labels_path if labels_from_study else None,
+                model=Path(model) if model is not None and not labels_from_study else None,
             ))
     return jobs
 
@@ -167,6 +175,7 @@ def analyze_arguments(job: ScanJob, out: Path) -> argparse.Namespace:
         out=str(out),
         voxel_size_um=voxel,
         labels=str(job.labels) if job.labels else None,
+        model=str(job.model) if job.model else None,
         gas=job.gas.lower() if job.gas else None,
         gas_pressure_atm=_text(job.gas_pressure_atm) if job.gas else None,
         current_density=_text(job.current_density_ma_cm2),

@@ -73,6 +73,7 @@ def run_batch(
     memory_limit_gb: float | None = None,
     local_scheduler: str = "processes",
     labels_from_study: bool = False,
+    model: Path | None = None,
     force: bool = False,
     echo: Callable[[str], None] = print,
 ) -> BatchResult:
@@ -94,6 +95,8 @@ def run_batch(
         limits how many run together (see :mod:`.memory_budget`).
     local_scheduler : {"processes", "threads"}
         Kind of local dask scheduler when more than one scan runs at once.
+    model : Path, optional
+        Pixel-classifier model (saved from the Paint dock) that classifies every scan.
     labels_from_study : bool
         Measure the study's label files instead of thresholding.
     force : bool
@@ -121,7 +124,11 @@ def run_batch(
     if out.exists() and not out.is_dir():
         raise LiCellInputError(out, "exists and is not a folder", "give a folder for --out")
     out.mkdir(parents=True, exist_ok=True)
-    jobs: list[ScanJob] = jobs_from_study(study, out, labels_from_study=labels_from_study)
+    if model is not None and labels_from_study:
+        raise LiCellInputError(Path(model), "--model and --labels-from-study both give the classes", "give one of them")
+    if model is not None and not Path(model).is_file():
+        raise LiCellInputError(Path(model), "model file not found", "save the model from the Paint dock first")
+    jobs: list[ScanJob] = jobs_from_study(study, out, labels_from_study=labels_from_study, model=model)
     notes = []
     for folder in {job.out.parent for job in jobs}:
         n = clean_partial_folders(folder)

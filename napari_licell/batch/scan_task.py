@@ -6,7 +6,7 @@ threads, or a dask.distributed worker). It
 1. skips the scan when ``<out>/measurements.json`` exists, the parameters
    recorded in ``<out>/batch.json`` equal the job's, and the SHA-256 of every
    input recorded in the measurements' provenance equals that of the file
-   now (the scan, the voltage file, given labels);
+   now (the scan, the voltage file, given labels, a classifier model);
 2. otherwise runs :func:`napari_licell.commands.analyze.analyze` - the same
    code path as ``napari-licell analyze`` - into a hidden temporary folder
    beside the final one (``.<scan>.partial-XXXX``), adds ``batch.json`` and
@@ -97,7 +97,7 @@ def _recorded_inputs(measurements: dict[str, Any]) -> dict[str, str]:
 
 
 def _job_inputs(job: ScanJob) -> list[Path]:
-    return [p for p in (job.volume, job.labels, job.voltage) if p is not None]
+    return [p for p in (job.volume, job.labels, job.model, job.voltage) if p is not None]
 
 
 def is_complete(job: ScanJob) -> tuple[bool, str]:

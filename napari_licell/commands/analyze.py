@@ -55,6 +55,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--voxel-size-um", metavar="X", help="voxel size in micrometres (overrides the file's)")
     p.add_argument("--labels", metavar="LABELS", help="use these class labels instead of thresholding")
+    p.add_argument("--model", metavar="MODEL",
+                   help="classify with this pixel-classifier model (saved from the Paint dock) instead of thresholding")
     p.add_argument("--gas", metavar="{xe,ar}", help="fill gas of the cell (judges contrast from physics too)")
     p.add_argument("--gas-pressure-atm", metavar="P", help="fill-gas pressure in atm (default 6 for xe, 1 for ar)")
     p.add_argument("--current-density", metavar="MA_CM2", help="plating current density in mA/cm2")
@@ -120,6 +122,10 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
                                "give the budget in GB, e.g. --memory-limit 2")
     opts["memory_limit_bytes"] = int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30)
     opts["labels"] = Path(args.labels) if args.labels else None
+    opts["model"] = Path(args.model) if getattr(args, "model", None) else None
+    if opts["labels"] is not None and opts["model"] is not None:
+        raise LiCellInputError(opts["model"], "--model and --labels both give the classes",
+                               "give one of them (or neither, to threshold)")
     opts["voltage"] = Path(args.voltage) if args.voltage else None
     if opts["out"].exists() and not opts["out"].is_dir():
         raise LiCellInputError(opts["out"], "exists and is not a folder", "give a folder for --out")
@@ -161,6 +167,25 @@ def _threshold(image: Any, voxel: Any, opts: dict[str, Any], scratch: Path) -> t
                              collector_at_start=opts["collector_at_start"],
                              memory_limit_bytes=opts["memory_limit_bytes"], direct_output=out is not None)
     return result.labels, result.thresholds, contrast, store
+
+
+def _predict(image: Any, voxel: Any, opts: dict[str, Any], scratch: Path) -> Any:
+    """Class labels from the pixel-classifier model in ``opts["model"]`` (a label store for big scans)."""
+    import numpy as np
+
+    from ..classes import LABEL_DTYPE
+    from ..classifier import PixelClassifier
+    from ..io.label_store import create_label_store
+
+    model = PixelClassifier.load(opts["model"])
+    store = None
+    if int(np.prod(image.shape, dtype=np.int64)) > _IN_MEMORY_VOXELS:
+        store = scratch / "labels.zarr"
+        out = create_label_store(store, image.shape, voxel)
+    else:
+        out = np.zeros(tuple(image.shape), dtype=LABEL_DTYPE)
+    model.predict(image, labels_out=out)
+    return out, store
 
 
 def _sensitivity_classifier(thresholds: Any, opts: dict[str, Any]):
@@ -214,10 +239,13 @@ def analyze(argv_args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
     scratch = Path(tempfile.mkdtemp(prefix=".analyze-", dir=out_dir))
     try:
         thresholds, store = None, None
-        if opts["labels"] is not None:
-            labels = _read_labels(opts["labels"], scan)
+        if opts["labels"] is not None or opts["model"] is not None:
             from ..segmentation import li_void_contrast
 
+            if opts["labels"] is not None:
+                labels = _read_labels(opts["labels"], scan)
+            else:
+                labels, store = _predict(scan.data, voxel, opts, scratch)
             contrast = li_void_contrast(scan.data, gas=opts["gas"], pressure_atm=opts["gas_pressure_atm"], labels=labels)
         else:
             labels, thresholds, contrast, store = _threshold(scan.data, voxel, opts, scratch)
@@ -250,14 +278,16 @@ def analyze(argv_args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
             "gas": opts["gas"],
             "gas_pressure_atm": opts["gas_pressure_atm"],
             "labels_given": opts["labels"] is not None,
+            "model": str(opts["model"]) if opts["model"] is not None else None,
             "contrast_from": "data and fill-gas physics" if opts["gas"] else "data alone",
         }
-        inputs = [p for p in (opts["volume"], opts["labels"], opts["voltage"]) if p is not None]
+        inputs = [p for p in (opts["volume"], opts["labels"], opts["model"], opts["voltage"]) if p is not None]
         m.provenance = make_provenance(parameters, thresholds=thresholds.to_dict() if thresholds else None,
                                        input_paths=inputs, command=_command_line(argv_args))
 
         label_meta = {"source": str(opts["volume"]),
-                      "thresholds": thresholds.to_dict() if thresholds else "given labels"}
+                      "thresholds": thresholds.to_dict() if thresholds
+                      else (f"pixel classifier {opts['model']}" if opts["model"] is not None else "given labels")}
         if store is not None:
             labels = None  # the store is moved, not copied
             labels_file = publish_label_store(store, out_dir / "labels.zarr", label_meta)

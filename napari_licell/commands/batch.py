@@ -48,6 +48,8 @@ def register(subparsers) -> None:
     p.add_argument("--memory-limit", metavar="GB",
                    help="memory budget in GB for the scans running at once (limits how many run together)")
     p.add_argument("--threads", action="store_true", help="local threads instead of worker processes")
+    p.add_argument("--model", metavar="MODEL",
+                   help="classify every scan with this pixel-classifier model (saved from the Paint dock)")
     p.add_argument("--labels-from-study", action="store_true",
                    help="measure the study's label files instead of thresholding the scans")
     p.add_argument("--force", action="store_true", help="analyse every scan again, even finished ones")
@@ -75,6 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         Path(args.study), Path(args.out), scheduler=args.scheduler, workers=int(workers) if workers else None,
         memory_limit_gb=memory, local_scheduler="threads" if args.threads else "processes",
         labels_from_study=args.labels_from_study, force=args.force,
+        model=Path(args.model) if args.model else None,
         echo=lambda line: print(line, flush=True),
     )
     n = len(result.outcomes)

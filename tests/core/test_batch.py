@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -190,3 +191,39 @@ def test_memory_limit_bounds_the_scans_run_at_once():
     assert concurrency_for_budget([demo] * 6, workers=4, budget_bytes=None) == 4
     assert concurrency_for_budget([demo] * 6, workers=4, budget_bytes=int(6e9)) == 2
     assert concurrency_for_budget([demo, big], workers=4, budget_bytes=int(4e9)) == 1
+
+
+def test_batch_with_a_classifier_model_resumes_by_the_model_file(tmp_path, capsys):
+    """--model classifies every scan with the forest; a rerun skips them until the model file changes."""
+    from napari_licell.classifier import PixelClassifier
+    from napari_licell.phantoms import load_demo_cell
+    from napari_licell.phantoms.strokes import simulated_strokes
+
+    study_path = _subset_study(tmp_path / "study")
+    small = load_study(study_path)
+    small.cells = [c for c in small.cells if c.name in ("process3_after_Xe6", "none_after_Xe6")]
+    study_path = save_study(small, study_path.parent / "two.licell.yaml")
+    cell = load_demo_cell("process3_after_Xe6")
+    crop = (slice(None), slice(0, 40), slice(0, 40))
+
+    def train(seed: int) -> Path:
+        model = PixelClassifier(n_estimators=16)
+        model.fit(cell.image[crop], simulated_strokes(cell.labels[crop], seed=seed))
+        return model.save(tmp_path / "model.joblib")
+
+    model = train(0)
+    out = tmp_path / "results"
+    assert main(["batch", str(study_path), "--out", str(out), "--workers", "1", "--model", str(model)]) == 0
+    rows = _rows(out)
+    assert {r["status"] for r in rows.values()} == {"done"}
+    assert rows["process3_after_Xe6"]["verdict"] == "uniform"
+    m = json.loads((out / "process3_after_Xe6" / "process3_after_Xe6" / "measurements.json").read_text())
+    assert m["provenance"]["parameters"]["model"] == str(model)
+    assert main(["batch", str(study_path), "--out", str(out), "--workers", "1", "--model", str(model)]) == 0
+    assert {r["status"] for r in _rows(out).values()} == {"skipped"}
+    train(1)  # same path, new content: every scan is analysed again
+    assert main(["batch", str(study_path), "--out", str(out), "--workers", "1", "--model", str(model)]) == 0
+    assert {r["status"] for r in _rows(out).values()} == {"done"}
+    capsys.readouterr()
+    assert main(["batch", str(study_path), "--out", str(out), "--model", str(tmp_path / "none.joblib")]) == 2
+    assert "model file not found" in capsys.readouterr().err
