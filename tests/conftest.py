@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +46,27 @@ def _demo_cache(tmp_path_factory, monkeypatch):
     """One demo cache for the whole test session, away from the user's home."""
     cache = tmp_path_factory.getbasetemp() / "licell-cache"
     monkeypatch.setenv("LICELL_CACHE_DIR", str(cache))
+
+
+@pytest.fixture
+def sigkill():
+    """``sigkill(proc)``: kill a child process with SIGKILL (as a crash or ``kill -9`` would) and wait for it.
+
+    ``sigkill.track(proc)`` registers a child without killing it; every tracked
+    or killed child still alive at teardown is killed, so a failing test never
+    leaves a process behind.
+    """
+    children = []
+
+    def kill(proc):
+        children.append(proc)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+
+    kill.track = children.append
+    yield kill
+    for proc in children:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)

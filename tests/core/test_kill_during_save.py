@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,11 +21,12 @@ print("done", flush=True)
 """
 
 
-def test_kill_mid_save_keeps_previous_labels(tmp_path):
+def test_kill_mid_save_keeps_previous_labels(tmp_path, sigkill):
     target = tmp_path / "labels.tif"
     previous = np.random.default_rng(1).integers(0, 7, size=(20, 64, 64)).astype(np.uint8)
     write_labels_tiff(target, previous, 0.54)
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    sigkill.track(proc)
     assert proc.stdout.readline().strip() == "writing"
     deadline = time.monotonic() + 60
     temp_seen = False
@@ -38,9 +37,7 @@ def test_kill_mid_save_keeps_previous_labels(tmp_path):
             break
         time.sleep(0.01)
     assert temp_seen, "the writer finished before it could be interrupted"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    sigkill(proc)
     volume = read_volume(target)
     assert np.array_equal(np.asarray(volume.data), previous)
     assert volume.voxel_size_um == (0.54, 0.54, 0.54)

@@ -128,9 +128,8 @@ def test_interrupted_write_keeps_the_previous_autosave(tmp_path, monkeypatch):
     assert leftovers == []
 
 
-def test_a_killed_writer_leaves_the_previous_autosave_readable(tmp_path):
+def test_a_killed_writer_leaves_the_previous_autosave_readable(tmp_path, sigkill):
     """SIGKILL while rewriting the autosave in a loop: the file on disk is always a whole autosave."""
-    import signal
     import time
 
     write_threshold_autosave(tmp_path, "scan.tif", _thresholds(), saved_at=1.0)
@@ -144,16 +143,10 @@ def test_a_killed_writer_leaves_the_previous_autosave_readable(tmp_path):
         "    write_threshold_autosave(sys.argv[1], 'scan.tif', ts, saved_at=float(i))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "writing"
-        time.sleep(0.5)  # hundreds of replaces have happened; the kill lands in one of them
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    sigkill.track(proc)
+    assert proc.stdout.readline().strip() == "writing"
+    time.sleep(0.5)  # hundreds of replaces have happened; the kill lands in one of them
+    sigkill(proc)
     record = read_threshold_autosave(threshold_autosave_path(tmp_path, "scan.tif"))
     assert record.saved_at > 1.0  # the loop did replace it ...
     assert record.thresholds.values == (1000.0, 2000.0)  # ... and what is there is complete

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -128,7 +127,7 @@ def _lines(stream, sink: queue.Queue) -> None:
     sink.put(None)
 
 
-def test_gui_autosave_survives_sigkill_mid_save(make_napari_viewer, tmp_path, qtbot):
+def test_gui_autosave_survives_sigkill_mid_save(make_napari_viewer, tmp_path, qtbot, sigkill):
     from napari_licell._qt.paint_dock import PaintDock
     from napari_licell._qt.threshold_dock import ThresholdDock
 
@@ -155,29 +154,23 @@ def test_gui_autosave_survives_sigkill_mid_save(make_napari_viewer, tmp_path, qt
             [sys.executable, str(child_script), str(plan_file)],
             stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp_path,
         )
-    try:
-        threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
-        ready = None
-        deadline = time.monotonic() + CHILD_TIMEOUT_S
-        while ready is None and time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            if line.startswith("READY "):
-                ready = json.loads(line[len("READY "):])
-        assert ready is not None, f"child never got ready; stderr:\n{stderr_path.read_text()[-3000:]}"
-        time.sleep(0.8)  # the save loop is running: the kill lands inside a write
-        assert proc.poll() is None, f"child died on its own; stderr:\n{stderr_path.read_text()[-3000:]}"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    sigkill.track(proc)
+    threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
+    ready = None
+    deadline = time.monotonic() + CHILD_TIMEOUT_S
+    while ready is None and time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        if line.startswith("READY "):
+            ready = json.loads(line[len("READY "):])
+    assert ready is not None, f"child never got ready; stderr:\n{stderr_path.read_text()[-3000:]}"
+    time.sleep(0.8)  # the save loop is running: the kill lands inside a write
+    assert proc.poll() is None, f"child died on its own; stderr:\n{stderr_path.read_text()[-3000:]}"
+    sigkill(proc)
 
     expected_before = _apply(shape, before)
     expected = _apply(shape, before, after)
