@@ -5,7 +5,8 @@ Writes into DIR:
 * ``labels.tif`` - uint8 class codes (0 background, 1 Li, 2 void, 3 SE + Li,
   4 SE, 5 carbon, 6 metal), voxel size in the ImageJ metadata; for scans of
   more than 512 M voxels ``labels.zarr`` instead (OME-Zarr, written slab by
-  slab while classifying, so the labels never sit in memory);
+  slab while classifying, so the labels never sit in memory, with a pyramid of
+  coarser levels for zoomed-out views);
 * ``measurements.json`` - every number, with provenance (parameters,
   thresholds, software versions, input SHA-256 checksums, time);
 * ``report.html`` - self-contained report with the thickness map, depth
@@ -221,7 +222,7 @@ def analyze(argv_args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
         The written files by role (labels, measurements, report, tables).
     """
     from ..io.read_volume import read_volume
-    from ..io.label_store import publish_label_store
+    from ..io.label_store import add_label_pyramid, publish_label_store
     from ..io.writers import write_json, write_labels_tiff
     from ..measure import make_provenance, measure_cell, threshold_sensitivity
     from ..report import write_cell_report, write_measurement_tables
@@ -250,6 +251,8 @@ def analyze(argv_args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
         else:
             labels, thresholds, contrast, store = _threshold(scan.data, voxel, opts, scratch)
 
+        if store is not None:  # zoomed-out views of the big label volume read the coarser levels
+            add_label_pyramid(store)
         gas_text = f"{opts['gas']} {opts['gas_pressure_atm']:g} atm" if opts["gas"] else ""
         contrast = {**contrast.to_dict(),
                     "source": f"histogram peaks and {gas_text} physics" if gas_text else "histogram peaks (data alone)"}

@@ -22,7 +22,7 @@ from ..classes import CLASS_TABLE, LABEL_DTYPE
 from .atomic import move_into_place
 from .writers import _voxel, ngff_attrs
 
-__all__ = ["LABEL_CHUNKS", "create_label_store", "publish_label_store"]
+__all__ = ["LABEL_CHUNKS", "MIN_PYRAMID_SIDE", "create_label_store", "publish_label_store", "add_label_pyramid"]
 
 #: Chunk shape (z, y, x) of label stores.
 LABEL_CHUNKS = (8, 256, 256)
@@ -95,3 +95,48 @@ def publish_label_store(store: str | os.PathLike, path: str | os.PathLike,
         info["metadata"] = {**dict(info.get("metadata", {})), **to_jsonable(dict(metadata))}
         root.attrs[LICELL_METADATA_KEY] = info
     return move_into_place(store, path)
+
+
+#: Pyramid levels stop before the smaller in-plane side drops below this (voxels).
+MIN_PYRAMID_SIDE = 64
+
+
+def add_label_pyramid(store: str | os.PathLike, *, min_side: int = MIN_PYRAMID_SIDE,
+                      slab_bytes: int = 256 * 2**20) -> int:
+    """Add downsampled levels "1", "2", ... to a label store, for zoomed-out views.
+
+    Each level halves every axis of the one before by taking every second
+    voxel (class codes are never averaged), is written slab by slab (about
+    ``slab_bytes`` of the finer level in memory at a time) and doubles the
+    scale in the NGFF metadata. Levels stop before the smaller of the y/x
+    sides drops below ``min_side``.
+
+    Returns
+    -------
+    int
+        Number of levels now in the store (1 when none was added).
+    """
+    import zarr
+
+    from .writers import LICELL_METADATA_KEY
+
+    root = zarr.open_group(store=str(store), mode="r+")
+    level = root["0"]
+    n = 1
+    while min(level.shape[1:]) // 2 >= min_side:
+        shape = tuple((s + 1) // 2 for s in level.shape)
+        chunks = tuple(max(1, min(c, s)) for c, s in zip(LABEL_CHUNKS, shape))
+        coarse = root.create_array(name=str(n), shape=shape, chunks=chunks, dtype=LABEL_DTYPE, fill_value=0,
+                                   chunk_key_encoding={"name": "v2", "separator": "/"}, overwrite=True)
+        plane = max(1, int(level.shape[1]) * int(level.shape[2]))
+        depth = max(2, (slab_bytes // plane) // (2 * chunks[0]) * 2 * chunks[0])  # even, whole coarse chunks
+        for z0 in range(0, level.shape[0], depth):
+            fine = level[z0 : z0 + depth]
+            coarse[z0 // 2 : z0 // 2 + (fine.shape[0] + 1) // 2] = fine[::2, ::2, ::2]
+        level, n = coarse, n + 1
+    info = dict(root.attrs.get(LICELL_METADATA_KEY, {}))
+    voxel = tuple(float(v) for v in info.get("voxel_size_um", (1.0, 1.0, 1.0)))
+    name = root.attrs["multiscales"][0].get("name", Path(store).name) if "multiscales" in root.attrs else Path(store).name
+    attrs = ngff_attrs(name, voxel, n, "labels", info.get("metadata"), 2)
+    root.attrs.update(attrs)
+    return n
