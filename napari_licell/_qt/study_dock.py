@@ -318,14 +318,15 @@ class StudyDock(QWidget):
                 if layer_name in self.viewer.layers and layer_name not in own:
                     self.viewer.layers[layer_name].visible = False
         scan = entry.layer_names[0] if entry.layer_names else None
+        view_note = None
         if scan in self.viewer.layers:
             layer = self.viewer.layers[scan]
             layer.visible = True
             self.viewer.layers.selection.active = layer
-            show_stack_cross_section(self.viewer)
+            view_note = show_stack_cross_section(self.viewer)
         voxel = entry.metadata.get("voxel_size_um")
         self.form.set_values(entry.metadata, voxel[0] if voxel else None)
-        self.details.setText(_describe(entry))
+        self.details.setText(_describe(entry) + (f"\n{view_note}" if view_note else ""))
         self.cell_selected.emit(name)
 
     # --- dialogs --------------------------------------------------------------

@@ -381,8 +381,9 @@ def interior_histogram(
     max_range_sigmas : float
         Largest neighbourhood span, in noise sigmas, of a counted voxel.
     max_voxels : int or None
-        Bigger volumes are sampled: evenly spaced slabs holding about this many
-        voxels are read (the peaks need no more). None reads everything.
+        Bigger volumes are sampled: about this many voxels in evenly spaced
+        slabs, at least ~32 of them (thin ones for big planes) so that every
+        part of the stack is seen (the peaks need no more). None reads everything.
     slab_depth, value_range, progress, cancel
         As :func:`volume_histogram`.
 
@@ -400,8 +401,13 @@ def interior_histogram(
         full = volume_histogram(data, slab_depth=slab_depth, cancel=cancel)
         value_range = (full.origin, full.origin + full.bin_width * full.n_bins)
     depth = slab_depth or default_slab_depth(shape, dtype.itemsize)
-    slabs = list(iter_slabs_with_halo(shape[0], depth, 1))
     n_vox = int(np.prod(shape, dtype=np.int64))
+    if slab_depth is None and max_voxels is not None and n_vox > max_voxels:
+        # sample in at least ~32 thin slabs spread over the whole stack, so a phase that fills
+        # only some planes (a gas gap, a void layer) is not missed between a few thick slabs
+        planes = max(1, int(max_voxels) // max(1, int(np.prod(shape[1:], dtype=np.int64))))
+        depth = max(1, min(depth, planes // 32))
+    slabs = list(iter_slabs_with_halo(shape[0], depth, 1))
     if max_voxels is not None and n_vox > max_voxels and len(slabs) > 1:
         keep = max(1, int(len(slabs) * max_voxels / n_vox))
         picks = np.unique(np.linspace(0, len(slabs) - 1, keep).round().astype(int))

@@ -90,3 +90,27 @@ def test_unsaved_metadata_edits_are_offered_back_after_a_crash(make_napari_viewe
     third.open_study(study_file)
     assert third.restore_button.isHidden()
     assert third.entries["process1_after_Xe6"].metadata["charge_minutes"] == 1234.0
+
+
+def test_side_view_of_a_scan_stored_in_planes_is_declined_when_it_would_read_too_much(make_napari_viewer, tmp_path,
+                                                                                        monkeypatch):
+    """A side view of a big plane-chunked scan would read most of its file: the plane view stays, with the reason."""
+    import tifffile
+
+    from napari_licell._qt import cross_section
+
+    viewer = make_napari_viewer()
+    _, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
+    scan = tmp_path / "planes.tif"
+    tifffile.imwrite(scan, np.zeros((40, 64, 48), np.uint16), imagej=True, resolution=(1 / 0.54, 1 / 0.54),
+                     metadata={"spacing": 0.54, "unit": "um", "axes": "ZYX"})
+    monkeypatch.setattr(cross_section, "CROSS_SECTION_READ_LIMIT", 1000)  # bytes: anything chunked is "too much"
+    study.open_scan(scan)
+    layer_data = viewer.layers["planes"].data
+    assert cross_section.cross_section_read_bytes(layer_data, 1) > 1000
+    assert tuple(viewer.dims.order) == (0, 1, 2)  # slider over z, the (y, x) planes shown
+    assert "side view would read" in study.details.text() and "planes" in study.details.text()
+    monkeypatch.setattr(cross_section, "CROSS_SECTION_READ_LIMIT", 512 * 2**20)
+    assert cross_section.show_stack_cross_section(viewer) is None
+    assert tuple(viewer.dims.order) == (1, 0, 2)  # the paper's view: stack axis up
+    assert cross_section.cross_section_read_bytes(np.zeros((4, 5, 6)), 1) == 0  # in memory: free
