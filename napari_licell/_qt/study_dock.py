@@ -6,6 +6,8 @@ Thin: files are read by the core (``io.read_volume``, ``study.load_study``,
 
 from __future__ import annotations
 
+import html
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -326,7 +328,7 @@ class StudyDock(QWidget):
             view_note = show_stack_cross_section(self.viewer)
         voxel = entry.metadata.get("voxel_size_um")
         self.form.set_values(entry.metadata, voxel[0] if voxel else None)
-        self.details.setText(_describe(entry) + (f"\n{view_note}" if view_note else ""))
+        self.details.setText(_describe(entry) + (f"<br>{html.escape(view_note)}" if view_note else ""))
         self.cell_selected.emit(name)
 
     # --- dialogs --------------------------------------------------------------
@@ -412,8 +414,12 @@ def _describe(entry: StudyCellEntry) -> str:
         lines.append(f"Fill gas: {m['gas']} at {m.get('gas_pressure_atm') or 0:g} atm")
     if m.get("current_density_ma_cm2") is not None and m.get("charge_minutes") is not None:
         lines.append(f"Charged at {m['current_density_ma_cm2']:g} mA/cm² for {m['charge_minutes']:g} min")
-    if m.get("voxel_size_um"):
-        lines.append(f"Voxel size {m['voxel_size_um'][0]:g} µm")
+    voxel = m.get("voxel_size_um")
+    if voxel:
+        if len(set(voxel)) == 1:
+            lines.append(f"Voxel size {voxel[0]:g} µm")
+        else:
+            lines.append("Voxel size " + " × ".join(f"{v:.4g}" for v in voxel) + " µm (z × y × x)")
     if m.get("synthetic"):
         lines.append("Synthetic cell generated from physics (ground truth in the hidden 'truth' layer).")
     return "<br>".join(lines)
