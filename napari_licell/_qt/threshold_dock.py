@@ -849,7 +849,7 @@ class ThresholdDock(QWidget):
             try:
                 result = classify_volume(data, ts, out=out, histogram=hist, progress=lambda d, t: emit(d, t),
                                          cancel=cancel, memory_limit_bytes=limit, direct_output=out is not None,
-                                         **options)
+                                         voxel_size_um=tuple(float(v) for v in layer.scale[-3:]), **options)
             except BaseException:
                 if store is not None:  # a cancelled or failed run leaves no half-written store behind
                     shutil.rmtree(store.parent, ignore_errors=True)

@@ -165,7 +165,7 @@ def _threshold(image: Any, voxel: Any, opts: dict[str, Any], scratch: Path) -> t
         store = scratch / "labels.zarr"
         out = create_label_store(store, image.shape, voxel)
     result = classify_volume(image, thresholds, out=out, histogram=hist, stack_axis=opts["stack_axis"],
-                             collector_at_start=opts["collector_at_start"],
+                             collector_at_start=opts["collector_at_start"], voxel_size_um=voxel,
                              memory_limit_bytes=opts["memory_limit_bytes"], direct_output=out is not None)
     return result.labels, result.thresholds, contrast, store
 

@@ -31,6 +31,9 @@ from .chunks import CancelLike, ProgressCallback, raise_if_cancelled, read_block
 
 __all__ = ["StackAxis", "CarbonBand", "find_stack_axis", "find_carbon_band", "label_carbon_band"]
 
+#: Shortest run of SE / SE + Li voxels taken as the SE's lower face (a lone partial-volume voxel is not).
+MIN_SE_RUN_VOX = 3
+
 
 @dataclass(frozen=True)
 class StackAxis:
@@ -141,7 +144,7 @@ def _oriented(block: np.ndarray, axis: int, at_start: bool) -> np.ndarray:
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _runs_kernel(col, metal, gas, se, se_li, c, run_a, bounded, s, run_b, has_se):  # pragma: no cover - compiled
+def _runs_kernel(col, metal, gas, se, se_li, min_se, c, run_a, bounded, s, run_b, has_se):  # pragma: no cover - compiled
     n, ny, nx = col.shape
     for y in numba.prange(ny):
         for x in range(nx):
@@ -154,9 +157,19 @@ def _runs_kernel(col, metal, gas, se, se_li, c, run_a, bounded, s, run_b, has_se
                 j += 1
             bounded[y, x] = j < n
             run_a[y, x] = j - k if j < n else 0
+            # the SE's lower face: the first run of SE / SE + Li of at least min_se voxels (a lone
+            # partial-volume voxel at the collector is not the SE)
             m = k
-            while m < n and col[m, y, x] != se and col[m, y, x] != se_li:
-                m += 1
+            while m < n:
+                if col[m, y, x] == se or col[m, y, x] == se_li:
+                    e = m
+                    while e < n and e - m < min_se and (col[e, y, x] == se or col[e, y, x] == se_li):
+                        e += 1
+                    if e - m >= min_se or e == n:
+                        break
+                    m = e
+                else:
+                    m += 1
             s[y, x] = m
             has_se[y, x] = m < n
             r = 0
@@ -183,6 +196,18 @@ def _mark_band(col, start, length, gas, carbon):  # pragma: no cover - compiled
     return count
 
 
+def _min_se_run(voxel_size_um: float | tuple[float, float, float] | None, axis: int) -> int:
+    """Shortest SE run (voxels) taken as the SE's lower face: 2 um along the stack axis, at least 3 voxels."""
+    if voxel_size_um is None:
+        return MIN_SE_RUN_VOX
+    from ..measure.interfaces import SE_MIN_RUN_UM
+
+    vz = float(voxel_size_um) if np.ndim(voxel_size_um) == 0 else float(voxel_size_um[axis])
+    if not math.isfinite(vz) or vz <= 0:
+        return MIN_SE_RUN_VOX
+    return max(MIN_SE_RUN_VOX, int(math.ceil(SE_MIN_RUN_UM / vz)))
+
+
 def default_tile(shape: tuple[int, ...], axis: int, memory_limit_bytes: int) -> int:
     """Column-tile side: 256 (the label store's chunk side) unless a full-depth tile would not fit.
 
@@ -194,18 +219,19 @@ def default_tile(shape: tuple[int, ...], axis: int, memory_limit_bytes: int) -> 
     return 256 if side >= 256 else max(16, side - side % 16)
 
 
-def _column_runs(col: np.ndarray) -> dict[str, np.ndarray]:
+def _column_runs(col: np.ndarray, min_se: int = MIN_SE_RUN_VOX) -> dict[str, np.ndarray]:
     """Per column (axis 0 = stack, collector at 0): collector top, band runs on both sides.
 
     ``c``: first non-metal index; ``run_a``: gas run starting at ``c`` (0 when it
-    reaches the end, ``bounded`` False); ``s``: first SE / SE + Li voxel;
+    reaches the end, ``bounded`` False); ``s``: first voxel of the first run of at
+    least ``min_se`` SE / SE + Li voxels;
     ``run_b``: gas run ending just below ``s``.
     """
     ny, nx = col.shape[1:]
     maps = {k: np.zeros((ny, nx), dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
     maps.update({k: np.zeros((ny, nx), dtype=np.bool_) for k in ("bounded", "has_se")})
-    _runs_kernel(col, METAL.code, VOID.code, SE.code, SE_LI.code, maps["c"], maps["run_a"], maps["bounded"],
-                 maps["s"], maps["run_b"], maps["has_se"])
+    _runs_kernel(col, METAL.code, VOID.code, SE.code, SE_LI.code, int(min_se), maps["c"], maps["run_a"],
+                 maps["bounded"], maps["s"], maps["run_b"], maps["has_se"])
     return maps
 
 
@@ -222,6 +248,7 @@ def find_carbon_band(
     collector_at_start: bool | None = None,
     min_support: float = 0.5,
     min_thickness_vox: int = 3,
+    voxel_size_um: float | tuple[float, float, float] | None = None,
     tile: int | None = None,
     memory_limit_bytes: int = 2 * 2**30,
     progress: ProgressCallback | None = None,
@@ -240,6 +267,11 @@ def find_carbon_band(
         Share of columns that must show the band.
     min_thickness_vox : int
         Thinner gas runs do not count as band (voxels).
+    voxel_size_um : float or (z, y, x), optional
+        Voxel size in micrometres. The SE's lower face is the first run of
+        SE / SE + Li at least 2 um long along the stack axis (as in the
+        measurement), so partial-volume voxels at a finely sampled collector
+        are not taken for it; without a voxel size, at least 3 voxels.
     tile : int, optional
         Columns per tile side (default :func:`default_tile`).
     memory_limit_bytes : int
@@ -262,13 +294,14 @@ def find_carbon_band(
         collector_at_start = found.collector_at_start if collector_at_start is None else collector_at_start
     other = [s for i, s in enumerate(shape) if i != axis]
     tile = tile or default_tile(shape, axis, memory_limit_bytes)
+    min_se = _min_se_run(voxel_size_um, axis)
     maps = {k: np.zeros(other, dtype=np.int32) for k in ("c", "run_a", "s", "run_b")}
     maps.update({k: np.zeros(other, dtype=bool) for k in ("bounded", "has_se")})
     tiles = _tiles(shape, axis, tile)
     for i, t in enumerate(tiles):
         raise_if_cancelled(cancel)
         col = _oriented(read_block(labels, _index(axis, t)), axis, collector_at_start)
-        for k, v in _column_runs(col).items():
+        for k, v in _column_runs(col, min_se).items():
             maps[k][t] = v
         if progress is not None:
             progress(i + 1, len(tiles))
@@ -331,7 +364,7 @@ def label_carbon_band(
     tile = tile or default_tile(shape, band.axis, memory_limit_bytes)
     if not maps:
         find_carbon_band(labels, axis=band.axis, collector_at_start=band.collector_at_start, tile=tile,
-                         cancel=cancel, _maps=maps)
+                         voxel_size_um=find_kwargs.get("voxel_size_um"), cancel=cancel, _maps=maps)
     tiles = _tiles(shape, band.axis, tile)
     n_set = 0
     for i, t in enumerate(tiles):

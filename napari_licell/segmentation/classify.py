@@ -290,6 +290,7 @@ def classify_volume(
     stack_axis: int | None = None,
     collector_at_start: bool | None = None,
     histogram: Histogram | None = None,
+    voxel_size_um: float | tuple[float, float, float] | None = None,
     slab_depth: int | None = None,
     memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
     scratch_dir: str | None = None,
@@ -323,6 +324,9 @@ def classify_volume(
         Stack axis and collector end (found from the metal slab when None).
     histogram : Histogram, optional
         Histogram of ``data`` if already computed.
+    voxel_size_um : float or (z, y, x), optional
+        Voxel size in micrometres; lets the carbon-band search judge the SE's
+        lower face in micrometres (see :func:`.carbon_band.find_carbon_band`).
     slab_depth : int, optional
         Planes per slab (default: from the memory budget, see :mod:`.blocks`).
     memory_limit_bytes : int
@@ -413,7 +417,7 @@ def classify_volume(
         if carbon_band:
             band = label_carbon_band(
                 buffer, axis=stack_axis, collector_at_start=collector_at_start, progress=tick, cancel=cancel,
-                memory_limit_bytes=memory_limit_bytes,
+                memory_limit_bytes=memory_limit_bytes, voxel_size_um=voxel_size_um,
             )
             done = len(slabs) * len(tiles) + band_steps  # band tiles may be fewer than the estimate
         raise_if_cancelled(cancel)

@@ -430,3 +430,17 @@ def test_sampled_interior_histogram_sees_a_phase_in_a_few_planes_only():
     assert counts[1980:2020].sum() > 0 and counts[980:1020].sum() > 0
     planes_read = sum(k.stop - k.start for k in reads)
     assert planes_read <= 3 * 200_000 // (64 * 64) + 3  # sampled, not read whole
+
+
+def test_carbon_band_found_in_a_finely_sampled_stack_when_the_voxel_size_is_given(cells, classified):
+    """Planes 3x finer along z thicken every partial-volume shell to several voxels; judged in um the band stays."""
+    from napari_licell.segmentation import with_levels
+
+    name = "process3_after_Xe6"
+    image = np.repeat(cells[name].image, 3, axis=0)
+    ts = classified[name].thresholds
+    hist = volume_histogram(image)
+    band = classify_volume(image, with_levels(ts, hist), histogram=hist, voxel_size_um=(0.18, 0.54, 0.54)).carbon_band
+    demo = classified[name].carbon_band
+    assert band.found and band.side == "se" and band.support >= 0.5
+    assert band.thickness_um(0.18) == pytest.approx(demo.thickness_um(0.54), abs=1.0)
