@@ -83,7 +83,7 @@ def step_histogram(a: dict) -> dict:
 
 
 def step_classify(a: dict) -> dict:
-    from napari_licell.commands.analyze import _IN_MEMORY_VOXELS
+    from napari_licell.pipeline import IN_MEMORY_LABEL_VOXELS as _IN_MEMORY_VOXELS
     from napari_licell.io.label_store import create_label_store
     from napari_licell.io.read_volume import read_volume
     from napari_licell.segmentation import classify_volume, volume_histogram
@@ -145,15 +145,11 @@ def step_measure(a: dict) -> dict:
 
 
 def step_analyze(a: dict) -> dict:
-    import argparse
+    from napari_licell.pipeline import AnalysisOptions, run_analysis
 
-    from napari_licell.commands.analyze import analyze
-
-    args = argparse.Namespace(volume=a["volume"], out=str(Path(a["work"]) / "analyze_out"), voxel_size_um=None,
-                              labels=None, gas="xe", gas_pressure_atm=None, current_density="0.2",
-                              charge_minutes="4000", voltage=None, stack_axis=None, collector_end=None)
+    options = AnalysisOptions(gas="Xe", current_density_ma_cm2=0.2, charge_minutes=4000.0)
     t0 = time.perf_counter()
-    m, _ = analyze(args)
+    m, _ = run_analysis(Path(a["volume"]), Path(a["work"]) / "analyze_out", options)
     return {"seconds": time.perf_counter() - t0, "voxels": int(np.prod(m.shape)), "verdict": m.verdict.verdict,
             "li_layer_mean_thickness_um": m.li_layer.mean_thickness_um}
 
@@ -181,7 +177,8 @@ def step_analyze_phases(a: dict) -> dict:
     """The calls ``analyze`` makes, one by one, with the memory after each (diagnosis of where RSS grows)."""
     import tempfile
 
-    from napari_licell.commands.analyze import _IN_MEMORY_VOXELS, _sensitivity_classifier
+    from napari_licell.pipeline import AnalysisOptions, _sensitivity_classifier
+    from napari_licell.pipeline import IN_MEMORY_LABEL_VOXELS as _IN_MEMORY_VOXELS
     from napari_licell.io.label_store import create_label_store
     from napari_licell.io.read_volume import read_volume
     from napari_licell.io.writers import write_labels_tiff
@@ -216,8 +213,7 @@ def step_analyze_phases(a: dict) -> dict:
     m = measure_cell(labels, vol.voxel_size_um, image=vol.data, current_density_ma_cm2=0.2, charge_minutes=4000,
                      contrast=contrast.to_dict())
     mark("measure_cell")
-    classify, values = _sensitivity_classifier(ts, {"stack_axis": None, "collector_at_start": None,
-                                                    "memory_limit_bytes": 2 * 2**30})
+    classify, values = _sensitivity_classifier(ts, AnalysisOptions(memory_limit_bytes=2 * 2**30))
     m.sensitivity = threshold_sensitivity(vol.data, values, classify, vol.voxel_size_um,
                                           stack_axis=m.orientation.axis,
                                           collector_at_start=m.orientation.collector_at_start)

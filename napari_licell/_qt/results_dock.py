@@ -224,20 +224,21 @@ class ResultsDock(QWidget):
         image = image_layer.data if image_layer is not None else None
         if image is not None and tuple(image.shape) != tuple(layer.data.shape):
             image = None
+        from .. import pipeline
+
         return {
             "labels": layer.data,
             "voxel_size_um": tuple(float(s) for s in layer.scale[-3:]),
             "image": image,
-            "current_density_ma_cm2": meta.get("current_density_ma_cm2"),
-            "charge_minutes": meta.get("charge_minutes"),
+            "options": pipeline.AnalysisOptions.from_metadata(meta),
+            "contrast": layer.metadata.get("contrast"),
+            "calibration": pipeline.scan_calibration(meta),
             "name": name,
         }
 
     def measure(self) -> None:
         """Measure the chosen labels layer in a worker thread."""
         from napari.qt.threading import thread_worker
-
-        from ..measure import measure_cell
 
         if self._worker is not None:
             return
@@ -248,12 +249,17 @@ class ResultsDock(QWidget):
 
         @thread_worker
         def work():
-            return measure_cell(
-                inputs.pop("labels"),
-                inputs.pop("voxel_size_um"),
-                progress=lambda done, total: self._set_progress(done, total),
+            from .. import pipeline
+
+            options, contrast, image = inputs["options"], inputs["contrast"], inputs["image"]
+            if contrast is None and image is not None:  # the scan's one CNR, as analyze and the Thresholds dock
+                hists = pipeline.scan_histograms(image, cancel=lambda: self._cancelled)
+                contrast = pipeline.contrast_record(
+                    pipeline.judge_contrast(hists, options, inputs["calibration"]), options)
+            return pipeline.measure_scan(
+                inputs["labels"], inputs["voxel_size_um"], options, image=image, contrast=contrast,
+                name=inputs["name"], progress=lambda done, total: self._set_progress(done, total),
                 cancel=lambda: self._cancelled,
-                **inputs,
             )
 
         worker = work()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from qtpy.QtCore import QSettings
 from qtpy.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout
 
-from ..commands.analyze import DEFAULT_MEMORY_LIMIT_GB
+from ..pipeline import DEFAULT_MEMORY_LIMIT_GB
 
 __all__ = ["memory_limit_gb", "memory_limit_bytes", "set_memory_limit_gb", "SettingsDialog",
            "MIN_MEMORY_LIMIT_GB", "MAX_MEMORY_LIMIT_GB"]

@@ -39,6 +39,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from .. import pipeline
 from .. import threshold_autosave as ts_autosave
 from ..classes import class_by_code
 from ..errors import LiCellInputError
@@ -49,21 +50,13 @@ from ..segmentation import (
     ContrastVerdict,
     Histogram,
     ThresholdSet,
-    calibration_from_metadata,
     classify_block,
     classify_slice,
-    classify_volume,
-    estimate_noise_sigma,
-    interior_histogram,
     find_stack_axis,
     label_carbon_band,
-    li_void_contrast,
     with_levels,
-    suggest_thresholds,
     threshold_sensitivity,
-    volume_histogram,
 )
-from ..io.label_store import create_label_store
 from .mpl_canvas import ThemedFigureWidget
 from .settings import SettingsDialog, memory_limit_bytes
 from .notify import report_error, report_info
@@ -99,11 +92,9 @@ def _data_of(layer) -> Any:
 
 
 def _scan_histograms(data, progress=None, cancel=None) -> tuple[Histogram, Histogram | None]:
-    """Full histogram and (3D) the histogram of uniform voxels the phase peaks are read from."""
-    hist = volume_histogram(data, progress=progress, cancel=cancel)
-    if data.ndim != 3:
-        return hist, None
-    return hist, interior_histogram(data, estimate_noise_sigma(hist), progress=progress, cancel=cancel)
+    """Full histogram and (3D) the histogram of uniform voxels the phase peaks are read from (the pipeline's)."""
+    hists = pipeline.scan_histograms(data, progress=progress, cancel=cancel)
+    return hists.full, hists.interior
 
 
 class _HistogramPlot(ThemedFigureWidget):
@@ -418,6 +409,15 @@ class ThresholdDock(QWidget):
             return None
         return self._layer_named(name)
 
+    def analysis_options(self) -> pipeline.AnalysisOptions:
+        """The pipeline options the dock's controls say (gas, method, denoise, rules, memory limit)."""
+        gas, pressure = self.gas
+        return pipeline.AnalysisOptions(
+            gas=gas, gas_pressure_atm=pressure, method=self.method_combo.currentText(),
+            denoise=self.denoise_combo.currentText(), partial_volume=self.pv_check.isChecked(),
+            carbon_band=self.band_check.isChecked(), memory_limit_bytes=memory_limit_bytes(),
+        )
+
     @property
     def gas(self) -> tuple[str | None, float | None]:
         """Fill gas and pressure (atm) as set in the dock (None when unknown)."""
@@ -535,14 +535,9 @@ class ThresholdDock(QWidget):
             raise LiCellInputError(None, "no image layer to threshold", "open a scan first")
         if self.histogram is None:
             raise LiCellInputError(None, f"{layer.name}: the histogram is still being counted", "try again shortly")
-        gas, pressure = self.gas
-        ts = suggest_thresholds(
-            self.histogram,
-            method=self.method_combo.currentText(),
-            gas=gas,
-            pressure_atm=pressure,
-            calibration=calibration_from_metadata(layer.metadata or {}),
-            interior=self.interior,
+        ts = pipeline.suggest_scan_thresholds(
+            pipeline.ScanHistograms(self.histogram, self.interior), self.analysis_options(),
+            pipeline.scan_calibration(layer.metadata),
         )
         self.set_thresholds(ts)
         self.status.setText("Suggested " + self._describe(ts))
@@ -746,9 +741,9 @@ class ThresholdDock(QWidget):
         gas, pressure = self.gas
         layer = self.image_layer
         if self.histogram is not None and layer is not None:
-            self.verdict = li_void_contrast(
-                self.histogram, gas=gas, pressure_atm=pressure, interior=self.interior,
-                calibration=calibration_from_metadata(layer.metadata or {}),
+            self.verdict = pipeline.judge_contrast(
+                pipeline.ScanHistograms(self.histogram, self.interior), self.analysis_options(),
+                pipeline.scan_calibration(layer.metadata),
             )
             self.verdict_label.setText(f"{layer.name}: {self.verdict.reason}")
         else:
@@ -759,9 +754,9 @@ class ThresholdDock(QWidget):
             meta = other.metadata or {}
             o_gas = meta.get("gas") if meta.get("gas") in ("Xe", "Ar") else None
             o_p = meta.get("gas_pressure_atm") if o_gas else None
-            self.compare_verdict = li_void_contrast(
-                self.compare_histogram, gas=o_gas, pressure_atm=o_p, interior=self.compare_interior,
-                calibration=calibration_from_metadata(meta),
+            self.compare_verdict = pipeline.judge_contrast(
+                pipeline.ScanHistograms(self.compare_histogram, self.compare_interior),
+                pipeline.AnalysisOptions(gas=o_gas, gas_pressure_atm=o_p), pipeline.scan_calibration(meta),
             )
             self.compare_label.setText(f"{other.name}: {self.compare_verdict.reason}")
         else:
@@ -828,28 +823,23 @@ class ThresholdDock(QWidget):
         data = _data_of(layer)
         ts = self.thresholds
         self._applying = (layer, ts)
-        options = {
-            "denoise": self.denoise_combo.currentText(),
-            "partial_volume": self.pv_check.isChecked(),
-            "carbon_band": self.band_check.isChecked(),
-        }
-        hist = self.histogram
-        limit = memory_limit_bytes()
+        options = self.analysis_options()
+        hists = pipeline.ScanHistograms(self.histogram, self.interior)
+        voxel = tuple(float(v) for v in layer.scale[-3:])
         self._cancel.clear()
         emit = self._progress.emit
         cancel = self._cancel
 
         def work():
             if data.ndim == 2:
-                return layer, ts, None, classify_slice(np.asarray(data), ts)
-            out, store = None, None
-            if int(np.prod(data.shape, dtype=np.int64)) > limit // 2:  # labels on disk, not in memory
-                store = _new_store_path(layer.name)
-                out = create_label_store(store, data.shape, tuple(layer.scale[-3:]))
+                result = pipeline.classify_scan(data, ts, options)
+                return layer, ts, None, result.labels
+            out, store = pipeline.new_label_output(data.shape, voxel, options.memory_limit_bytes,
+                                                   lambda: _new_store_path(layer.name).parent)
             try:
-                result = classify_volume(data, ts, out=out, histogram=hist, progress=lambda d, t: emit(d, t),
-                                         cancel=cancel, memory_limit_bytes=limit, direct_output=out is not None,
-                                         voxel_size_um=tuple(float(v) for v in layer.scale[-3:]), **options)
+                result = pipeline.classify_scan(data, ts, options, histograms=hists, voxel_size_um=voxel,
+                                                out=out if store is not None else None,
+                                                progress=lambda d, t: emit(d, t), cancel=cancel)
             except BaseException:
                 if store is not None:  # a cancelled or failed run leaves no half-written store behind
                     shutil.rmtree(store.parent, ignore_errors=True)
@@ -883,8 +873,8 @@ class ThresholdDock(QWidget):
         }
         if result is not None and result.carbon_band is not None:
             meta["carbon_band"] = asdict(result.carbon_band)
-        if self.verdict is not None:
-            meta["contrast"] = self.verdict.to_dict()
+        if self.verdict is not None:  # the scan's one CNR travels with its labels (Results dock, reports)
+            meta["contrast"] = pipeline.contrast_record(self.verdict, self.analysis_options())
         name = f"{layer.name} labels"
         existing = next((lyr for lyr in self.viewer.layers if lyr.name == name), None)
         if existing is not None:

@@ -7,7 +7,7 @@ Typical use::
     result.rows          # the rows of results/summary.csv
 """
 
-from .jobs import ScanJob, analyze_arguments, jobs_from_study
+from .jobs import ScanJob, analysis_options, jobs_from_study
 from .memory_budget import concurrency_for_budget, scan_memory_estimate_bytes
 from .run_batch import BatchResult, outcome_line, run_batch
 from .scan_task import ScanOutcome, is_complete, load_measurements, run_scan_job
@@ -18,7 +18,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "ScanJob",
     "ScanOutcome",
-    "analyze_arguments",
+    "analysis_options",
     "concurrency_for_budget",
     "is_complete",
     "jobs_from_study",

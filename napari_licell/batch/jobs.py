@@ -9,15 +9,14 @@ and the scan's fill gas, gas pressure (atm) and voxel size (micrometres).
 
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import LiCellInputError
+from ..pipeline import AnalysisOptions
 
-__all__ = ["ScanJob", "jobs_from_study", "scan_folder_name", "analyze_arguments"]
+__all__ = ["ScanJob", "jobs_from_study", "scan_folder_name", "analysis_options"]
 
 _SUFFIXES = (".ome.zarr", ".zarr", ".ome.tiff", ".ome.tif", ".tiff", ".tif", ".h5", ".hdf5", ".raw", ".npy")
 
@@ -151,36 +150,12 @@ def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False,
     return jobs
 
 
-def _text(value: float | None) -> str | None:
-    return None if value is None else repr(float(value))
-
-
-def analyze_arguments(job: ScanJob, out: Path) -> argparse.Namespace:
-    """The parsed ``napari-licell analyze`` arguments for a job, writing into ``out``.
-
-    Raises
-    ------
-    LiCellInputError
-        When the study gives an anisotropic voxel size (``analyze`` takes one number).
-    """
-    voxel = None
-    if job.voxel_size_um is not None:
-        if len(set(job.voxel_size_um)) != 1:
-            raise LiCellInputError(job.volume, f"anisotropic voxel size {job.voxel_size_um} um in the study",
-                                   "analyze takes one voxel size; store it in the scan file instead")
-        voxel = _text(job.voxel_size_um[0])
-    return argparse.Namespace(
-        command="analyze",
-        volume=str(job.volume),
-        out=str(out),
-        voxel_size_um=voxel,
-        labels=str(job.labels) if job.labels else None,
-        model=str(job.model) if job.model else None,
-        gas=job.gas.lower() if job.gas else None,
-        gas_pressure_atm=_text(job.gas_pressure_atm) if job.gas else None,
-        current_density=_text(job.current_density_ma_cm2),
-        charge_minutes=_text(job.charge_minutes),
-        voltage=str(job.voltage) if job.voltage else None,
-        stack_axis=None,
-        collector_end=None,
+def analysis_options(job: ScanJob, memory_limit_bytes: int | None = None) -> AnalysisOptions:
+    """The :class:`~napari_licell.pipeline.AnalysisOptions` of a job (what ``analyze`` would be given)."""
+    extra = {} if memory_limit_bytes is None else {"memory_limit_bytes": int(memory_limit_bytes)}
+    return AnalysisOptions(
+        gas=job.gas, gas_pressure_atm=job.gas_pressure_atm if job.gas else None,
+        voxel_size_um=job.voxel_size_um, current_density_ma_cm2=job.current_density_ma_cm2,
+        charge_minutes=job.charge_minutes if job.current_density_ma_cm2 is not None else None,
+        labels=job.labels, model=job.model, voltage=job.voltage, **extra,
     )

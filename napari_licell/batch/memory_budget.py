@@ -1,7 +1,7 @@
 """How many scans may run at once within a memory budget.
 
 Each ``analyze`` run works within its own memory budget (``--memory-limit``,
-default :data:`~napari_licell.commands.analyze.DEFAULT_MEMORY_LIMIT_GB`):
+default :data:`~napari_licell.pipeline.DEFAULT_MEMORY_LIMIT_GB`):
 classification blocks are tiled to fit it (:mod:`napari_licell.segmentation.blocks`),
 and labels are kept in RAM (1 byte per voxel) up to 512 M voxels and in a
 label store on disk above. The batch enforces its ``--memory-limit`` by the

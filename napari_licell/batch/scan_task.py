@@ -7,7 +7,7 @@ threads, or a dask.distributed worker). It
    recorded in ``<out>/batch.json`` equal the job's, and the SHA-256 of every
    input recorded in the measurements' provenance equals that of the file
    now (the scan, the voltage file, given labels, a classifier model);
-2. otherwise runs :func:`napari_licell.commands.analyze.analyze` - the same
+2. otherwise runs :func:`napari_licell.pipeline.run_analysis` - the same
    code path as ``napari-licell analyze`` - into a hidden temporary folder
    beside the final one (``.<scan>.partial-XXXX``), adds ``batch.json`` and
    ``measurements.pickle`` (the measurement object, for the study report) and
@@ -34,7 +34,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import LiCellInputError
-from .jobs import ScanJob, analyze_arguments
+from .jobs import ScanJob, analysis_options
 
 __all__ = ["ScanOutcome", "run_scan_job", "is_complete", "clean_partial_folders", "load_measurements",
            "BATCH_FILE", "PICKLE_FILE", "worker_initializer"]
@@ -168,10 +168,11 @@ def _put_in_place(tmp: Path, final: Path) -> None:
 
 
 def _analyze_into(job: ScanJob, tmp: Path) -> None:
-    from ..commands import analyze as analyze_command
+    from .. import pipeline
     from ..io.atomic import atomic_write_bytes, atomic_write_text
 
-    m, _files = analyze_command.analyze(analyze_arguments(job, tmp))
+    m, _files = pipeline.run_analysis(job.volume, tmp, analysis_options(job),
+                                      command=["napari-licell", "batch", f"({job.key})"])
     record = {"parameters": job.parameters(), "software": __version__, "cell": job.cell, "scan": job.scan}
     atomic_write_text(tmp / BATCH_FILE, json.dumps(record, indent=2))
     atomic_write_bytes(tmp / PICKLE_FILE, pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))

@@ -42,14 +42,16 @@ __all__ = [
 #: Identifies a napari-licell pixel-classifier file.
 MODEL_FORMAT = "napari-licell-pixel-classifier"
 #: Bump when the file layout changes; files of another version are refused.
+from ..cancellation import Cancelled
+
 MODEL_FORMAT_VERSION = 1
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
 
 
-class PredictionCancelled(RuntimeError):
-    """Raised by :meth:`PixelClassifier.predict` / ``fit`` when ``cancel`` said stop; outputs are untouched."""
+#: Raised by :meth:`PixelClassifier.predict` / ``fit`` when ``cancel`` said stop (the project's one ``Cancelled``).
+PredictionCancelled = Cancelled
 
 
 @dataclass(frozen=True)

@@ -38,14 +38,16 @@ from .stack_axis import StackOrientation, find_stack_axis
 from .unmixing import SeLiUnmixing, SeLiUnmixingScan
 from .verdict import Verdict, judge_deposition
 
+from ..cancellation import Cancelled
+
 __all__ = ["CellMeasurements", "measure_cell", "MeasurementCancelled", "SE_LI_ASSUMED_LI_SHARE"]
 
 #: Li share assumed for SE + Li voxels when there is no image to unmix them.
 SE_LI_ASSUMED_LI_SHARE = 0.5
 
 
-class MeasurementCancelled(RuntimeError):
-    """Raised when the ``cancel`` callback of :func:`measure_cell` returns True."""
+#: Raised when the ``cancel`` callback of :func:`measure_cell` returns True (the project's one ``Cancelled``).
+MeasurementCancelled = Cancelled
 
 
 @dataclass

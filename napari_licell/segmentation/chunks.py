@@ -8,11 +8,12 @@ all read the same way and never loaded whole.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any, Union
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
+
+from ..cancellation import CancelLike, Cancelled, ProgressCallback, is_cancelled, raise_if_cancelled
 
 __all__ = [
     "Cancelled",
@@ -26,31 +27,6 @@ __all__ = [
     "read_block",
     "iter_slabs_with_halo",
 ]
-
-#: ``progress(done, total)``: called after each unit of work (slab, tile, ...).
-ProgressCallback = Callable[[int, int], None]
-
-#: A ``threading.Event`` (set = stop) or a callable returning True to stop.
-CancelLike = Union[threading.Event, Callable[[], bool], None]
-
-
-class Cancelled(RuntimeError):
-    """Raised when a streamed operation is stopped through its ``cancel`` argument."""
-
-
-def is_cancelled(cancel: CancelLike) -> bool:
-    """True when ``cancel`` asks to stop (an Event that is set, or a callable returning True)."""
-    if cancel is None:
-        return False
-    if isinstance(cancel, threading.Event):
-        return cancel.is_set()
-    return bool(cancel())
-
-
-def raise_if_cancelled(cancel: CancelLike) -> None:
-    """Raise :class:`Cancelled` when ``cancel`` asks to stop."""
-    if is_cancelled(cancel):
-        raise Cancelled("stopped on request")
 
 
 def default_slab_depth(shape: tuple[int, ...], itemsize: int, target_bytes: int = 128 * 2**20) -> int:

@@ -197,12 +197,12 @@ def test_bad_options(demo_dir, tmp_path, capsys, extra, needle):
 
 def test_big_scans_get_their_labels_in_a_store_on_disk(demo_dir, tmp_path, capsys, monkeypatch):
     """Above the in-memory size the labels go to labels.zarr, slab by slab, with the same numbers."""
-    from napari_licell.commands import analyze as analyze_command
+    from napari_licell import pipeline
     from napari_licell.io.read_volume import read_volume
 
     scan = str(demo_dir / "process3_after_Xe6.tif")
     assert _analyze(scan, "--out", str(tmp_path / "small"), "--gas", "xe") == 0
-    monkeypatch.setattr(analyze_command, "_IN_MEMORY_VOXELS", 1000)
+    monkeypatch.setattr(pipeline, "IN_MEMORY_LABEL_VOXELS", 1000)
     # a small budget tiles the classification in y and x as well
     assert _analyze(scan, "--out", str(tmp_path / "big"), "--gas", "xe", "--memory-limit", "0.25") == 0
     capsys.readouterr()
@@ -223,7 +223,7 @@ def test_big_scans_get_their_labels_in_a_store_on_disk(demo_dir, tmp_path, capsy
     assert big["li_layer"] == small["li_layer"] and big["verdict"] == small["verdict"]
     assert not [p.name for p in (tmp_path / "big").iterdir() if p.name.startswith(".")]  # scratch removed
     # rerun small into the same folder: one labels file, not both
-    monkeypatch.setattr(analyze_command, "_IN_MEMORY_VOXELS", 512 * 2**20)
+    monkeypatch.setattr(pipeline, "IN_MEMORY_LABEL_VOXELS", 512 * 2**20)
     assert _analyze(scan, "--out", str(tmp_path / "big"), "--gas", "xe") == 0
     assert (tmp_path / "big" / "labels.tif").exists() and not (tmp_path / "big" / "labels.zarr").exists()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from napari_licell.cli import main
-from napari_licell.commands import analyze as analyze_command
+from napari_licell import pipeline
 from napari_licell.commands.demo import write_demo_study
 from napari_licell.study.study_file import load_study, save_study
 
@@ -77,10 +77,10 @@ def test_batch_writes_scan_folders_and_summary(first_run):
 def test_rerun_skips_finished_scans_with_identical_numbers(study, first_run, monkeypatch, capsys):
     before = _numbers(_rows(first_run))
 
-    def must_not_run(args):
-        raise AssertionError(f"analyze ran again for {args.volume}")
+    def must_not_run(volume, *args, **kwargs):
+        raise AssertionError(f"analyze ran again for {volume}")
 
-    monkeypatch.setattr(analyze_command, "analyze", must_not_run)
+    monkeypatch.setattr(pipeline, "run_analysis", must_not_run)
     capsys.readouterr()
     assert main(["batch", str(study), "--out", str(first_run), "--workers", "1"]) == 0
     printed = capsys.readouterr().out
@@ -153,16 +153,16 @@ def test_broken_scan_is_reported_and_the_others_are_done(tmp_path, capsys):
 
 
 def test_interrupt_leaves_only_complete_scan_folders_and_rerun_completes(study, tmp_path, monkeypatch, capsys):
-    real = analyze_command.analyze
+    real = pipeline.run_analysis
     calls = []
 
-    def interrupt_second(args):
-        calls.append(args.volume)
+    def interrupt_second(volume, *args, **kwargs):
+        calls.append(volume)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(args)
+        return real(volume, *args, **kwargs)
 
-    monkeypatch.setattr(analyze_command, "analyze", interrupt_second)
+    monkeypatch.setattr(pipeline, "run_analysis", interrupt_second)
     out = tmp_path / "results"
     capsys.readouterr()
     assert main(["batch", str(study), "--out", str(out), "--workers", "1"]) == 130
@@ -174,7 +174,7 @@ def test_interrupt_leaves_only_complete_scan_folders_and_rerun_completes(study, 
     assert {"labels.tif", "measurements.json", "report.html", "batch.json"} <= {f.name for f in finished[0].iterdir()}
     assert not (out / "summary.csv").exists()
 
-    monkeypatch.setattr(analyze_command, "analyze", real)
+    monkeypatch.setattr(pipeline, "run_analysis", real)
     assert main(["batch", str(study), "--out", str(out), "--workers", "1"]) == 0
     rows = _rows(out)
     assert {c: r["verdict"] for c, r in rows.items()} == EXPECTED_VERDICT

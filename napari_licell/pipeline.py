@@ -1,0 +1,549 @@
+"""From a scan to labels and measurements: the one analysis path of the CLI, the batch and the GUI.
+
+``napari-licell analyze`` parses its arguments into :class:`AnalysisOptions`
+and calls :func:`run_analysis`; ``batch`` builds the same options from the
+study for every scan; the Thresholds and Results docks call the steps
+(:func:`scan_histograms`, :func:`suggest_scan_thresholds`,
+:func:`judge_contrast`, :func:`classify_scan`, :func:`measure_scan`) with
+options built from the layer's metadata. So the GUI and the command line give
+the same thresholds, labels and numbers for the same scan.
+
+Qt-free: numpy and dataclasses in, numpy and dataclasses out.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cancellation import CancelLike, raise_if_cancelled
+from .errors import LiCellInputError
+
+__all__ = [
+    "AnalysisOptions",
+    "AnalysisResult",
+    "ScanHistograms",
+    "DEFAULT_MEMORY_LIMIT_GB",
+    "DEFAULT_PRESSURE_ATM",
+    "IN_MEMORY_LABEL_VOXELS",
+    "labels_fit_in_memory",
+    "new_label_output",
+    "scan_histograms",
+    "suggest_scan_thresholds",
+    "judge_contrast",
+    "classify_scan",
+    "measure_scan",
+    "analyze_scan",
+    "run_analysis",
+]
+
+#: Default memory budget of the streamed steps, GB (2**30 bytes); ``--memory-limit`` and the GUI setting.
+DEFAULT_MEMORY_LIMIT_GB = 2.0
+#: Default fill-gas pressure (atm) per gas when none is given (the paper's cells).
+DEFAULT_PRESSURE_ATM = {"Xe": 6.0, "Ar": 1.0}
+#: Label volumes above this many voxels (1 byte each) go to a label store on disk, never into memory.
+IN_MEMORY_LABEL_VOXELS = 512 * 1024 * 1024
+
+#: ``stage_progress(stage, done, total)``: which step runs and how far it is.
+StageProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """How one scan is analysed (the same record for ``analyze``, ``batch`` and the docks).
+
+    Attributes
+    ----------
+    gas : {"Xe", "Ar"} or None
+        Fill gas of the cell; None when unknown (contrast judged from the data alone).
+    gas_pressure_atm : float or None
+        Fill-gas pressure in atm (defaults per gas in :data:`DEFAULT_PRESSURE_ATM`).
+    voxel_size_um : (z, y, x) floats or None
+        Voxel size in micrometres overriding the file's; None takes the file's.
+    current_density_ma_cm2 : float or None
+        Plating current density in mA/cm² (with ``charge_minutes``: the Faraday check).
+    charge_minutes : float or None
+        Charge time in minutes.
+    method : {"peaks", "multiotsu"}
+        Threshold suggestion method.
+    denoise : {"none", "median", "nlm"}
+        Denoising before classification.
+    partial_volume : bool
+        Partial-volume rules in the classification.
+    carbon_band : bool
+        Find the carbon interlayer by position.
+    stack_axis : int or None
+        Array axis across the layers (found from the metal slab when None).
+    collector_at_start : bool or None
+        Whether the collector is at index 0 of the stack axis (found when None).
+    memory_limit_bytes : int
+        Memory budget of the streamed steps in bytes.
+    labels : Path or None
+        Given class labels: measured instead of thresholding.
+    model : Path or None
+        Pixel-classifier model: classifies instead of thresholding.
+    voltage : Path or None
+        Cycler file with the charging curve (for the report).
+    """
+
+    gas: str | None = None
+    gas_pressure_atm: float | None = None
+    voxel_size_um: tuple[float, float, float] | None = None
+    current_density_ma_cm2: float | None = None
+    charge_minutes: float | None = None
+    method: str = "peaks"
+    denoise: str = "none"
+    partial_volume: bool = True
+    carbon_band: bool = True
+    stack_axis: int | None = None
+    collector_at_start: bool | None = None
+    memory_limit_bytes: int = int(DEFAULT_MEMORY_LIMIT_GB * 2**30)
+    labels: Path | None = None
+    model: Path | None = None
+    voltage: Path | None = None
+
+    def __post_init__(self) -> None:
+        gas = normalise_gas(self.gas)
+        object.__setattr__(self, "gas", gas)
+        if gas is not None and self.gas_pressure_atm is None:
+            object.__setattr__(self, "gas_pressure_atm", DEFAULT_PRESSURE_ATM[gas])
+        if gas is None and self.gas_pressure_atm is not None:
+            raise LiCellInputError(None, "a fill-gas pressure needs the gas", "give the gas too, e.g. xe at 6 atm")
+        if self.voxel_size_um is not None:
+            v = self.voxel_size_um
+            voxel = tuple(float(x) for x in ((v,) * 3 if np.isscalar(v) else v))
+            if len(voxel) != 3 or not all(np.isfinite(x) and x > 0 for x in voxel):
+                raise LiCellInputError(None, f"voxel size {self.voxel_size_um!r} µm is not three positive numbers")
+            object.__setattr__(self, "voxel_size_um", voxel)
+        if (self.current_density_ma_cm2 is None) != (self.charge_minutes is None):
+            raise LiCellInputError(None, "current density and charge time go together",
+                                   "give both for the Faraday check, or neither")
+        if self.labels is not None and self.model is not None:
+            raise LiCellInputError(self.model, "a model and given labels both give the classes",
+                                   "give one of them (or neither, to threshold)")
+        for name in ("labels", "model", "voltage"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any] | None, **overrides: Any) -> AnalysisOptions:
+        """Options from a layer's (or study cell's) metadata: gas, pressure, current density, charge time."""
+        meta = metadata or {}
+        gas = normalise_gas(meta.get("gas"), strict=False)
+        values: dict[str, Any] = {
+            "gas": gas,
+            "gas_pressure_atm": _float_or_none(meta.get("gas_pressure_atm")) if gas else None,
+            "current_density_ma_cm2": _float_or_none(meta.get("current_density_ma_cm2")),
+            "charge_minutes": _float_or_none(meta.get("charge_minutes")),
+        }
+        if (values["current_density_ma_cm2"] is None) != (values["charge_minutes"] is None):
+            values["current_density_ma_cm2"] = values["charge_minutes"] = None
+        values.update(overrides)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready parameters (paths as strings)."""
+        d = asdict(self)
+        for key in ("labels", "model", "voltage"):
+            d[key] = None if d[key] is None else str(d[key])
+        d["voxel_size_um"] = None if self.voxel_size_um is None else list(self.voxel_size_um)
+        return d
+
+    def evolve(self, **changes: Any) -> AnalysisOptions:
+        """A copy with ``changes`` (validated again)."""
+        if "gas" in changes and "gas_pressure_atm" not in changes:
+            changes["gas_pressure_atm"] = None
+        return replace(self, **changes)
+
+
+def normalise_gas(gas: Any, strict: bool = True) -> str | None:
+    """"Xe" or "Ar" from any spelling (xe, XE, xenon, argon); None for unknown/empty.
+
+    Raises
+    ------
+    LiCellInputError
+        With ``strict`` for a gas that is neither.
+    """
+    if gas is None:
+        return None
+    text = str(gas).strip().lower()
+    if text in ("", "unknown", "none", "?"):
+        return None
+    known = {"xe": "Xe", "xenon": "Xe", "ar": "Ar", "argon": "Ar"}
+    if text in known:
+        return known[text]
+    if strict:
+        raise LiCellInputError(None, f"fill gas {gas!r} is not known", "use xe or ar")
+    return None
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- labels: memory or store
+def labels_fit_in_memory(shape: tuple[int, ...], memory_limit_bytes: int, volumes: int = 1) -> bool:
+    """The one rule for label volumes (1 byte per voxel): in memory, or in a label store on disk.
+
+    ``volumes`` label volumes of ``shape`` stay in memory when together they
+    take at most half of the memory budget and each is at most
+    :data:`IN_MEMORY_LABEL_VOXELS` voxels.
+    """
+    voxels = int(np.prod(shape, dtype=np.int64))
+    return voxels <= IN_MEMORY_LABEL_VOXELS and volumes * voxels <= memory_limit_bytes // 2
+
+
+def new_label_output(shape: tuple[int, ...], voxel_size_um: tuple[float, float, float], memory_limit_bytes: int,
+                     store_folder: Path | Callable[[], Path]) -> tuple[Any, Path | None]:
+    """Where labels of ``shape`` are written: a numpy array, or a new label store (zarr) on disk.
+
+    Parameters
+    ----------
+    store_folder : Path or callable returning a Path
+        Folder for the store (``labels.zarr`` is made inside) when the labels
+        do not fit in memory.
+
+    Returns
+    -------
+    out : ndarray or zarr array
+    store : Path or None
+        The store's path (None for an in-memory array).
+    """
+    from .classes import LABEL_DTYPE
+
+    if labels_fit_in_memory(shape, memory_limit_bytes):
+        return np.zeros(tuple(shape), dtype=LABEL_DTYPE), None
+    from .io.label_store import create_label_store
+
+    folder = store_folder() if callable(store_folder) else Path(store_folder)
+    store = Path(folder) / "labels.zarr"
+    return create_label_store(store, tuple(shape), tuple(voxel_size_um)), store
+
+
+# --------------------------------------------------------------------------- thresholds and contrast
+@dataclass(frozen=True)
+class ScanHistograms:
+    """The histograms thresholds and contrast are read from.
+
+    Attributes
+    ----------
+    full : Histogram
+        Every voxel of the scan (exact, streamed).
+    interior : Histogram or None
+        Only voxels inside uniform regions (phase peaks are found on it); None for 2D images.
+    """
+
+    full: Any
+    interior: Any = None
+
+
+def scan_histograms(data: Any, *, progress: Callable[[int, int], None] | None = None,
+                    cancel: CancelLike = None) -> ScanHistograms:
+    """Full and interior histogram of a scan (2D or 3D, streamed in slabs)."""
+    from .segmentation import estimate_noise_sigma, interior_histogram, volume_histogram
+
+    full = volume_histogram(data, progress=progress, cancel=cancel)
+    if getattr(data, "ndim", 0) != 3:
+        return ScanHistograms(full, None)
+    raise_if_cancelled(cancel)
+    inner = interior_histogram(data, estimate_noise_sigma(full), progress=progress, cancel=cancel)
+    return ScanHistograms(full, inner)
+
+
+def scan_calibration(metadata: dict[str, Any] | None):
+    """Grey -> 1/cm calibration stored with a scan (layer or file metadata), or None."""
+    from .segmentation import calibration_from_metadata
+
+    return calibration_from_metadata(metadata or {})
+
+
+def suggest_scan_thresholds(histograms: ScanHistograms, options: AnalysisOptions, calibration: Any = None):
+    """Suggested thresholds (:class:`~napari_licell.segmentation.ThresholdSet`) of a scan."""
+    from .segmentation import suggest_thresholds
+
+    if histograms.full.n_voxels == 0 or not np.any(histograms.full.counts):
+        raise LiCellInputError(None, "the scan holds no finite grey values to threshold")
+    return suggest_thresholds(histograms.full, method=options.method, gas=options.gas,
+                              pressure_atm=options.gas_pressure_atm, calibration=calibration,
+                              interior=histograms.interior)
+
+
+def judge_contrast(histograms: ScanHistograms, options: AnalysisOptions, calibration: Any = None):
+    """The Li/void contrast verdict (:class:`~napari_licell.segmentation.ContrastVerdict`) of a scan.
+
+    The one CNR of a scan: the Thresholds dock, the Results dock, the report
+    and ``analyze`` all show this value.
+    """
+    from .segmentation import li_void_contrast
+
+    return li_void_contrast(histograms.full, gas=options.gas, pressure_atm=options.gas_pressure_atm,
+                            interior=histograms.interior, calibration=calibration)
+
+
+def contrast_record(verdict: Any, options: AnalysisOptions) -> dict[str, Any]:
+    """The contrast verdict as stored with measurements (with where it came from)."""
+    gas_text = f"{options.gas} {options.gas_pressure_atm:g} atm" if options.gas else ""
+    return {**verdict.to_dict(),
+            "source": f"histogram peaks and {gas_text} physics" if gas_text else "histogram peaks (data alone)"}
+
+
+# --------------------------------------------------------------------------- classification and measurement
+def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histograms: ScanHistograms | None = None,
+                  voxel_size_um: tuple[float, float, float] | None = None, out: Any = None,
+                  progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None):
+    """Classify a whole scan with ``thresholds`` (partial-volume rules, carbon band as the options say).
+
+    Returns
+    -------
+    ClassificationResult
+        ``labels`` is ``out`` when given (written block by block), else a new array.
+    """
+    from .segmentation import classify_slice, classify_volume
+
+    if getattr(data, "ndim", 0) == 2:
+        from .segmentation.classify import ClassificationResult
+
+        labels = classify_slice(np.asarray(data), thresholds)
+        return ClassificationResult(labels=labels, thresholds=thresholds, carbon_band=None, denoise="none",
+                                    partial_volume=False)
+    return classify_volume(
+        data, thresholds, out=out, denoise=options.denoise, partial_volume=options.partial_volume,
+        carbon_band=options.carbon_band, stack_axis=options.stack_axis,
+        collector_at_start=options.collector_at_start,
+        histogram=histograms.full if histograms is not None else None, voxel_size_um=voxel_size_um,
+        memory_limit_bytes=options.memory_limit_bytes, direct_output=out is not None,
+        progress=progress, cancel=cancel,
+    )
+
+
+def measure_scan(labels: Any, voxel_size_um: tuple[float, float, float], options: AnalysisOptions, *,
+                 image: Any = None, contrast: dict[str, Any] | None = None, name: str = "",
+                 thresholds: Any = None, progress: Callable[[int, int], None] | None = None,
+                 cancel: CancelLike = None):
+    """Measure where the lithium is (:func:`~napari_licell.measure.measure_cell`) with the options' numbers."""
+    from .cancellation import is_cancelled
+    from .measure import measure_cell
+
+    return measure_cell(
+        labels, voxel_size_um, image=image, current_density_ma_cm2=options.current_density_ma_cm2,
+        charge_minutes=options.charge_minutes, contrast=contrast, stack_axis=options.stack_axis,
+        collector_at_start=options.collector_at_start, name=name, thresholds=thresholds,
+        progress=progress, cancel=(lambda: is_cancelled(cancel)) if cancel is not None else None,
+    )
+
+
+@dataclass
+class AnalysisResult:
+    """What :func:`analyze_scan` found.
+
+    Attributes
+    ----------
+    labels : array-like
+        Class codes (numpy, or the zarr array of ``store``).
+    store : Path or None
+        The label store on disk holding ``labels`` (big scans), else None.
+    thresholds : ThresholdSet or None
+        Thresholds used (None when labels were given or a model classified).
+    contrast : dict
+        Li/void contrast verdict with its source.
+    measurements : CellMeasurements
+    histograms : ScanHistograms or None
+    """
+
+    labels: Any
+    store: Path | None
+    thresholds: Any
+    contrast: dict[str, Any]
+    measurements: Any
+    histograms: ScanHistograms | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _stage(progress: StageProgress | None, name: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(name, done, total)
+
+
+def _read_given_labels(path: Path, scan: Any) -> Any:
+    from .io.read_volume import read_volume
+
+    labels = read_volume(path, voxel_size_um=scan.voxel_size_um)
+    if labels.shape != scan.shape:
+        raise LiCellInputError(path, f"labels shape {labels.shape} differs from the scan's {scan.shape}",
+                               f"give the labels of {scan.source.name if scan.source else 'the scan'}")
+    if labels.dtype.kind not in "biu":
+        raise LiCellInputError(path, f"labels must hold integer class codes, not {labels.dtype} values")
+    return labels.data
+
+
+def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitivity: bool = True,
+                 progress: StageProgress | None = None, cancel: CancelLike = None) -> AnalysisResult:
+    """Threshold (or take given labels, or apply a model) and measure one opened scan.
+
+    Parameters
+    ----------
+    scan : Volume
+        The opened scan (:func:`~napari_licell.io.read_volume.read_volume`).
+    options : AnalysisOptions
+    scratch : Path
+        Folder for a label store when the labels do not fit in memory.
+    sensitivity : bool
+        Also measure how the numbers move with each threshold (thresholded scans).
+    progress : callable(stage, done, total), optional
+    cancel : Event or callable, optional
+    """
+    from .classifier import PixelClassifier
+    from .measure import threshold_sensitivity
+
+    voxel = tuple(scan.voxel_size_um)
+    data = scan.data
+    calibration = scan_calibration(scan.metadata)
+    hists = scan_histograms(data, progress=_stage(progress, "histogram"), cancel=cancel)
+    verdict = judge_contrast(hists, options, calibration)
+    thresholds, store = None, None
+    if options.labels is not None:
+        labels = _read_given_labels(options.labels, scan)
+    elif options.model is not None:
+        model = PixelClassifier.load(options.model)
+        labels, store = new_label_output(scan.shape, voxel, options.memory_limit_bytes, scratch)
+        model.predict(data, labels_out=labels, progress=_stage(progress, "classifier"),
+                      cancel=(lambda: _cancelled(cancel)) if cancel is not None else None)
+    else:
+        thresholds = suggest_scan_thresholds(hists, options, calibration)
+        out, store = new_label_output(scan.shape, voxel, options.memory_limit_bytes, scratch)
+        result = classify_scan(data, thresholds, options, histograms=hists, voxel_size_um=voxel,
+                               out=out if store is not None else None,
+                               progress=_stage(progress, "classification"), cancel=cancel)
+        labels, thresholds = result.labels, result.thresholds
+    contrast = contrast_record(verdict, options)
+    name = scan.name or (scan.source.stem if scan.source is not None else "scan")
+    try:
+        m = measure_scan(labels, voxel, options, image=data, contrast=contrast, name=name,
+                         progress=_stage(progress, "measurement"), cancel=cancel)
+    except LiCellInputError as exc:
+        if exc.path is None and options.labels is not None:
+            raise LiCellInputError(options.labels, exc.problem, exc.hint) from None
+        raise
+    if thresholds is not None and sensitivity:
+        classify, values = _sensitivity_classifier(thresholds, options)
+        m.sensitivity = threshold_sensitivity(data, values, classify, voxel, stack_axis=m.orientation.axis,
+                                              collector_at_start=m.orientation.collector_at_start)
+    return AnalysisResult(labels, store, thresholds, contrast, m, hists)
+
+
+def _cancelled(cancel: CancelLike) -> bool:
+    from .cancellation import is_cancelled
+
+    return is_cancelled(cancel)
+
+
+def _sensitivity_classifier(thresholds: Any, options: AnalysisOptions):
+    """classify(sample, {name: value}) for :func:`~napari_licell.measure.threshold_sensitivity`."""
+    names = thresholds.boundary_names
+
+    def classify(sample, values):
+        from .segmentation import classify_volume
+
+        moved = replace(thresholds, values=tuple(float(values[n]) for n in names))
+        return classify_volume(sample, moved, stack_axis=0, collector_at_start=True,
+                               memory_limit_bytes=options.memory_limit_bytes).labels
+
+    return classify, {n: v for n, v in zip(names, thresholds.values)}
+
+
+# --------------------------------------------------------------------------- files
+def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, command: list[str] | None = None,
+                 progress: StageProgress | None = None, cancel: CancelLike = None) -> tuple[Any, dict[str, Path]]:
+    """Analyse the scan file ``volume`` into ``out_dir`` (what ``napari-licell analyze`` does).
+
+    Writes labels (``labels.tif``, or ``labels.zarr`` for big scans),
+    ``measurements.json``, ``report.html`` and the CSV tables.
+
+    Returns
+    -------
+    measurements : CellMeasurements
+        The results (with sensitivity and provenance).
+    files : dict of str to Path
+        The written files by role (labels, measurements, report, tables).
+    """
+    from .io.label_store import add_label_pyramid, publish_label_store
+    from .io.read_volume import read_volume
+    from .io.writers import write_json, write_labels_tiff
+    from .measure import make_provenance
+    from .report import write_cell_report, write_measurement_tables
+
+    volume, out_dir = Path(volume), Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LiCellInputError(out_dir, "exists and is not a folder", "give a folder for the output")
+    scan = read_volume(volume, voxel_size_um=options.voxel_size_um[0] if _isotropic(options.voxel_size_um)
+                       else options.voxel_size_um)
+    voltage = None
+    if options.voltage is not None:
+        from .echem.cycler_readers import read_voltage_curve
+
+        voltage = read_voltage_curve(options.voltage)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".analyze-", dir=out_dir))
+    result = None
+    try:
+        result = analyze_scan(scan, options, scratch, progress=progress, cancel=cancel)
+        m, thresholds = result.measurements, result.thresholds
+        if result.store is not None:  # zoomed-out views of the big label volume read the coarser levels
+            add_label_pyramid(result.store)
+        parameters = {
+            **m.parameters,
+            "voxel_size_assumed": scan.voxel_size_assumed,
+            "voxel_size_source": scan.metadata.get("voxel_size_source"),
+            "gas": options.gas,
+            "gas_pressure_atm": options.gas_pressure_atm,
+            "labels_given": options.labels is not None,
+            "model": str(options.model) if options.model is not None else None,
+            "contrast_from": "data and fill-gas physics" if options.gas else "data alone",
+        }
+        inputs = [p for p in (volume, options.labels, options.model, options.voltage) if p is not None]
+        m.provenance = make_provenance(parameters, thresholds=thresholds.to_dict() if thresholds else None,
+                                       input_paths=inputs, command=command)
+        label_meta = {"source": str(volume),
+                      "thresholds": thresholds.to_dict() if thresholds
+                      else (f"pixel classifier {options.model}" if options.model is not None else "given labels")}
+        if result.store is not None:
+            labels_file = publish_label_store(result.store, out_dir / "labels.zarr", label_meta)
+            _remove_stale(out_dir / "labels.tif")
+        else:
+            labels_file = write_labels_tiff(out_dir / "labels.tif", result.labels, scan.voxel_size_um,
+                                            metadata=label_meta)
+            _remove_stale(out_dir / "labels.zarr")
+        name = m.name
+        files = {
+            "labels": labels_file,
+            "measurements": write_json(out_dir / "measurements.json", m.to_dict()),
+            "report": write_cell_report(m, out_dir / "report.html", voltage=voltage, title=name),
+        }
+        files.update(write_measurement_tables(m, out_dir))
+        return m, files
+    finally:
+        result = None  # release the label store before its folder goes
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _isotropic(voxel: tuple[float, float, float] | None) -> bool:
+    return voxel is not None and len(set(voxel)) == 1
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the labels of an earlier run in the other format, so one folder never holds both."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
