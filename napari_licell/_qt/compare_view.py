@@ -38,7 +38,7 @@ from ..compare.cell_titles import cell_title, short_title
 from ..compare.figure import export_comparison_figure
 from ..compare.grouping import boxplot_groups
 from ..compare.table import LI_IN_SE, THICKNESS, default_measure, key_numbers_table
-from ..layers import synthetic_cell_layers
+from .._napari.layers import synthetic_cell_layers
 from .cross_section import show_stack_cross_section
 from .mpl_canvas import ThemedFigureWidget
 from .notify import report_error

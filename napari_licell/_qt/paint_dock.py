@@ -44,7 +44,7 @@ from .. import autosave
 from ..classes import CLASS_TABLE, LABEL_DTYPE, class_by_code
 from ..classifier import PixelClassifier, PredictionCancelled, interpolate_between_slices
 from ..errors import LiCellInputError
-from ..layers import image_layer_tuple, labels_layer_tuple
+from .._napari.layers import image_layer_tuple, labels_layer_tuple
 from .settings import memory_limit_bytes
 
 __all__ = ["PaintDock", "edit_atoms_to_changes"]

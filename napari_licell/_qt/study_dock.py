@@ -134,7 +134,7 @@ class StudyDock(QWidget):
 
     def open_demo_study(self) -> None:
         """Generate (or read from cache) the demo study and add its cells."""
-        from ..layers import synthetic_cell_layers
+        from .._napari.layers import synthetic_cell_layers
         from ..phantoms.demo_study import load_demo_study
 
         for cell in load_demo_study():
@@ -151,8 +151,9 @@ class StudyDock(QWidget):
 
         Returns the problems met (one line each); those files are left out.
         """
+        from .._napari.study_layers import cell_layers
+        from ..study.open_cells import open_study_cells
         from ..study.study_file import load_study
-        from ..study.study_layers import open_study_cells
 
         try:
             study = load_study(path)
@@ -162,10 +163,11 @@ class StudyDock(QWidget):
         self.study, self.study_path = study, Path(path)
         problems: list[str] = []
         for opened in open_study_cells(study):
-            names = self._add_layers(opened.layers)
+            layers = cell_layers(opened, study_path=str(path))
+            names = self._add_layers(layers)
             meta = dict(opened.metadata)
-            if opened.layers:
-                meta["voxel_size_um"] = list(opened.layers[0][1]["scale"])
+            if layers:
+                meta["voxel_size_um"] = list(layers[0][1]["scale"])
             self.add_entry(StudyCellEntry(opened.name, names, meta, opened.voltage))
             problems.extend(opened.problems)
         for problem in problems:
@@ -178,7 +180,7 @@ class StudyDock(QWidget):
         return problems
 
     def _offer_recovery(self) -> None:
-        from ..study.study_autosave import recoverable_study_autosave
+        from ..autosave.study import recoverable_study_autosave
 
         auto = recoverable_study_autosave(self.study_path) if self.study_path is not None else None
         self.restore_button.setVisible(auto is not None)
@@ -188,9 +190,9 @@ class StudyDock(QWidget):
 
     def restore_unsaved_changes(self) -> bool:
         """Apply the autosaved study (cell metadata, voxel sizes) over the open one; True when done."""
-        from ..study.study_autosave import recoverable_study_autosave
+        from ..autosave.study import recoverable_study_autosave
         from ..study.study_file import load_study
-        from ..study.study_layers import cell_metadata
+        from ..study.open_cells import cell_metadata
 
         auto = recoverable_study_autosave(self.study_path) if self.study_path is not None else None
         if auto is None:
@@ -227,11 +229,12 @@ class StudyDock(QWidget):
         except LiCellInputError as exc:
             report_error(exc)
             return None
-        kwargs = volume.layer_kwargs()
-        kwargs["metadata"].pop("multiscale_levels", None)
+        from .._napari.readers import volume_layer
+
+        data, kwargs, kind = volume_layer(volume)
         name = Path(path).name.split(".")[0] or "scan"
         kwargs["name"] = name
-        names = self._add_layers([(volume.data, kwargs, "image")])
+        names = self._add_layers([(data, kwargs, kind)])
         meta = {"voxel_size_um": list(volume.voxel_size_um), "source": str(path)}
         if volume.voxel_size_assumed:
             report_info(f"{path}: no voxel size in the file; {volume.voxel_size_um[0]:g} µm assumed — set it below")
@@ -265,7 +268,7 @@ class StudyDock(QWidget):
         self.select_cell(name)
 
     def _autosave(self) -> None:
-        from ..study.study_autosave import autosave_study
+        from ..autosave.study import autosave_study
 
         try:
             autosave_study(self.study, self.study_path)
@@ -288,7 +291,7 @@ class StudyDock(QWidget):
         except (LiCellInputError, OSError) as exc:
             report_error(exc)
             return None
-        from ..study.study_autosave import discard_study_autosave
+        from ..autosave.study import discard_study_autosave
 
         if self.study_path is not None:
             discard_study_autosave(self.study_path)

@@ -40,10 +40,10 @@ from qtpy.QtWidgets import (
 )
 
 from .. import pipeline
-from .. import threshold_autosave as ts_autosave
+from ..autosave import thresholds as ts_autosave
 from ..classes import class_by_code
 from ..errors import LiCellInputError
-from ..layers import labels_layer_tuple
+from .._napari.layers import labels_layer_tuple
 from ..segmentation import (
     DENOISE_METHODS,
     Cancelled,

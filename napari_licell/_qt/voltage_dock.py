@@ -386,7 +386,8 @@ class VoltageDock(ThemedFigureWidget):
 
         Returns the name of the 4D scan layer.
         """
-        from ..compare.timelapse import charge_series_timelapse, timelapse_layers
+        from .._napari.layers import timelapse_layers
+        from ..compare.timelapse import charge_series_timelapse
         from .cross_section import show_stack_cross_section
 
         series = charge_series_timelapse(process)

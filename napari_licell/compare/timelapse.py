@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from ..echem.voltage_curve import VoltageCurve
-from ..layers import image_layer_tuple, labels_layer_tuple
 from ..phantoms.cell_spec import BondingProcess, CellState, paper_cell
 from ..phantoms.synthetic_cell import make_synthetic_cell
 from ..phantoms.voltage_curves import synthetic_voltage_curve
 
-__all__ = ["TimeLapse", "charge_series_timelapse", "before_after_timelapse", "timelapse_layers", "DEFAULT_CHARGE_MINUTES"]
+__all__ = ["TimeLapse", "charge_series_timelapse", "before_after_timelapse", "DEFAULT_CHARGE_MINUTES"]
 
 #: Charge times of the default series, minutes.
 DEFAULT_CHARGE_MINUTES: tuple[float, ...] = (1000.0, 2000.0, 3000.0, 4000.0)
@@ -116,42 +115,3 @@ def before_after_timelapse(process: BondingProcess | str = BondingProcess.PROCES
     """The paper's pair: the cell before charging (0 min) and after the full charge, as (2, z, y, x)."""
     minutes = paper_cell(process, **spec_changes).charge_minutes
     return charge_series_timelapse(process, (minutes,), include_before=True, seed=seed, **spec_changes)
-
-
-def timelapse_layers(timelapse: TimeLapse, with_truth: bool = True) -> list[tuple]:
-    """napari layer tuples of a time-lapse: the 4D scan and (hidden) its truth labels.
-
-    The first axis is the scan index (scale 1, so ``viewer.dims.current_step``
-    on it is the scan number); ``metadata['scan_times_min']`` holds the scan
-    times in minutes and ``metadata['voltage_curve']`` the charge curve.
-    """
-    vox = timelapse.voxel_size_um
-    scale = (1.0, vox, vox, vox)
-    units = ("pixel", "um", "um", "um")
-    axis_labels = ("scan", "z", "y", "x")
-    meta = dict(timelapse.metadata)
-    meta.update(
-        {
-            "scan_times_min": [float(t) for t in timelapse.scan_times_min],
-            "voltage_curve": timelapse.voltage,
-            "voxel_size_um": [vox] * 3,
-            "stack_axis": 1,
-        }
-    )
-    sample = timelapse.image[-1, :: max(1, timelapse.image.shape[1] // 16)]
-    lo, hi = np.percentile(sample, [0.5, 97.0])
-    layers = [
-        image_layer_tuple(
-            timelapse.image, timelapse.name, scale, meta, units=units, axis_labels=axis_labels,
-            contrast_limits=(float(lo), float(max(hi, lo + 1))), colormap="gray", gamma=0.45,
-        )
-    ]
-    if with_truth:
-        truth_meta = {"ground_truth": True, "cell": timelapse.name, "scan_times_min": meta["scan_times_min"]}
-        layers.append(
-            labels_layer_tuple(
-                timelapse.labels, f"{timelapse.name} truth", scale, truth_meta, units=units,
-                axis_labels=axis_labels, visible=False,
-            )
-        )
-    return layers

@@ -213,7 +213,7 @@ def test_big_scans_get_their_labels_in_a_store_on_disk(demo_dir, tmp_path, capsy
     levels = store.metadata["multiscale_levels"]  # a pyramid for zoomed-out views: every second voxel
     assert [lv.shape for lv in levels] == [(300, 128, 128), (150, 64, 64)]
     np.testing.assert_array_equal(np.asarray(levels[1]), np.asarray(store.data)[::2, ::2, ::2])
-    from napari_licell._napari_io import read_volume_layers
+    from napari_licell._napari.readers import read_volume_layers
 
     [(data, kwargs, kind)] = read_volume_layers(str(tmp_path / "big" / "labels.zarr"))
     assert kind == "labels" and kwargs["multiscale"] and len(data) == 2  # napari opens it as a pyramid

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from napari_licell import autosave
+from napari_licell.autosave import labels as autosave_labels
 from napari_licell.autosave import (
     AUTOSAVE_DIRNAME,
     discard,
@@ -54,7 +55,7 @@ def test_interrupted_autosave_keeps_previous(tmp_path, monkeypatch):
         real(fh, **arrays)  # bytes are already in the temporary file ...
         raise KeyboardInterrupt("power cut")  # ... when the write is interrupted
 
-    monkeypatch.setattr(autosave.np, "savez_compressed", dies_mid_write)
+    monkeypatch.setattr(autosave_labels.np, "savez_compressed", dies_mid_write)
     with pytest.raises(KeyboardInterrupt):
         write_autosave(tmp_path, "classes", second, second_scr)
     monkeypatch.undo()

@@ -22,9 +22,9 @@ from napari_licell.compare import (
     key_numbers_table,
     process_statistics,
     short_title,
-    timelapse_layers,
     truth_numbers,
 )
+from napari_licell._napari.layers import timelapse_layers
 from napari_licell.compare.figure import cross_section, labels_rgba
 from napari_licell.compare.grouping import boxplot_groups, ordered_processes
 from napari_licell.compare.table import KEY_COLUMNS, LI_IN_SE, THICKNESS, pick

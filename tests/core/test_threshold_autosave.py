@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from napari_licell import threshold_autosave
+from napari_licell.autosave import thresholds as threshold_autosave
 from napari_licell.autosave import AUTOSAVE_DIRNAME, find_recoverable, write_autosave
 from napari_licell.classes import LI, METAL, SE, SE_LI, VOID
 from napari_licell.errors import LiCellInputError
 from napari_licell.segmentation.thresholds import ThresholdSet
-from napari_licell.threshold_autosave import (
+from napari_licell.autosave.thresholds import (
     autosave_folder_for,
     discard_threshold_autosave,
     find_recoverable_thresholds,
@@ -135,7 +135,7 @@ def test_a_killed_writer_leaves_the_previous_autosave_readable(tmp_path, sigkill
     write_threshold_autosave(tmp_path, "scan.tif", _thresholds(), saved_at=1.0)
     code = (
         "import sys, itertools\n"
-        "from napari_licell.threshold_autosave import write_threshold_autosave\n"
+        "from napari_licell.autosave.thresholds import write_threshold_autosave\n"
         "from napari_licell.segmentation.thresholds import ThresholdSet\n"
         "ts = ThresholdSet((1000.0, 2000.0), (1, 4, 6))\n"
         "print('writing', flush=True)\n"
@@ -207,7 +207,7 @@ def test_threshold_autosaves_do_not_confuse_the_label_autosaves(tmp_path):
 def test_module_imports_without_qt():
     code = (
         "import json, sys\n"
-        "import napari_licell.threshold_autosave\n"
+        "import napari_licell.autosave.thresholds\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'napari', 'vispy'))))\n"
     )

@@ -13,7 +13,7 @@ import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from napari_licell._napari_io import read_volume_layers
+from napari_licell._napari.readers import read_volume_layers
 from napari_licell.errors import LiCellInputError
 from napari_licell.io.read_volume import read_volume
 from napari_licell.io.volume import Volume

@@ -12,7 +12,8 @@ import pytest
 import tifffile
 import zarr
 
-from napari_licell._napari_io import get_volume_reader, read_volume_layers, write_image, write_labels
+from napari_licell._napari.readers import get_volume_reader, read_volume_layers
+from napari_licell._napari.writers import write_image, write_labels
 from napari_licell.errors import LiCellInputError
 from napari_licell.io.read_volume import read_volume
 from napari_licell.io.slice_folder import list_slice_files, natural_sort_key

@@ -8,7 +8,7 @@ from qtpy.QtCore import Qt
 
 from napari_licell._qt.paint_dock import PaintDock
 from napari_licell.classes import CLASS_TABLE, LI, METAL, SE, SE_LI, VOID
-from napari_licell.layers import labels_layer_tuple, synthetic_cell_layers
+from napari_licell._napari.layers import labels_layer_tuple, synthetic_cell_layers
 from napari_licell.phantoms import ImagingSettings, make_synthetic_cell, paper_cell
 
 VOX = 0.54

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from napari_licell.classes import LI, SE
-from napari_licell.layers import synthetic_cell_layers
+from napari_licell._napari.layers import synthetic_cell_layers
 from napari_licell.phantoms import load_demo_cell
 
 

@@ -212,7 +212,7 @@ def test_cross_section_preview_labels_the_carbon_band_by_position(dock_with_cell
 
 # ---------------------------------------------------------------------- autosave and recovery
 def _autosave_file(cell_name: str):
-    from napari_licell import threshold_autosave
+    from napari_licell.autosave import thresholds as threshold_autosave
 
     return threshold_autosave.threshold_autosave_path(threshold_autosave.autosave_folder_for(None), cell_name)
 
@@ -229,7 +229,7 @@ def _fresh_dock(make_napari_viewer, name="process3_after_Xe6", **kwargs):
 def test_moves_are_autosaved_once_after_a_pause_and_restored_exactly(make_napari_viewer, qtbot, monkeypatch):
     import re
 
-    from napari_licell import threshold_autosave
+    from napari_licell.autosave import thresholds as threshold_autosave
 
     writes = []
     real_write = threshold_autosave.write_threshold_autosave
@@ -286,7 +286,7 @@ def test_discard_removes_the_offer_for_good(make_napari_viewer, qtbot):
 
 
 def test_apply_marks_the_autosave_as_not_needing_recovery(make_napari_viewer, qtbot):
-    from napari_licell.threshold_autosave import read_threshold_autosave
+    from napari_licell.autosave.thresholds import read_threshold_autosave
 
     viewer, dock = _fresh_dock(make_napari_viewer, autosave_delay_seconds=0.2)
     name = dock.image_layer.name
@@ -310,7 +310,7 @@ def test_apply_marks_the_autosave_as_not_needing_recovery(make_napari_viewer, qt
 
 
 def test_a_change_on_another_scan_does_not_drop_the_pending_autosave(make_napari_viewer, qtbot):
-    from napari_licell.threshold_autosave import read_threshold_autosave
+    from napari_licell.autosave.thresholds import read_threshold_autosave
 
     viewer = make_napari_viewer()
     _open(viewer, "process3_after_Xe6")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_licell.classes import LI, SE, VOID
-from napari_licell.layers import synthetic_cell_layers
+from napari_licell._napari.layers import synthetic_cell_layers
 from napari_licell.phantoms import load_demo_cell
 
 from napari_licell._qt.cross_section import show_stack_cross_section

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LiCellInputError
+from ..errors import LiCellInputError
 
 __all__ = [
     "AUTOSAVE_DIRNAME",
@@ -119,7 +119,7 @@ def autosave_path(folder: str | os.PathLike, name: str) -> Path:
 
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(fh)`` on a temporary file beside ``path``, fsync, then rename it over ``path``."""
-    from .io.atomic import atomic_path
+    from ..io.atomic import atomic_path
 
     with atomic_path(path, suffix="") as tmp, open(tmp, "wb") as fh:
         write(fh)
@@ -143,7 +143,7 @@ def autosave_folder_for(source: str | os.PathLike | None) -> Path:
         folder = p if p.is_dir() else p.parent
         if os.access(folder, os.W_OK):
             return folder
-    from .cache_dir import cache_root
+    from ..cache_dir import cache_root
 
     return cache_root() / "unsaved-scans"
 
@@ -234,7 +234,7 @@ def remove_stale_temporaries(directory: str | os.PathLike, older_than_s: float =
     Only files older than ``older_than_s`` go, so a write in progress in
     another window is never touched.
     """
-    from .io.atomic import TEMP_SUFFIX
+    from ..io.atomic import TEMP_SUFFIX
 
     removed = 0
     now = time.time()

@@ -21,16 +21,17 @@ def get_study_reader(path: str | list[str]) -> Callable[[Any], list[tuple]] | No
 
 
 def _read_study(path: str | list[str]) -> list[tuple]:
-    from .errors import LiCellInputError
-    from .study.study_file import load_study
-    from .study.study_layers import open_study_cells
+    from ..errors import LiCellInputError
+    from ..study.open_cells import open_study_cells
+    from ..study.study_file import load_study
+    from .study_layers import cell_layers
 
     if isinstance(path, (list, tuple)):
         path = path[0]
     layers: list[tuple] = []
     problems: list[str] = []
     for opened in open_study_cells(load_study(path)):
-        layers.extend(opened.layers)
+        layers.extend(cell_layers(opened, study_path=str(path)))
         problems.extend(opened.problems)
     if not layers:
         raise LiCellInputError(path, "no scan of the study could be opened", "; ".join(problems) or "the study lists no scans")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..phantoms.demo_study import load_demo_cell
 from .layers import synthetic_cell_layers
-from .phantoms.demo_study import load_demo_cell
 
 __all__ = [
     "sample_none",

@@ -2,7 +2,7 @@
 
 The Threshold dock writes one small JSON file per scan into the hidden
 ``.licell-autosave/`` folder beside the scan (the folder the label autosaves
-of :mod:`napari_licell.autosave` use), named ``<scan file name>.thresholds.json``.
+of :mod:`napari_licell.autosave.labels` use), named ``<scan file name>.thresholds.json``.
 It holds the whole :class:`~napari_licell.segmentation.thresholds.ThresholdSet`
 (grey values, classes, levels, calibration), the scan's source file, the time
 of saving and whether these thresholds were applied to the volume.
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .autosave import autosave_dir, autosave_folder_for
-from .errors import LiCellInputError
-from .io.atomic import atomic_write_text
-from .segmentation.thresholds import ThresholdSet
+from .labels import autosave_dir, autosave_folder_for
+from ..errors import LiCellInputError
+from ..io.atomic import atomic_write_text
+from ..segmentation.thresholds import ThresholdSet
 
 __all__ = [
     "THRESHOLD_AUTOSAVE_FORMAT",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..autosave import AUTOSAVE_DIRNAME
-from .study_file import Study, save_study
+from ..study.study_file import Study, save_study
+from .labels import AUTOSAVE_DIRNAME
 
 __all__ = ["study_autosave_path", "autosave_study", "recoverable_study_autosave", "discard_study_autosave"]
 
