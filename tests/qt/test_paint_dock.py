@@ -295,11 +295,11 @@ def test_a_scan_too_large_to_paint_in_memory_is_refused_with_a_clear_message(mak
     viewer = make_napari_viewer()
     dock = _open(viewer, small_cell, qtbot)
     n_layers = len(viewer.layers)
-    monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 2 * 64**3 - 1)
+    monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 4 * 64**3 - 1)
     dock.new_button.click()  # through the button: a notification, not a traceback
     assert dock.result_layer is None and len(viewer.layers) == n_layers
     text = dock.status.text()
     assert small_cell.name in text and "memory limit" in text and "crop" in text
-    monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 2 * 64**3)
+    monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 4 * 64**3)
     dock.new_button.click()
     assert dock.result_layer is not None

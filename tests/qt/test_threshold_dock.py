@@ -26,12 +26,20 @@ def _open(viewer, name):
     return cell
 
 
+def _ready(dock, qtbot, preview: bool = True):
+    """Wait until the histograms are counted (in the dock's worker) and the thresholds suggested."""
+    qtbot.waitUntil(lambda: dock.worker is None and dock.thresholds is not None, timeout=60_000)
+    dock.live_preview.setChecked(preview)
+    return dock
+
+
 @pytest.fixture
-def dock_with_cell(make_napari_viewer):
+def dock_with_cell(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     cell = _open(viewer, "process3_after_Xe6")
     dock = ThresholdDock(viewer)
     viewer.window.add_dock_widget(dock, name="Thresholds")
+    _ready(dock, qtbot)
     return viewer, dock, cell
 
 
@@ -137,6 +145,7 @@ def test_cancel_leaves_no_labels(make_napari_viewer, qtbot):
     viewer.add_image(big, name="big", scale=cell.scale, metadata=dict(cell.metadata))
     dock = ThresholdDock(viewer)
     viewer.window.add_dock_widget(dock)
+    _ready(dock, qtbot)
     dock.apply_to_volume()
     dock.cancel()
     qtbot.waitUntil(lambda: dock.worker is None, timeout=120_000)
@@ -156,11 +165,13 @@ def test_errors_become_notifications(make_napari_viewer, monkeypatch):
     assert shown and "no image layer" in shown[-1]
     dock.suggest_button.click()
     assert "no image layer" in shown[-1]
-    viewer.add_image(np.zeros((2, 3, 4, 5), dtype=np.uint16), name="4d")
-    assert "2D or 3D" in shown[-1]
+    n_shown = len(shown)
+    viewer.add_image(np.zeros((2, 3, 4, 5), dtype=np.uint16), name="4d")  # a time-lapse is no scan to threshold
+    viewer.layers.selection.active = viewer.layers["4d"]
+    assert len(shown) == n_shown and dock.image_combo.findText("4d") < 0 and dock.worker is None
 
 
-def test_side_by_side_ar_vs_xe(make_napari_viewer):
+def test_side_by_side_ar_vs_xe(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     _open(viewer, "dummy_Ar1")
     _open(viewer, "dummy_Xe6")
@@ -168,6 +179,8 @@ def test_side_by_side_ar_vs_xe(make_napari_viewer):
     viewer.window.add_dock_widget(dock)
     dock.set_image("dummy_Xe6")
     dock.set_compare("dummy_Ar1")
+    _ready(dock, qtbot)
+    qtbot.waitUntil(lambda: dock.compare_histogram is not None and dock.worker is None, timeout=60_000)
     dock.set_side_by_side(True)
     assert viewer.grid.enabled and dock.side_by_side.isChecked()
     assert dock.compare_histogram is not None and len(dock.plot.ax.get_lines()) >= 2
@@ -186,6 +199,7 @@ def test_two_dimensional_image(make_napari_viewer, qtbot):
     viewer.add_image(plane, name="section", scale=cell.scale[1:])
     dock = ThresholdDock(viewer)
     viewer.window.add_dock_widget(dock)
+    _ready(dock, qtbot)
     assert dock.thresholds is not None and dock.interior is None  # suggested from the 2D histogram
     preview = viewer.layers["section preview"]
     np.testing.assert_array_equal(preview.data, classify_slice(plane, dock.thresholds))
@@ -217,12 +231,13 @@ def _autosave_file(cell_name: str):
     return threshold_autosave.threshold_autosave_path(threshold_autosave.autosave_folder_for(None), cell_name)
 
 
-def _fresh_dock(make_napari_viewer, name="process3_after_Xe6", **kwargs):
+def _fresh_dock(make_napari_viewer, qtbot, name="process3_after_Xe6", **kwargs):
     """A new viewer and dock on the same scan: what the user gets after a crash and a restart."""
     viewer = make_napari_viewer()
     _open(viewer, name)
     dock = ThresholdDock(viewer, **kwargs)
     viewer.window.add_dock_widget(dock, name="Thresholds")
+    _ready(dock, qtbot)
     return viewer, dock
 
 
@@ -239,7 +254,7 @@ def test_moves_are_autosaved_once_after_a_pause_and_restored_exactly(make_napari
         return real_write(*args, **kwargs)
 
     monkeypatch.setattr(threshold_autosave, "write_threshold_autosave", counting_write)
-    viewer, dock = _fresh_dock(make_napari_viewer, autosave_delay_seconds=0.5)
+    viewer, dock = _fresh_dock(make_napari_viewer, qtbot, autosave_delay_seconds=0.5)
     name = dock.image_layer.name
     suggested = dock.thresholds.values
     assert dock.restore_row.isHidden()  # nothing to recover: the default layout is unchanged
@@ -259,7 +274,7 @@ def test_moves_are_autosaved_once_after_a_pause_and_restored_exactly(make_napari
     assert dock.restore_row.isHidden()  # the dock's own autosave is not offered back to it
 
     # "crash": a new viewer and dock on the same scan
-    viewer2, dock2 = _fresh_dock(make_napari_viewer)
+    viewer2, dock2 = _fresh_dock(make_napari_viewer, qtbot)
     assert not dock2.restore_row.isHidden()
     assert re.fullmatch(r"Restore thresholds \(autosaved \d\d:\d\d\)", dock2.restore_thresholds_button.text())
     assert dock2.thresholds.values == suggested  # the new dock suggested afresh ...
@@ -274,21 +289,21 @@ def test_moves_are_autosaved_once_after_a_pause_and_restored_exactly(make_napari
 
 
 def test_discard_removes_the_offer_for_good(make_napari_viewer, qtbot):
-    viewer, dock = _fresh_dock(make_napari_viewer, autosave_delay_seconds=0.2)
+    viewer, dock = _fresh_dock(make_napari_viewer, qtbot, autosave_delay_seconds=0.2)
     dock.set_threshold(0, dock.thresholds.values[0] - 10.0)
     qtbot.waitUntil(lambda: dock.last_threshold_autosave is not None, timeout=10_000)
-    _, dock2 = _fresh_dock(make_napari_viewer)
+    _, dock2 = _fresh_dock(make_napari_viewer, qtbot)
     assert dock2.threshold_recovery is not None
     dock2.discard_thresholds_button.click()
     assert dock2.restore_row.isHidden() and not dock.last_threshold_autosave.exists()
-    _, dock3 = _fresh_dock(make_napari_viewer)
+    _, dock3 = _fresh_dock(make_napari_viewer, qtbot)
     assert dock3.threshold_recovery is None and dock3.restore_row.isHidden()
 
 
 def test_apply_marks_the_autosave_as_not_needing_recovery(make_napari_viewer, qtbot):
     from napari_licell.autosave.thresholds import read_threshold_autosave
 
-    viewer, dock = _fresh_dock(make_napari_viewer, autosave_delay_seconds=0.2)
+    viewer, dock = _fresh_dock(make_napari_viewer, qtbot, autosave_delay_seconds=0.2)
     name = dock.image_layer.name
     dock.set_threshold(0, dock.thresholds.values[0] - 12.0)
     qtbot.waitUntil(lambda: dock.last_threshold_autosave is not None, timeout=10_000)
@@ -298,13 +313,13 @@ def test_apply_marks_the_autosave_as_not_needing_recovery(make_napari_viewer, qt
     record = read_threshold_autosave(_autosave_file(name))
     assert record.applied and not record.needs_recovery
     assert record.thresholds.values == dock.thresholds.values
-    _, dock2 = _fresh_dock(make_napari_viewer)
+    _, dock2 = _fresh_dock(make_napari_viewer, qtbot)
     assert dock2.threshold_recovery is None and dock2.restore_row.isHidden()
 
     # moved again after the apply, with the change still pending when Apply finishes: it stays recoverable
     dock.set_threshold(0, dock.thresholds.values[0] + 5.0)
     dock.autosave_thresholds_now()
-    _, dock3 = _fresh_dock(make_napari_viewer)
+    _, dock3 = _fresh_dock(make_napari_viewer, qtbot)
     assert dock3.threshold_recovery is not None
     assert dock3.threshold_recovery.thresholds.values == dock.thresholds.values
 
@@ -318,8 +333,10 @@ def test_a_change_on_another_scan_does_not_drop_the_pending_autosave(make_napari
     dock = ThresholdDock(viewer, autosave_delay_seconds=30.0)  # the timer never fires in this test
     viewer.window.add_dock_widget(dock)
     dock.set_image("process3_after_Xe6")
+    _ready(dock, qtbot)
     first = dock.set_threshold(0, dock.thresholds.values[0] - 8.0)
     dock.set_image("process1_after_Xe6")
+    _ready(dock, qtbot)
     dock.set_threshold(0, dock.thresholds.values[0] - 9.0)  # process3's change is written now
     assert read_threshold_autosave(_autosave_file("process3_after_Xe6")).thresholds.values[0] == first
     assert not _autosave_file("process1_after_Xe6").exists()
@@ -329,7 +346,7 @@ def test_a_change_on_another_scan_does_not_drop_the_pending_autosave(make_napari
     assert dock.thresholds.values[0] == first
 
 
-def test_a_damaged_autosave_is_reported_and_can_be_discarded(make_napari_viewer, monkeypatch):
+def test_a_damaged_autosave_is_reported_and_can_be_discarded(make_napari_viewer, qtbot, monkeypatch):
     import napari.utils.notifications as notifications
 
     shown = []
@@ -337,7 +354,7 @@ def test_a_damaged_autosave_is_reported_and_can_be_discarded(make_napari_viewer,
     path = _autosave_file("process3_after_Xe6")
     path.parent.mkdir(parents=True)
     path.write_text('{"format": "napari-licell threshold autosave", "format_version": 1, "thresh', "utf-8")
-    viewer, dock = _fresh_dock(make_napari_viewer)
+    viewer, dock = _fresh_dock(make_napari_viewer, qtbot)
     assert dock.thresholds is not None  # the scan still opened and got its suggestion
     assert any("damaged" in text and str(path) in text for text in shown)
     assert not dock.restore_row.isHidden() and not dock.restore_thresholds_button.isEnabled()
