@@ -29,11 +29,13 @@ __all__ = [
     "AnalysisOptions",
     "AnalysisResult",
     "ScanHistograms",
+    "ROI_CHOICES",
     "DEFAULT_MEMORY_LIMIT_GB",
     "DEFAULT_PRESSURE_ATM",
     "IN_MEMORY_LABEL_VOXELS",
     "labels_fit_in_memory",
     "new_label_output",
+    "find_scan_region",
     "scan_histograms",
     "suggest_scan_thresholds",
     "judge_contrast",
@@ -49,6 +51,9 @@ DEFAULT_MEMORY_LIMIT_GB = 2.0
 DEFAULT_PRESSURE_ATM = {"Xe": 6.0, "Ar": 1.0}
 #: Label volumes above this many voxels (1 byte each) go to a label store on disk, never into memory.
 IN_MEMORY_LABEL_VOXELS = 512 * 1024 * 1024
+
+#: ``roi`` words of :class:`AnalysisOptions` (anything else is a region file).
+ROI_CHOICES = ("auto", "none")
 
 #: ``stage_progress(stage, done, total)``: which step runs and how far it is.
 StageProgress = Callable[[str, int, int], None]
@@ -90,6 +95,12 @@ class AnalysisOptions:
         Pixel-classifier model: classifies instead of thresholding.
     voltage : Path or None
         Cycler file with the charging curve (for the report).
+    roi : str
+        The cell region: "auto" (find the bore of the PEEK tube and the
+        reconstruction circle; a crop of the interior keeps the whole volume),
+        "none" (the whole volume) or a region file (JSON saved by
+        :meth:`~napari_licell.segmentation.CellRegion.save`, or a mask volume:
+        non-zero inside).
     """
 
     gas: str | None = None
@@ -107,6 +118,7 @@ class AnalysisOptions:
     labels: Path | None = None
     model: Path | None = None
     voltage: Path | None = None
+    roi: str = "auto"
 
     def __post_init__(self) -> None:
         gas = normalise_gas(self.gas)
@@ -131,6 +143,8 @@ class AnalysisOptions:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
+        roi = "auto" if self.roi is None else str(self.roi)
+        object.__setattr__(self, "roi", roi.lower() if roi.lower() in ROI_CHOICES else roi)
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any] | None, **overrides: Any) -> AnalysisOptions:
@@ -247,16 +261,80 @@ class ScanHistograms:
     interior: Any = None
 
 
+def find_scan_region(data: Any, options: AnalysisOptions | None = None, *,
+                     progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None):
+    """The cell region of a scan as the options say (``roi``): found, read from a file, or None.
+
+    Returns
+    -------
+    CellRegion or array-like of bool or None
+        A :class:`~napari_licell.segmentation.CellRegion` (found, or read from a
+        JSON region file), a mask volume read from a file, or None for the
+        whole volume (``roi="none"``, a 2D image, or no bore and no
+        reconstruction circle in view). Pass it as ``region=`` to
+        :func:`scan_histograms` and :func:`classify_scan`.
+
+    Raises
+    ------
+    LiCellInputError
+        A region file that cannot be read or does not fit the scan.
+    """
+    from .segmentation.cell_region import CellRegion, find_cell_region
+
+    roi = "auto" if options is None else options.roi
+    if roi == "none" or getattr(data, "ndim", 0) != 3:
+        return None
+    if roi == "auto":
+        return find_cell_region(data, progress=progress, cancel=cancel)
+    path = Path(roi)
+    if not path.exists():
+        raise LiCellInputError(path, "region file not found", "give --roi auto, none or a region file")
+    shape = tuple(int(s) for s in data.shape)
+    if path.suffix.lower() == ".json":
+        try:
+            region = CellRegion.load(path)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LiCellInputError(path, f"is not a cell region file ({exc})") from None
+        if tuple(region.shape) != shape:
+            raise LiCellInputError(path, f"region of shape {tuple(region.shape)} does not fit the scan's {shape}")
+        return region
+    from .io.read_volume import read_volume
+
+    mask = read_volume(path)
+    if tuple(mask.shape) != shape:
+        raise LiCellInputError(path, f"region mask of shape {tuple(mask.shape)} does not fit the scan's {shape}")
+    return mask.data
+
+
+def _region_record(region: Any, options: AnalysisOptions) -> dict[str, Any]:
+    """How the cell region was set, for the parameters and the report."""
+    if region is None:
+        return {"roi": options.roi, "region": "whole volume",
+                "notes": ["no bore or reconstruction circle in view: the whole volume is the cell"]
+                if options.roi == "auto" else []}
+    to_dict = getattr(region, "to_dict", None)
+    if to_dict is None:
+        return {"roi": options.roi, "region": "mask volume"}
+    return {"roi": options.roi, "region": to_dict()}
+
+
 def scan_histograms(data: Any, *, progress: Callable[[int, int], None] | None = None,
-                    cancel: CancelLike = None) -> ScanHistograms:
-    """Full and interior histogram of a scan (2D or 3D, streamed in slabs)."""
+                    cancel: CancelLike = None, region: Any = None) -> ScanHistograms:
+    """Full and interior histogram of a scan (2D or 3D, streamed in slabs).
+
+    ``region`` (from :func:`find_scan_region`): only voxels inside it are counted.
+    """
     from .segmentation import estimate_noise_sigma, interior_histogram, volume_histogram
 
-    full = volume_histogram(data, progress=progress, cancel=cancel)
+    full = volume_histogram(data, mask=region, progress=progress, cancel=cancel)
     if getattr(data, "ndim", 0) != 3:
         return ScanHistograms(full, None)
     raise_if_cancelled(cancel)
-    inner = interior_histogram(data, estimate_noise_sigma(full), progress=progress, cancel=cancel)
+    value_range = None
+    if not full.is_integer:
+        value_range = (full.origin, full.origin + full.bin_width * full.n_bins)
+    inner = interior_histogram(data, estimate_noise_sigma(full), mask=region, value_range=value_range,
+                               progress=progress, cancel=cancel)
     return ScanHistograms(full, inner)
 
 
@@ -300,8 +378,11 @@ def contrast_record(verdict: Any, options: AnalysisOptions) -> dict[str, Any]:
 # --------------------------------------------------------------------------- classification and measurement
 def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histograms: ScanHistograms | None = None,
                   voxel_size_um: tuple[float, float, float] | None = None, out: Any = None,
-                  progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None):
+                  progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None,
+                  region: Any = None):
     """Classify a whole scan with ``thresholds`` (partial-volume rules, carbon band as the options say).
+
+    ``region`` (from :func:`find_scan_region`): voxels outside it are background (0).
 
     Returns
     -------
@@ -322,7 +403,7 @@ def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histo
         collector_at_start=options.collector_at_start,
         histogram=histograms.full if histograms is not None else None, voxel_size_um=voxel_size_um,
         memory_limit_bytes=options.memory_limit_bytes, direct_output=out is not None,
-        progress=progress, cancel=cancel,
+        progress=progress, cancel=cancel, region=region,
     )
 
 
@@ -358,6 +439,8 @@ class AnalysisResult:
         Li/void contrast verdict with its source.
     measurements : CellMeasurements
     histograms : ScanHistograms or None
+    region : CellRegion, mask or None
+        The cell region the scan was analysed in (None: the whole volume).
     """
 
     labels: Any
@@ -367,6 +450,7 @@ class AnalysisResult:
     measurements: Any
     histograms: ScanHistograms | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    region: Any = None
 
 
 def _stage(progress: StageProgress | None, name: str) -> Callable[[int, int], None] | None:
@@ -409,7 +493,8 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
     voxel = tuple(scan.voxel_size_um)
     data = scan.data
     calibration = scan_calibration(scan.metadata)
-    hists = scan_histograms(data, progress=_stage(progress, "histogram"), cancel=cancel)
+    region = find_scan_region(data, options, progress=_stage(progress, "cell region"), cancel=cancel)
+    hists = scan_histograms(data, progress=_stage(progress, "histogram"), cancel=cancel, region=region)
     verdict = judge_contrast(hists, options, calibration)
     thresholds, store = None, None
     if options.labels is not None:
@@ -419,12 +504,14 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
         labels, store = new_label_output(scan.shape, voxel, options.memory_limit_bytes, scratch)
         model.predict(data, labels_out=labels, progress=_stage(progress, "classifier"),
                       cancel=(lambda: _cancelled(cancel)) if cancel is not None else None)
+        if region is not None:
+            _clear_outside(labels, region, options.memory_limit_bytes)
     else:
         thresholds = suggest_scan_thresholds(hists, options, calibration)
         out, store = new_label_output(scan.shape, voxel, options.memory_limit_bytes, scratch)
         result = classify_scan(data, thresholds, options, histograms=hists, voxel_size_um=voxel,
                                out=out if store is not None else None,
-                               progress=_stage(progress, "classification"), cancel=cancel)
+                               progress=_stage(progress, "classification"), cancel=cancel, region=region)
         labels, thresholds = result.labels, result.thresholds
     contrast = contrast_record(verdict, options)
     name = scan.name or (scan.source.stem if scan.source is not None else "scan")
@@ -438,8 +525,22 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
     if thresholds is not None and sensitivity:
         classify, values = _sensitivity_classifier(thresholds, options)
         m.sensitivity = threshold_sensitivity(data, values, classify, voxel, stack_axis=m.orientation.axis,
-                                              collector_at_start=m.orientation.collector_at_start)
-    return AnalysisResult(labels, store, thresholds, contrast, m, hists)
+                                              collector_at_start=m.orientation.collector_at_start, region=region)
+    m.parameters["cell_region"] = _region_record(region, options)
+    return AnalysisResult(labels, store, thresholds, contrast, m, hists, region=region)
+
+
+def _clear_outside(labels: Any, region: Any, memory_limit_bytes: int) -> None:
+    """Set labels outside the cell region to background, slab by slab."""
+    from .classes import BACKGROUND
+    from .segmentation.chunks import default_slab_depth, read_slab, slab_ranges
+
+    shape = tuple(int(s) for s in labels.shape)
+    depth = default_slab_depth(shape, 2, min(128 * 2**20, max(memory_limit_bytes // 8, 2**20)))
+    for a, b in slab_ranges(shape[0], depth):
+        slab = np.asarray(labels[a:b])
+        slab[~read_slab(region, a, b).astype(bool)] = BACKGROUND.code
+        labels[a:b] = slab
 
 
 def _cancelled(cancel: CancelLike) -> bool:

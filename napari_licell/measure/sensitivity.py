@@ -165,6 +165,7 @@ def threshold_sensitivity(
     stack_axis: int = 0,
     collector_at_start: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    region: Any = None,
 ) -> ThresholdSensitivity:
     """Move each threshold down and up by a step and measure again on a subsample.
 
@@ -187,6 +188,9 @@ def threshold_sensitivity(
         Orientation of the image (take them from the full measurement).
     progress : callable(done, total), optional
         Called after every re-classification.
+    region : array-like of bool, optional
+        The cell region (same shape as ``image``); voxels outside it are
+        background in every re-classification.
 
     Returns
     -------
@@ -209,6 +213,9 @@ def threshold_sensitivity(
         voxel = tuple(float(v) for v in voxel_size_um)  # type: ignore[union-attr]
     vox = oriented.oriented_voxel_size(voxel)  # type: ignore[arg-type]
     sample, rows = _sample_sections(oriented, n_sections)
+    outside = None
+    if region is not None:
+        outside = ~_sample_sections(OrientedVolume(region, int(stack_axis), bool(collector_at_start)), n_sections)[0]
     fraction = rows.size / oriented.shape[1]
     total = 1 + 2 * len(base_thresholds)
     done = 0
@@ -216,6 +223,9 @@ def threshold_sensitivity(
     def headline(th: Mapping[str, float]) -> dict[str, float]:
         nonlocal done
         labels = np.asarray(classify(sample, th))
+        if outside is not None:
+            labels = labels.copy() if not labels.flags.writeable else labels
+            labels[outside] = 0
         m = measure_cell(labels, vox, stack_axis=0, collector_at_start=True, find_masses=False,
                          keep_cross_section=False)
         done += 1

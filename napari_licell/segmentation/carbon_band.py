@@ -297,19 +297,23 @@ def find_carbon_band(
     min_se = _min_se_run(voxel_size_um, axis)
     maps = {k: np.zeros(other, dtype=np.int32) for k in ("c", "run_a", "s", "run_b")}
     maps.update({k: np.zeros(other, dtype=bool) for k in ("bounded", "has_se")})
+    cell = np.zeros(other, dtype=bool)  # columns of the cell region (not all background)
     tiles = _tiles(shape, axis, tile)
     for i, t in enumerate(tiles):
         raise_if_cancelled(cancel)
         col = _oriented(read_block(labels, _index(axis, t)), axis, collector_at_start)
         for k, v in _column_runs(col, min_se).items():
             maps[k][t] = v
+        cell[t] = np.any(col != 0, axis=0)
         if progress is not None:
             progress(i + 1, len(tiles))
     if _maps is not None:
         _maps.update(maps)
     sup_a = (maps["run_a"] >= min_thickness_vox) & maps["bounded"]
     sup_b = (maps["run_b"] >= min_thickness_vox) & maps["has_se"]
-    share_a, share_b = float(sup_a.mean()), float(sup_b.mean())
+    n_cell = max(int(np.count_nonzero(cell)), 1)
+    share_a = float(np.count_nonzero(sup_a & cell)) / n_cell
+    share_b = float(np.count_nonzero(sup_b & cell)) / n_cell
     side, support, runs = ("collector", share_a, maps["run_a"][sup_a]) if share_a >= share_b else (
         "se", share_b, maps["run_b"][sup_b])
     if support < min_support or runs.size == 0:

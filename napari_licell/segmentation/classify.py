@@ -27,7 +27,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from ..classes import LABEL_DTYPE, LI, SE_LI, VOID
+from ..classes import BACKGROUND, LABEL_DTYPE, LI, SE_LI, VOID
 from .carbon_band import CarbonBand, label_carbon_band
 from .blocks import plan_blocks
 from .chunks import (
@@ -250,6 +250,19 @@ def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: 
     )
 
 
+def _mask_outside(codes: np.ndarray, block: np.ndarray, region: Any | None, index: tuple[slice, slice, slice]) -> None:
+    """Label background what lies outside the cell region and what holds no number (NaN)."""
+    if region is not None:
+        block_of = getattr(region, "block", None)
+        if block_of is not None:
+            inside = block_of(*((s.start, s.stop) for s in index))
+        else:
+            inside = np.asarray(read_block(region, index)).astype(bool)
+        codes[~inside] = BACKGROUND.code
+    if block.dtype.kind == "f":
+        codes[~np.isfinite(block)] = BACKGROUND.code
+
+
 def _scratch(shape, out, memory_limit_bytes: int, scratch_dir: str | None, direct: bool):
     """Buffer the blocks go to before they are copied into ``out`` (``out`` itself when direct)."""
     if out is not None and direct:
@@ -297,6 +310,7 @@ def classify_volume(
     direct_output: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelLike = None,
+    region: Any | None = None,
 ) -> ClassificationResult:
     """Classify a whole volume into class codes, slab by slab.
 
@@ -343,6 +357,10 @@ def classify_volume(
     cancel : threading.Event or callable, optional
         Stops with :class:`~.chunks.Cancelled`; ``out`` is then untouched
         (unless ``direct_output``).
+    region : array-like of bool, optional
+        The cell region (a :class:`~.cell_region.CellRegion` or any boolean
+        array of the data's shape, read block by block): voxels outside it,
+        and NaN voxels anywhere, are labelled background (0).
 
     Returns
     -------
@@ -355,6 +373,8 @@ def classify_volume(
         raise ValueError(f"unknown denoising {denoise!r}; choose from {DENOISE_METHODS}")
     if out is not None and tuple(out.shape) != shape:
         raise ValueError(f"output shape {tuple(out.shape)} differs from data shape {shape}")
+    if region is not None and tuple(region.shape) != shape:
+        raise ValueError(f"cell region shape {tuple(region.shape)} differs from data shape {shape}")
     li, void, _ = _dark_setup(thresholds)
     use_pv = partial_volume and (li is not None or void is not None)
     if use_pv and _needs_levels(thresholds):
@@ -403,8 +423,11 @@ def classify_volume(
                     block = slab[:, y0:y1, x0:x1]
                 else:
                     block = read_block(data, (slice(r0, r1), slice(y0, y1), slice(x0, x1)))
-                codes = codes_of(np.ascontiguousarray(block))[k0:k1, ky0:ky1, kx0:kx1]
+                block = np.ascontiguousarray(block)
+                codes = codes_of(block)[k0:k1, ky0:ky1, kx0:kx1]
                 ys, xs = slice(y0 + ky0, y0 + ky1), slice(x0 + kx0, x0 + kx1)
+                _mask_outside(codes, block[k0:k1, ky0:ky1, kx0:kx1], region,
+                              (slice(r0 + k0, r0 + k1), ys, xs))
                 if kept is not None:
                     kept[:, ys, xs] = codes
                 else:

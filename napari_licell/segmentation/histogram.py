@@ -4,7 +4,10 @@ For unsigned 16-bit data (the usual CT export) counting runs in a numba
 kernel with one private histogram per thread; 8-bit data use ``np.bincount``;
 signed integers are counted through their unsigned view and re-ordered.
 Floating-point volumes are binned into 65536 equal bins between their
-minimum and maximum (two passes), which is exact up to that bin width.
+minimum and maximum (two passes), which is exact up to that bin width;
+float values on a regular grid (a float export of integer grey values) get
+bins of a whole number of grid steps, so no bin is left empty between
+occupied ones.
 """
 
 from __future__ import annotations
@@ -25,9 +28,45 @@ from .chunks import (
     slab_ranges,
 )
 
-__all__ = ["Histogram", "volume_histogram", "histogram_of_array", "interior_histogram"]
+__all__ = ["Histogram", "volume_histogram", "histogram_of_array", "interior_histogram", "value_grid"]
 
 _FLOAT_BINS = 65536
+#: Values sampled (over the whole stack) to tell whether float data sit on a regular grid.
+_GRID_SAMPLE = 2_000_000
+
+
+def value_grid(values: np.ndarray, lo: float, hi: float, tolerance: float = 0.05) -> float | None:
+    """Spacing of the regular grid float values sit on (a converted integer export), or None.
+
+    The grid step is the smallest gap between distinct sampled values; the
+    values are on the grid when (nearly) all of them are a whole number of
+    steps from the smallest, within ``tolerance`` of a step (float32 rounding).
+    Grids finer than 2**24 steps over the range count as continuous.
+    """
+    u = np.unique(np.asarray(values, dtype=np.float64))
+    if u.size < 16 or not hi > lo:
+        return None
+    gaps = np.diff(u)
+    gaps = gaps[gaps > 1e-9 * (hi - lo)]
+    if gaps.size == 0:
+        return None
+    smallest = gaps[gaps < 1.5 * gaps.min()]
+    step = float(np.median(smallest))  # float32 rounding scatters single gaps around the step
+    if (hi - lo) / step > 2**24:
+        return None
+    gaps = np.diff(u)
+    whole = np.rint(gaps / step)
+    if np.mean(np.abs(gaps / step - whole) < tolerance) < 0.999:
+        return None
+    # each value's grid index, counted gap by gap; the step is the slope of value against index
+    k = np.concatenate([[0.0], np.cumsum(whole)])
+    if k[-1] <= 0:
+        return None
+    step = float(np.polyfit(k, u, 1)[0])
+    off = np.abs((u - u[0]) / step - k)
+    if np.mean(off < tolerance) < 0.999:
+        return None
+    return step
 
 
 @dataclass(frozen=True)
@@ -249,19 +288,33 @@ def volume_histogram(
 
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(f"unsupported volume dtype {dtype}")
+    grid = None
     if value_range is None:
         lo, hi = np.inf, -np.inf
+        samples: list[np.ndarray] = []
+        per_slab = max(1, _GRID_SAMPLE // max(1, len(ranges)))
         for a, b in ranges:
             raise_if_cancelled(cancel)
             block = read_slab(data, a, b)
-            if block.size:
-                lo = min(lo, float(np.nanmin(block)))
-                hi = max(hi, float(np.nanmax(block)))
+            if mask is not None:
+                block = block[read_slab(mask, a, b).astype(bool)]
+            finite = block[np.isfinite(block)] if block.size else block.reshape(-1)
+            if finite.size:
+                lo = min(lo, float(finite.min()))
+                hi = max(hi, float(finite.max()))
+                samples.append(finite.reshape(-1)[:: max(1, finite.size // per_slab)])
         if not np.isfinite(lo):
             lo, hi = 0.0, 1.0
+        grid = value_grid(np.concatenate(samples) if samples else np.zeros(0), lo, hi)
     else:
         lo, hi = map(float, value_range)
     width = (hi - lo) / _FLOAT_BINS if hi > lo else 1.0
+    if grid is not None:
+        # values on a regular grid (a float export of integer grey values): every bin holds the same
+        # whole number of grid values, centred on them, so the histogram has no comb of empty bins
+        per_bin = max(1, int(np.ceil((hi - lo + grid) / (grid * _FLOAT_BINS))))
+        width = grid * per_bin
+        lo = lo - 0.5 * grid
     counts = np.zeros(_FLOAT_BINS, dtype=np.int64)
     for i, (a, b) in enumerate(ranges):
         raise_if_cancelled(cancel)

@@ -1,0 +1,454 @@
+"""The cell region: the bore of the PEEK tube, found in the scan, and the reconstruction circle.
+
+A full-view reconstruction holds much more than the cell: the PEEK tube
+around the 1 mm bore, the jig's fill gas outside it and, outside the
+reconstruction circle, no data at all (zeros, NaN or a constant). PEEK
+(0.9/cm) and 6 atm Xe (1.2/cm) have the grey values of gas-filled voids and
+carbon, so left in they swamp the dark corner of the histogram where Li and
+gas are told apart, and every column outside the bore counts as cell area
+without Li. The cell region keeps them out.
+
+The region is a cylinder along the stack axis (axis 0 of the array): the
+bore, given by its centre at each end of the stack (it may sit off the
+rotation axis and be slightly tilted) and its radius, shrunk by a margin
+against the wall's partial volume; cut with the reconstruction circle when
+the scan has one. :func:`find_cell_region` finds both from a few dozen
+evenly spaced slabs (it never reads the whole scan); a scan that is a crop
+of the cell's interior has no bore in view and gives None (the whole
+volume is the cell).
+
+A :class:`CellRegion` is a lazy boolean array: ``region[a:b]`` (or any
+block index) computes that part of the mask, so it goes wherever a
+streamed mask goes (:func:`~.histogram.volume_histogram`,
+:func:`~.classify.classify_volume`) without ever being held whole. Saved as
+JSON (:meth:`CellRegion.save`), it is what ``analyze --roi FILE`` reads and
+what a viewer shows as a circle per end of the stack (:meth:`CellRegion.circles`).
+
+Example
+-------
+>>> region = find_cell_region(image)            # doctest: +SKIP
+>>> region.circles()                            # doctest: +SKIP
+[{'plane': 0, 'centre_yx': (81.5, 72.1), 'radius_vox': 45.3}, {'plane': 159, ...}]
+>>> hist = volume_histogram(image, mask=region)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from .chunks import CancelLike, ProgressCallback, raise_if_cancelled, read_slab
+
+__all__ = ["Circle", "CellRegion", "find_cell_region", "no_data_value", "REGION_FORMAT"]
+
+#: ``format`` key of a saved region file.
+REGION_FORMAT = "napari-licell cell region v1"
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A circle in the (y, x) plane of every slice, whose centre may move linearly along axis 0.
+
+    Attributes
+    ----------
+    centre_start, centre_end : (float, float)
+        Centre (y, x, voxel coordinates) at plane 0 and at the last plane.
+    radius_vox : float
+        Radius in voxels.
+    """
+
+    centre_start: tuple[float, float]
+    centre_end: tuple[float, float]
+    radius_vox: float
+
+    def centre_at(self, z: np.ndarray | float, n_planes: int) -> tuple[np.ndarray, np.ndarray]:
+        t = np.asarray(z, dtype=np.float64) / max(n_planes - 1, 1)
+        cy = self.centre_start[0] + t * (self.centre_end[0] - self.centre_start[0])
+        cx = self.centre_start[1] + t * (self.centre_end[1] - self.centre_start[1])
+        return cy, cx
+
+
+@dataclass(frozen=True)
+class CellRegion:
+    """Where the cell is: inside the bore (and the reconstruction circle), shrunk by a margin.
+
+    Behaves as a read-only boolean array of ``shape`` (``region[a:b]``,
+    ``np.asarray(region[...])``) computed block by block.
+
+    Attributes
+    ----------
+    shape : (int, int, int)
+        Shape of the scan (z = stack axis, y, x).
+    bore : Circle or None
+        The bore of the PEEK tube; None when not in view.
+    recon : Circle or None
+        The reconstruction circle (data inside it only); None when the data fill the slices.
+    margin_vox : float
+        The bore's radius is reduced by this much (partial volume of the wall).
+    no_data : float or None
+        The constant the scan holds outside the reconstruction circle (None: NaN or none).
+    source : str
+        "found", "file" or "given".
+    notes : tuple of str
+        How it was found, for the report.
+    whole_columns : bool
+        Keep only the (y, x) columns that lie inside the bore in every plane
+        (the two end circles' intersection): then every column is cell from
+        the collector to the SE, as the layer measurements need, even in a
+        tilted bore. False follows the tilted cylinder.
+    """
+
+    shape: tuple[int, int, int]
+    bore: Circle | None = None
+    recon: Circle | None = None
+    margin_vox: float = 2.0
+    no_data: float | None = None
+    source: str = "found"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    whole_columns: bool = True
+
+    # -- array-like ---------------------------------------------------------------------
+    dtype = np.dtype(bool)
+
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        if not isinstance(index, tuple):
+            index = (index,)
+        index = index + (slice(None),) * (3 - len(index))
+        ranges = []
+        picks: list[tuple[int, np.ndarray]] = []
+        for axis, (ix, n) in enumerate(zip(index, self.shape)):
+            if isinstance(ix, (int, np.integer)):
+                i = int(ix) + (n if ix < 0 else 0)
+                ranges.append((i, i + 1, True))
+            elif isinstance(ix, slice):
+                a, b, step = ix.indices(n)
+                if step != 1:
+                    picks.append((axis, np.arange(0, b - a, step)))
+                ranges.append((a, b, False))
+            else:  # integer positions along this axis: computed over their span, then picked
+                pos = np.asarray(ix, dtype=np.int64).ravel()
+                pos = np.where(pos < 0, pos + n, pos)
+                a, b = (int(pos.min()), int(pos.max()) + 1) if pos.size else (0, 0)
+                picks.append((axis, pos - a))
+                ranges.append((a, b, False))
+        block = self.block((ranges[0][0], ranges[0][1]), (ranges[1][0], ranges[1][1]), (ranges[2][0], ranges[2][1]))
+        for axis, pos in picks:
+            block = np.take(block, pos, axis=axis)
+        squeeze = tuple(i for i, r in enumerate(ranges) if r[2])
+        return block.squeeze(axis=squeeze) if squeeze else block
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.block((0, self.shape[0]), (0, self.shape[1]), (0, self.shape[2]))
+        return out if dtype is None else out.astype(dtype)
+
+    def block(self, zr: tuple[int, int], yr: tuple[int, int], xr: tuple[int, int]) -> np.ndarray:
+        """The mask of ``[z0:z1, y0:y1, x0:x1]`` (bool)."""
+        z = np.arange(zr[0], zr[1], dtype=np.float64)
+        y = np.arange(yr[0], yr[1], dtype=np.float64)[None, :, None]
+        x = np.arange(xr[0], xr[1], dtype=np.float64)[None, None, :]
+        out = np.ones((z.size, y.shape[1], x.shape[2]), dtype=bool)
+        circles = [(self.recon, 1.5)]
+        if self.bore is not None and self.whole_columns:  # inside at both ends = inside in every plane
+            b = self.bore
+            circles += [(Circle(b.centre_start, b.centre_start, b.radius_vox), self.margin_vox),
+                        (Circle(b.centre_end, b.centre_end, b.radius_vox), self.margin_vox)]
+        else:
+            circles.append((self.bore, self.margin_vox))
+        for circle, shrink in circles:
+            if circle is None:
+                continue
+            cy, cx = circle.centre_at(z, self.shape[0])
+            r = max(circle.radius_vox - shrink, 0.0)
+            out &= (y - cy[:, None, None]) ** 2 + (x - cx[:, None, None]) ** 2 < r * r
+        return out
+
+    @property
+    def is_whole_volume(self) -> bool:
+        """True when nothing is excluded."""
+        return self.bore is None and self.recon is None
+
+    def voxel_count(self) -> int:
+        """Voxels inside the region (plane by plane)."""
+        return int(sum(int(self.block((z, z + 1), (0, self.shape[1]), (0, self.shape[2])).sum())
+                       for z in range(self.shape[0])))
+
+    def share_of_volume(self) -> float:
+        """Share of the scan's voxels inside the region."""
+        return self.voxel_count() / float(np.prod(self.shape, dtype=np.float64))
+
+    # -- for a viewer -------------------------------------------------------------------
+    def circles(self) -> list[dict[str, Any]]:
+        """The bore as a circle at each end of the stack (what a viewer draws and lets the user move).
+
+        Returns
+        -------
+        list of dict
+            ``{"plane", "centre_yx", "radius_vox"}`` for plane 0 and the last
+            plane, with the margin already taken off; empty when no bore was found.
+        """
+        if self.bore is None:
+            return []
+        r = max(self.bore.radius_vox - self.margin_vox, 0.0)
+        return [{"plane": 0, "centre_yx": tuple(map(float, self.bore.centre_start)), "radius_vox": float(r)},
+                {"plane": self.shape[0] - 1, "centre_yx": tuple(map(float, self.bore.centre_end)), "radius_vox": float(r)}]
+
+    def with_bore_circles(self, start: tuple[float, float], end: tuple[float, float], radius_vox: float) -> "CellRegion":
+        """A copy with the bore set from a circle per end (as drawn; the margin is not taken off again)."""
+        bore = Circle(tuple(map(float, start)), tuple(map(float, end)), float(radius_vox) + self.margin_vox)
+        return replace(self, bore=bore, source="given", notes=self.notes + ("bore set by hand",))
+
+    # -- storage ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["shape"] = list(self.shape)
+        d["notes"] = list(self.notes)
+        d["whole_columns"] = bool(self.whole_columns)
+        for key in ("bore", "recon"):
+            if d[key] is not None:
+                d[key] = {"centre_start": list(d[key]["centre_start"]), "centre_end": list(d[key]["centre_end"]),
+                          "radius_vox": float(d[key]["radius_vox"])}
+        if d["no_data"] is not None and not math.isfinite(d["no_data"]):
+            d["no_data"] = None
+        return {"format": REGION_FORMAT, **d}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CellRegion":
+        def circle(c):
+            return None if c is None else Circle(tuple(map(float, c["centre_start"])), tuple(map(float, c["centre_end"])),
+                                                 float(c["radius_vox"]))
+
+        return cls(shape=tuple(int(s) for s in d["shape"]), bore=circle(d.get("bore")), recon=circle(d.get("recon")),
+                   margin_vox=float(d.get("margin_vox", 2.0)), no_data=d.get("no_data"),
+                   source=str(d.get("source", "file")), notes=tuple(d.get("notes", ())),
+                   whole_columns=bool(d.get("whole_columns", True)))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the region as JSON (atomically)."""
+        from ..io.atomic import atomic_write_text
+
+        path = Path(path)
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CellRegion":
+        """Read a region saved by :meth:`save`."""
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(d, dict) or d.get("format") != REGION_FORMAT:
+            raise ValueError(f"not a cell region file (format {d.get('format') if isinstance(d, dict) else None!r})")
+        return replace(cls.from_dict(d), source="file")
+
+
+# --------------------------------------------------------------------------- finding
+def no_data_value(plane: np.ndarray) -> float | None:
+    """The constant a slice holds outside its reconstruction circle, or None.
+
+    Taken from the slice's four corners: when they all hold one exact value
+    (0, -1, 65535, ...) that value is no data. NaN no-data needs no value.
+    """
+    p = np.asarray(plane)
+    if p.ndim != 2 or min(p.shape) < 8:
+        return None
+    k = max(2, min(p.shape) // 32)
+    corners = np.concatenate([p[:k, :k].ravel(), p[:k, -k:].ravel(), p[-k:, :k].ravel(), p[-k:, -k:].ravel()])
+    if corners.size == 0 or not np.all(np.isfinite(corners)):
+        return None
+    if np.all(corners == corners[0]):
+        return float(corners[0])
+    return None
+
+
+def _shrink(plane: np.ndarray, valid: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Block means of a plane and of its valid mask (blocks with any invalid voxel are invalid)."""
+    if factor == 1:
+        return plane, valid
+    ny, nx = (s // factor * factor for s in plane.shape)
+    p = np.where(valid, plane, 0.0)[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor)
+    v = valid[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor)
+    return p.mean(axis=(1, 3)), v.all(axis=(1, 3))
+
+
+def _otsu(values: np.ndarray) -> float | None:
+    if values.size < 64:
+        return None
+    lo, hi = np.percentile(values, [0.5, 99.5])
+    if not hi > lo:
+        return None
+    counts, edges = np.histogram(np.clip(values, lo, hi), bins=256, range=(lo, hi))
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    w = np.cumsum(counts).astype(np.float64)
+    m = np.cumsum(counts * centres)
+    total_w, total_m = w[-1], m[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_m * w - m * total_w) ** 2 / (w * (total_w - w))
+    between[~np.isfinite(between)] = -1
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def _disk_candidate(mask: np.ndarray, valid: np.ndarray, min_radius: float) -> tuple[float, float, float] | None:
+    """(cy, cx, r) of the largest component of ``mask`` when it is a filled disk away from the data's edge."""
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        return None
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    comp = lab == int(np.argmax(sizes))
+    # a disk inside the data, not the annulus of the jig around it: it must not touch the edge of the data
+    edge = ~valid
+    edge[0, :] = edge[-1, :] = edge[:, 0] = edge[:, -1] = True
+    if np.any(comp & ndimage.binary_dilation(edge, iterations=2)):
+        return None
+    filled = ndimage.binary_fill_holes(comp)
+    area = float(filled.sum())
+    r = math.sqrt(area / math.pi)
+    if r < min_radius or comp.sum() < 0.85 * area:
+        return None
+    cy, cx = ndimage.center_of_mass(filled)
+    yy, xx = np.ogrid[: mask.shape[0], : mask.shape[1]]
+    disk = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
+    if np.count_nonzero(disk & filled) < 0.93 * area:  # round, not an ellipse or a blob
+        return None
+    return float(cy), float(cx), r
+
+
+def _recon_circle(valid: np.ndarray) -> tuple[float, float, float] | None:
+    """(cy, cx, r) of the reconstruction circle when the data do not fill the slice."""
+    if valid.all() or not valid.any():
+        return None
+    area = float(valid.sum())
+    cy, cx = ndimage.center_of_mass(valid)
+    return float(cy), float(cx), math.sqrt(area / math.pi)
+
+
+def _fit_line(t: np.ndarray, v: np.ndarray, keep: np.ndarray) -> tuple[float, float]:
+    if np.count_nonzero(keep) < 2 or np.ptp(t[keep]) == 0:
+        return float(np.median(v[keep])), 0.0
+    slope, offset = np.polyfit(t[keep], v[keep], 1)
+    return float(offset), float(slope)
+
+
+def find_cell_region(
+    data: Any,
+    *,
+    n_samples: int = 32,
+    planes_per_sample: int = 4,
+    max_plane_pixels: int = 512,
+    margin_vox: float | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelLike = None,
+) -> CellRegion | None:
+    """Find the bore of the PEEK tube (and the reconstruction circle) in a scan.
+
+    Evenly spaced slabs of ``planes_per_sample`` planes are averaged (less
+    noise) and shrunk to at most ``max_plane_pixels`` a side. In each, the
+    valid data (finite, not the no-data constant of the corners) are split
+    in two grey classes (Otsu); the bore is the class whose largest
+    component is a filled round disk that does not touch the edge of the
+    data: bright where the bore holds SE or the collector, dark where it
+    holds the Li layer, skipped where it holds carbon (whose grey is the
+    jig's). A straight line through the centres (robust to outliers) gives
+    the bore's axis, the median radius its radius.
+
+    Parameters
+    ----------
+    data : array-like (z, y, x)
+        The scan, z along the stack axis (the cylinder's axis). Any number type.
+    n_samples : int
+        Slabs looked at.
+    planes_per_sample : int
+        Planes averaged per slab.
+    max_plane_pixels : int
+        Planes are shrunk (block means) to at most this many pixels a side.
+    margin_vox : float, optional
+        Taken off the bore's radius (default: 2 voxels + 1 % of the radius).
+    progress, cancel
+        As in the other streamed steps.
+
+    Returns
+    -------
+    CellRegion or None
+        None when neither a bore nor a reconstruction circle is in view
+        (a crop of the cell's interior: the whole volume is the cell).
+    """
+    shape = tuple(int(s) for s in data.shape)
+    if len(shape) != 3:
+        raise ValueError("the cell region is found in a 3D scan")
+    nz, ny, nx = shape
+    factor = max(1, int(math.ceil(max(ny, nx) / max_plane_pixels)))
+    starts = np.unique(np.linspace(0, max(nz - planes_per_sample, 0), min(n_samples, nz)).round().astype(int))
+    rows: list[tuple[float, float, float, float]] = []
+    recon_rows: list[tuple[float, float, float]] = []
+    no_data: float | None = None
+    min_radius = 0.125 * min(ny, nx) / factor  # the bore spans at least a quarter of the slice
+    for i, z0 in enumerate(starts):
+        raise_if_cancelled(cancel)
+        slab = read_slab(data, int(z0), int(min(nz, z0 + planes_per_sample)))
+        slab = np.asarray(slab, dtype=np.float32)
+        nd = no_data_value(slab[0])
+        if nd is not None:
+            no_data = nd
+        valid = np.all(np.isfinite(slab), axis=0)
+        if nd is not None:
+            valid &= np.all(slab != np.float32(nd), axis=0)
+        plane = np.where(valid, slab.mean(axis=0) if valid.any() else 0.0, 0.0)
+        small, small_valid = _shrink(np.nan_to_num(plane), valid, factor)
+        rc = _recon_circle(small_valid)
+        if rc is not None:
+            recon_rows.append(rc)
+        values = small[small_valid]
+        t = _otsu(values)
+        if t is not None:
+            lo, hi = values[values < t], values[values >= t]
+            spread = math.sqrt(0.5 * (lo.var() + hi.var())) if lo.size and hi.size else 0.0
+            if lo.size and hi.size and hi.mean() - lo.mean() > 3.0 * spread:
+                for cls_mask in (small >= t, small < t):
+                    found = _disk_candidate(cls_mask & small_valid, small_valid, min_radius)
+                    if found is not None:
+                        rows.append((z0 + 0.5 * (planes_per_sample - 1), *found))
+                        break
+        if progress is not None:
+            progress(i + 1, len(starts))
+    scale = lambda c: (c + 0.5) * factor - 0.5  # noqa: E731 - shrunk pixel centre -> voxel coordinate
+    notes: list[str] = []
+    recon = None
+    if recon_rows and len(recon_rows) >= len(starts) // 2:
+        arr = np.asarray(recon_rows)
+        cy, cx, r = np.median(arr, axis=0)
+        recon = Circle((scale(cy), scale(cx)), (scale(cy), scale(cx)), float(r) * factor)
+        notes.append(f"reconstruction circle of radius {recon.radius_vox:.0f} voxels")
+    bore = None
+    need = max(3, int(math.ceil(0.25 * len(starts))))
+    if len(rows) >= need:
+        arr = np.asarray(rows, dtype=np.float64)
+        t, cy, cx, r = arr.T
+        keep = np.abs(r - np.median(r)) <= max(1.5, 0.08 * np.median(r))
+        for _ in range(3):
+            oy, sy = _fit_line(t, cy, keep)
+            ox, sx = _fit_line(t, cx, keep)
+            resid = np.hypot(cy - (oy + sy * t), cx - (ox + sx * t))
+            keep = keep & (resid <= max(1.5, 0.05 * np.median(r[keep]) if keep.any() else 1.5))
+            if not keep.any():
+                break
+        if np.count_nonzero(keep) >= need:
+            radius = float(np.median(r[keep])) * factor
+            bore = Circle((scale(oy), scale(ox)), (scale(oy + sy * (nz - 1)), scale(ox + sx * (nz - 1))), radius)
+            tilt = math.degrees(math.atan(math.hypot(sy, sx) * factor))
+            notes.insert(0, f"bore of the cell found in {int(np.count_nonzero(keep))} of {len(starts)} sampled slabs: "
+                            f"radius {radius:.1f} voxels, tilt {tilt:.2f} degrees")
+    if bore is None and recon is None:
+        return None
+    if bore is None:
+        notes.insert(0, "no bore in view: the region is the reconstruction circle")
+    margin = float(margin_vox) if margin_vox is not None else (2.0 + 0.01 * bore.radius_vox if bore else 2.0)
+    return CellRegion(shape, bore, recon, margin, no_data, "found", tuple(notes))
