@@ -6,11 +6,12 @@ from qtpy.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QWidget
 
 from ..physics.attenuation import attenuation_table
 from .mpl_canvas import ThemedFigureWidget
+from .dock_tabs import JoinsLicellTabs
 
 __all__ = ["AttenuationDock"]
 
 
-class AttenuationDock(ThemedFigureWidget):
+class AttenuationDock(JoinsLicellTabs, ThemedFigureWidget):
     """Bar chart of linear attenuation (1/cm, log scale) for Li, SE, carbon, metals and the fill gases."""
 
     def __init__(self, napari_viewer=None, parent=None):

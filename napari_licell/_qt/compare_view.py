@@ -42,6 +42,7 @@ from .._napari.layers import synthetic_cell_layers
 from .cross_section import show_stack_cross_section
 from .mpl_canvas import ThemedFigureWidget
 from .notify import report_error
+from .dock_tabs import JoinsLicellTabs
 
 __all__ = ["CompareView", "ProcessStatsFigure", "TABLE_COLUMNS"]
 
@@ -87,7 +88,7 @@ class ProcessStatsFigure(ThemedFigureWidget):
     def __init__(self, napari_viewer=None, parent=None):
         self.table = None
         super().__init__(napari_viewer, parent=parent, toolbar=False, figsize=(4, 2.2))
-        self.canvas.setMinimumHeight(120)
+        self.canvas.setMinimumHeight(90)
         self.redraw()
 
     def set_table(self, table) -> None:
@@ -124,7 +125,7 @@ class ProcessStatsFigure(ThemedFigureWidget):
             self.figure.suptitle(f"Per bonding process ({note})", fontsize=8, color=text)
 
 
-class CompareView(QWidget):
+class CompareView(JoinsLicellTabs, QWidget):
     """All cells of a study side by side (napari grid mode), their key numbers, statistics and a figure export.
 
     Parameters
@@ -176,7 +177,9 @@ class CompareView(QWidget):
         layout.addLayout(row)
 
         splitter = QSplitter(Qt.Vertical)
+        splitter.setChildrenCollapsible(False)
         self.cell_list = QListWidget()
+        self.cell_list.setMinimumHeight(40)
         self.cell_list.setToolTip("Cells to show, tabulate and export")
         self.cell_list.itemChanged.connect(lambda _: self._on_checks())
         splitter.addWidget(self.cell_list)
@@ -185,6 +188,7 @@ class CompareView(QWidget):
         self.table_widget.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table_widget.setSortingEnabled(True)
         self.table_widget.verticalHeader().setVisible(False)
+        self.table_widget.setMinimumHeight(60)
         splitter.addWidget(self.table_widget)
         self.stats = ProcessStatsFigure(self.viewer)
         splitter.addWidget(self.stats)

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -35,12 +36,13 @@ from qtpy.QtWidgets import (
 
 from ..cancellation import Cancelled
 from ..errors import LiCellInputError
+from .dock_tabs import JoinsLicellTabs
 from .notify import report_error, report_info
 
 __all__ = ["LicellDock", "TaskBar", "real_viewer", "real_layer"]
 
 #: Smallest size a dock asks for (pixels): docks scroll rather than grow the window.
-DOCK_MIN_WIDTH, DOCK_MIN_HEIGHT = 260, 140
+DOCK_MIN_WIDTH, DOCK_MIN_HEIGHT = 260, 120
 
 
 def real_viewer(viewer: Any) -> Any:
@@ -89,7 +91,7 @@ class TaskBar(QWidget):
             self.progress_bar.setFormat(outcome)
 
 
-class LicellDock(QWidget):
+class LicellDock(JoinsLicellTabs, QWidget):
     """Base of the LiCell docks (see the module docstring).
 
     Parameters
@@ -144,12 +146,17 @@ class LicellDock(QWidget):
 
     # ------------------------------------------------------------------ viewer links
     def link(self, emitter: Any, slot: Callable) -> None:
-        """Connect ``slot`` to a viewer event; disconnected when the dock closes."""
-        emitter.connect(slot)
-        self._links.append((emitter, slot))
+        """Connect ``slot`` to a viewer (or project) event; disconnected when the dock closes.
+
+        The connection holds the dock weakly and calls nothing once the dock's Qt
+        objects are gone (napari may delete a dock without closing it).
+        """
+        call = _weak_slot(self, slot)
+        emitter.connect(call)
+        self._links.append((emitter, call))
 
     def _layers_changed(self, event=None) -> None:
-        if not self._closed:
+        if self._alive():
             self.guarded(self.on_layers_changed, event)
 
     def on_layers_changed(self, event=None) -> None:
@@ -187,7 +194,8 @@ class LicellDock(QWidget):
 
     # ------------------------------------------------------------------ messages
     def show_status(self, text: str) -> None:
-        self.status.setText(text)
+        if self._alive():
+            self.status.setText(text)
 
     def guarded(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
         """Run a GUI action; any error becomes one notification and the status line, never a traceback."""
@@ -251,7 +259,20 @@ class LicellDock(QWidget):
             self._cancel.set()
             self.show_status("Cancelling…")
 
+    def _alive(self) -> bool:
+        """False once the dock was closed or its Qt objects deleted (a worker may end after the window)."""
+        if self._closed:
+            return False
+        try:
+            self.status.objectName()
+        except RuntimeError:  # wrapped C/C++ object has been deleted
+            self._closed = True
+            return False
+        return True
+
     def _on_task_returned(self, value: Any, on_done: Callable[[Any], None]) -> None:
+        if not self._alive():
+            return
         if self._cancel.is_set():
             self._task_outcome = "cancelled"
             return
@@ -260,6 +281,8 @@ class LicellDock(QWidget):
             self._task_outcome = "failed"
 
     def _on_task_error(self, exc: BaseException, on_cancelled: Callable[[], None] | None) -> None:
+        if not self._alive():
+            return
         if isinstance(exc, Cancelled) or self._cancel.is_set():
             self._task_outcome = "cancelled"
             self.show_status("Cancelled; nothing was changed.")
@@ -272,6 +295,8 @@ class LicellDock(QWidget):
 
     def _on_task_finished(self) -> None:
         self.worker = None
+        if not self._alive():
+            return
         if self._task_outcome == "cancelled" and not self.status.text().startswith("Cancelled"):
             self.show_status("Cancelled; nothing was changed.")
         self.task_bar.ended(self._task_outcome or "done")
@@ -280,6 +305,28 @@ class LicellDock(QWidget):
 
     def on_busy_changed(self, busy: bool) -> None:
         """A task started (True) or ended (False); subclasses enable or disable their buttons."""
+
+
+def _weak_slot(dock: LicellDock, slot: Callable) -> Callable:
+    """``slot`` called only while ``dock`` lives (a bound method of the dock is held weakly)."""
+    if getattr(slot, "__self__", None) is dock:
+        method, ref = slot.__func__, weakref.ref(dock)
+
+        def call(*args: Any) -> Any:
+            owner = ref()
+            if owner is not None and owner._alive():
+                return method(owner, *args)
+            return None
+    else:
+        ref = weakref.ref(dock)
+
+        def call(*args: Any) -> Any:
+            owner = ref()
+            if owner is not None and owner._alive():
+                return slot(*args)
+            return None
+
+    return call
 
 
 def _call_ok(func: Callable[[Any], None], value: Any) -> bool:

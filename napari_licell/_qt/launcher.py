@@ -49,6 +49,17 @@ def _add_settings_menu(qt_window) -> None:
     menu.addAction("Settings…").triggered.connect(_open_settings)  # no closure: nothing keeps the window alive
 
 
+def _legible_dock_tabs(qt_window) -> None:
+    """Dock tabs show whole titles and scroll, rather than eliding to "S…" in a narrow column."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QTabBar
+
+    for bar in qt_window.findChildren(QTabBar):
+        if bar.parent() is qt_window:
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
+
+
 def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict:
     """Add the LiCell docks to ``viewer`` and open the demo study or ``paths``.
 
@@ -58,10 +69,15 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
 
     areas = {"right": Qt.RightDockWidgetArea, "bottom": Qt.BottomDockWidgetArea, "left": Qt.LeftDockWidgetArea}
     qt_window = viewer.window._qt_window
+    # the side columns reach the window's bottom, so the bottom docks span the canvas only and the
+    # window's minimum height is the tallest column, not the columns plus the bottom docks
+    qt_window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+    qt_window.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
     docks, dock_frames = {}, {}
     for name, area, behind in DOCK_LAYOUT:
         frame, widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name)
         docks[name], dock_frames[name] = widget, frame
+        frame.setWindowTitle(name)  # the tab shows "Study", not "Study (napari-licell)"
         if behind in dock_frames:
             qt_window.tabifyDockWidget(dock_frames[behind], frame)
         elif area != "right":
@@ -72,6 +88,9 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
     bottom = [dock_frames[n] for n, area, _ in DOCK_LAYOUT if area == "bottom" and n in dock_frames]
     if bottom:  # keep the canvas the largest thing in the window
         qt_window.resizeDocks(bottom[:1], [240], Qt.Vertical)
+    if "Study" in dock_frames:  # room for the cell table and the workflow buttons
+        qt_window.resizeDocks([dock_frames["Study"]], [400], Qt.Horizontal)
+    _legible_dock_tabs(qt_window)
     _add_settings_menu(qt_window)
     study = docks.get("Study")
     if "Voltage" in docks and study is not None:

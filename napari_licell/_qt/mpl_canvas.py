@@ -37,7 +37,7 @@ class ThemedFigureWidget(QWidget):
         self.viewer = napari_viewer
         self.figure = Figure(figsize=figsize, layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(150)
+        self.canvas.setMinimumHeight(90)  # plots shrink with the dock; a laptop screen is 768 px tall
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         if toolbar:

@@ -19,15 +19,16 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
 )
 
+from .. import pipeline
 from ..classes import CLASS_TABLE
+from ..errors import LiCellInputError
+from ..layer_roles import Role, is_ct_scan, role_of, scan_of, tagged
+from .dock_base import LicellDock
 from .mpl_canvas import ThemedFigureWidget
 from .notify import report_error
 
@@ -103,24 +104,22 @@ class _ResultsPlots(ThemedFigureWidget):
             ax.tick_params(labelsize=6)
 
 
-class ResultsDock(QWidget):
+class ResultsDock(LicellDock):
     """Numbers, thickness map and depth profiles of the chosen labels layer."""
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer, parent)
         self.measurement = None
-        self._worker = None
         self._watched = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(1000)
         self._init_widgets()
         self._add_callbacks()
-        self._refresh_layers()
+        self.on_layers_changed()
 
     def _init_widgets(self) -> None:
-        layout = QVBoxLayout(self)
+        layout = self.body_layout
         form = QFormLayout()
         self.labels_box = QComboBox()
         self.image_box = QComboBox()
@@ -129,17 +128,14 @@ class ResultsDock(QWidget):
         layout.addLayout(form)
         row = QHBoxLayout()
         self.measure_button = QPushButton("Measure")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
+        self.measure_button.setToolTip("Measure where the lithium is (in the background)")
         self.auto_update = QCheckBox("Update when labels change")
         self.auto_update.setChecked(True)
         row.addWidget(self.measure_button)
-        row.addWidget(self.cancel_button)
+        row.addWidget(self.auto_update)
         layout.addLayout(row)
-        layout.addWidget(self.auto_update)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        layout.addWidget(self.progress)
+        layout.addWidget(self.task_bar)
+        self.progress, self.cancel_button = self.task_bar.progress_bar, self.task_bar.cancel_button
         self.verdict_label = QLabel("Choose a labels layer and press Measure.")
         self.verdict_label.setWordWrap(True)
         layout.addWidget(self.verdict_label)
@@ -147,32 +143,33 @@ class ResultsDock(QWidget):
         self.table.setHorizontalHeaderLabels(["quantity", "value"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.table)
+        self.table.setMinimumHeight(120)
+        layout.addWidget(self.table, 1)
         self.plots = _ResultsPlots(self.viewer)
-        layout.addWidget(self.plots)
+        layout.addWidget(self.plots, 1)
         row2 = QHBoxLayout()
         self.report_button = QPushButton("Report (HTML)…")
         self.json_button = QPushButton("Numbers (JSON)…")
         row2.addWidget(self.report_button)
         row2.addWidget(self.json_button)
         layout.addLayout(row2)
+        layout.addWidget(self.status)
 
     def _add_callbacks(self) -> None:
-        self.viewer.layers.events.inserted.connect(self._refresh_layers)
-        self.viewer.layers.events.removed.connect(self._refresh_layers)
-        self.measure_button.clicked.connect(self.measure)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.measure_button.clicked.connect(lambda: self.guarded(self.measure))
         self.labels_box.currentTextChanged.connect(self._watch_labels)
-        self._timer.timeout.connect(self.measure)
+        self._timer.timeout.connect(lambda: self.guarded(self.measure))
         self.report_button.clicked.connect(self._ask_report)
         self.json_button.clicked.connect(self._ask_json)
 
     # --- layers ------------------------------------------------------------
-    def _refresh_layers(self, event=None) -> None:
-        from napari.layers import Image, Labels
+    def on_layers_changed(self, event=None) -> None:
+        from napari.layers import Labels
 
-        labels = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels) and layer.ndim == 3]
-        images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image) and layer.ndim == 3]
+        measurable = (None, Role.LABELS, Role.CLASSES, Role.TRUTH)
+        labels = [layer.name for layer in self.viewer.layers
+                  if isinstance(layer, Labels) and layer.ndim == 3 and role_of(layer) in measurable]
+        images = [layer.name for layer in self.viewer.layers if is_ct_scan(layer, allow_2d=False)]
         for box, names, allow_none in ((self.labels_box, labels, False), (self.image_box, images, True)):
             current = box.currentText()
             box.blockSignals(True)
@@ -192,14 +189,14 @@ class ResultsDock(QWidget):
             except (TypeError, ValueError, AttributeError):
                 pass
             self._watched = None
-        if name and name in self.viewer.layers:
-            layer = self.viewer.layers[name]
+        layer = self.layer_named(name)
+        if layer is not None:
             event = getattr(layer.events, "labels_update", None) or layer.events.data
             event.connect(self._on_labels_changed)
             self._watched = layer
-            prefix = name.replace(" truth", "").replace(" labels", "").replace(" preview", "")
-            if prefix in [self.image_box.itemText(i) for i in range(self.image_box.count())]:
-                self.image_box.setCurrentText(prefix)
+            scan = scan_of(layer)
+            if scan and self.image_box.findText(scan) >= 0:
+                self.image_box.setCurrentText(scan)
 
     def _on_labels_changed(self, event=None) -> None:
         if self.auto_update.isChecked() and self.measurement is not None:
@@ -211,21 +208,17 @@ class ResultsDock(QWidget):
         self.image_box.setCurrentText(image_name)
 
     # --- measuring ---------------------------------------------------------
-    def _inputs(self) -> dict[str, Any] | None:
-        name = self.labels_box.currentText()
-        if not name or name not in self.viewer.layers:
-            report_error("Choose a labels layer to measure")
-            return None
-        layer = self.viewer.layers[name]
-        image_name = self.image_box.currentText()
-        image_layer = self.viewer.layers[image_name] if image_name in self.viewer.layers else None
+    def _inputs(self) -> dict[str, Any]:
+        layer = self.layer_named(self.labels_box.currentText())
+        if layer is None:
+            raise LiCellInputError(None, "choose a labels layer to measure",
+                                   "apply thresholds, paint, or open labels first")
+        image_layer = self.layer_named(self.image_box.currentText())
         meta = dict(image_layer.metadata) if image_layer is not None else {}
         meta.update({k: v for k, v in layer.metadata.items() if k not in meta})
         image = image_layer.data if image_layer is not None else None
         if image is not None and tuple(image.shape) != tuple(layer.data.shape):
             image = None
-        from .. import pipeline
-
         return {
             "labels": layer.data,
             "voxel_size_um": tuple(float(s) for s in layer.scale[-3:]),
@@ -233,69 +226,34 @@ class ResultsDock(QWidget):
             "options": pipeline.AnalysisOptions.from_metadata(meta),
             "contrast": layer.metadata.get("contrast"),
             "calibration": pipeline.scan_calibration(meta),
-            "name": name,
+            "name": layer.name,
         }
 
-    def measure(self) -> None:
-        """Measure the chosen labels layer in a worker thread."""
-        from napari.qt.threading import thread_worker
-
-        if self._worker is not None:
-            return
+    def measure(self):
+        """Measure the chosen labels layer in a worker thread (progress and Cancel in the dock)."""
+        if self.busy:
+            return self.worker
         inputs = self._inputs()
-        if inputs is None:
-            return
-        self._cancelled = False
 
-        @thread_worker
-        def work():
-            from .. import pipeline
-
+        def work(progress, cancel):
             options, contrast, image = inputs["options"], inputs["contrast"], inputs["image"]
             if contrast is None and image is not None:  # the scan's one CNR, as analyze and the Thresholds dock
-                hists = pipeline.scan_histograms(image, cancel=lambda: self._cancelled)
-                contrast = pipeline.contrast_record(
-                    pipeline.judge_contrast(hists, options, inputs["calibration"]), options)
-            return pipeline.measure_scan(
-                inputs["labels"], inputs["voxel_size_um"], options, image=image, contrast=contrast,
-                name=inputs["name"], progress=lambda done, total: self._set_progress(done, total),
-                cancel=lambda: self._cancelled,
-            )
+                hists = pipeline.scan_histograms(image, cancel=cancel)
+                contrast = pipeline.contrast_record(pipeline.judge_contrast(hists, options, inputs["calibration"]),
+                                                    options)
+            return pipeline.measure_scan(inputs["labels"], inputs["voxel_size_um"], options, image=image,
+                                         contrast=contrast, name=inputs["name"], progress=progress, cancel=cancel)
 
-        worker = work()
-        worker.returned.connect(self._on_measured)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
         self.measure_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.progress.setValue(0)
-        worker.start()
+        return self.start_task(work, label=f"Measuring {inputs['name']}…", on_done=self._on_measured,
+                               on_cancelled=lambda: self.verdict_label.setText(
+                                   "Measurement cancelled; the previous results are kept."))
 
-    def _set_progress(self, done: int, total: int) -> None:
-        self._progress_value = int(100 * done / max(total, 1))
-        QTimer.singleShot(0, lambda: self.progress.setValue(self._progress_value))
-
-    def cancel(self) -> None:
-        """Stop the running measurement; the previous results stay shown."""
-        self._cancelled = True
-
-    def _on_error(self, exc) -> None:
-        from ..measure import MeasurementCancelled
-
-        if isinstance(exc, MeasurementCancelled):
-            self.verdict_label.setText("Measurement cancelled; the previous results are kept.")
-            return
-        report_error(exc)
-
-    def _on_finished(self) -> None:
-        self._worker = None
-        self.measure_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+    def on_busy_changed(self, busy: bool) -> None:
+        self.measure_button.setEnabled(not busy)
 
     def _on_measured(self, m) -> None:
         self.measurement = m
-        self.progress.setValue(100)
         d = m.to_dict()
         self.verdict_label.setText(f"<b>{d['verdict']}</b>: {d['verdict_reason']}")
         rows = headline_rows(m)
@@ -306,17 +264,23 @@ class ResultsDock(QWidget):
         self.table.resizeColumnToContents(0)
         self.plots.show_measurement(m)
         self._show_thickness_layer(m)
+        self.show_status(f"Measured {m.name}.")
 
     def _show_thickness_layer(self, m) -> None:
         """The thickness map (µm) as a hidden 2D image layer over (y, x), for the plan view."""
         name = f"{m.name} Li thickness (µm)"
         vz, vy, vx = m.oriented_voxel_size_um
         data = np.nan_to_num(m.li_layer.thickness_map_um.astype(np.float32))
-        if name in self.viewer.layers:
-            self.viewer.layers[name].data = data
-        else:
-            self.viewer.add_image(data, name=name, scale=(vy, vx), colormap="viridis", visible=False,
-                                  metadata={"unit": "um", "measurement": "li_layer_thickness_map"})
+        existing = self.layer_named(name)
+        if existing is not None:
+            existing.data = data
+            return
+        scan = self.image_box.currentText() or m.name
+        meta = tagged({"unit": "um", "measurement": "li_layer_thickness_map"}, Role.THICKNESS_MAP, scan)
+        active = self.viewer.layers.selection.active
+        self.viewer.add_image(data, name=name, scale=(vy, vx), colormap="viridis", visible=False, metadata=meta)
+        if active is not None and self.has_layer(active):  # the map does not take the user's place
+            self.viewer.layers.selection.active = active
 
     # --- export -------------------------------------------------------------
     def write_report(self, path: str | Path) -> Path | None:

@@ -1,13 +1,16 @@
-"""Dock: open a scan or a study, see its cells, edit the metadata files lack, save the study.
+"""Dock: open a scan or a study, see its cells, edit the metadata files lack, save the study; the guided start.
 
 Thin: files are read by the core (``io.read_volume``, ``study.load_study``,
-``study.study_layers``); the dock only adds layers and keeps the tree.
+``study.open_cells``) and turned into layers by the napari adapter; the dock
+adds the layers, keeps the tree of cells and writes edited metadata into the
+scan layers (:class:`~napari_licell.cell_metadata.CellMetadata`), so every
+other dock sees it. Scans that arrive another way (File > Open Sample, a file
+dropped on the canvas) join the tree too.
 """
 
 from __future__ import annotations
 
 import html
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +26,22 @@ from qtpy.QtWidgets import (
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
+from ..cell_metadata import CellMetadata
 from ..errors import LiCellInputError
+from ..layer_roles import Role, is_ct_scan, role_of, scan_of
 from .cell_metadata_form import CellMetadataForm
 from .cross_section import show_stack_cross_section
+from .dock_base import LicellDock
 from .notify import report_error, report_info
 from .recent_files import recent_files, remember_file
+from .study_text import cell_row, describe_cell, update_record
+from .workflow_strip import WorkflowStrip, raise_dock, step_states
 
 __all__ = ["StudyCellEntry", "StudyDock"]
+
+_COLUMNS = ("Cell", "Process", "Gas", "j (mA/cm²)", "Charge (min)")
 
 
 @dataclass
@@ -45,27 +54,29 @@ class StudyCellEntry:
     voltage: Any = None
 
 
-_COLUMNS = ("Cell", "Process", "Gas", "j (mA/cm²)", "Charge (min)")
-
-
-class StudyDock(QWidget):
-    """Tree of the study's cells; selecting one shows its scan as a stack cross-section."""
+class StudyDock(LicellDock):
+    """Tree of the study's cells; selecting one shows only its layers, as a stack cross-section."""
 
     cell_selected = Signal(str)
     cells_changed = Signal()
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer, parent)
         self.entries: dict[str, StudyCellEntry] = {}
         self.study = None  # napari_licell.study.Study when a study file is open
         self.study_path: Path | None = None
+        self._visible_by_cell: dict[str, set[str]] = {}
+        self._shown_cell: str | None = None
+        self._adding = False
         self._init_widgets()
         self._add_callbacks()
+        self.on_layers_changed()
 
     # --- construction -----------------------------------------------------
     def _init_widgets(self) -> None:
-        layout = QVBoxLayout(self)
+        layout = self.body_layout
+        self.workflow = WorkflowStrip()
+        layout.addWidget(self.workflow)
         buttons = QHBoxLayout()
         self.open_study_button = QPushButton("Open study…")
         self.open_scan_button = QPushButton("Open scan…")
@@ -75,13 +86,17 @@ class StudyDock(QWidget):
         for b in (self.open_study_button, self.open_scan_button, self.recent_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
+        self.demo_button = QPushButton("Open demo study")
+        self.demo_button.setToolTip("Six synthetic cells made from X-ray physics: the four processes and an Ar/Xe pair")
+        layout.addWidget(self.demo_button)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(_COLUMNS))
         self.tree.setRootIsDecorated(False)
-        layout.addWidget(self.tree)
-        self.details = QLabel("No study open.")
+        self.tree.setMinimumHeight(90)
+        layout.addWidget(self.tree, 1)
+        self.details = QLabel("No study open. Open a scan or a study, or try the demo study.")
         self.details.setWordWrap(True)
-        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.details)
         box = QGroupBox("Cell metadata")
         box_layout = QVBoxLayout(box)
@@ -89,6 +104,7 @@ class StudyDock(QWidget):
         box_layout.addWidget(self.form)
         row = QHBoxLayout()
         self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Use these values for the cell's layers (scale, gas, charge) in every dock")
         self.save_button = QPushButton("Save study…")
         row.addWidget(self.apply_button)
         row.addWidget(self.save_button)
@@ -97,19 +113,19 @@ class StudyDock(QWidget):
         self.restore_button = QPushButton("Restore unsaved changes")
         self.restore_button.setVisible(False)
         layout.addWidget(self.restore_button)
-        self.demo_button = QPushButton("Open demo study")
-        layout.addWidget(self.demo_button)
+        layout.addWidget(self.status)
         self._refresh_recent()
         self._update_buttons()
 
     def _add_callbacks(self) -> None:
-        self.tree.itemSelectionChanged.connect(self._on_selection)
+        self.tree.itemSelectionChanged.connect(lambda: self.guarded(self._on_selection))
         self.open_study_button.clicked.connect(self._ask_open_study)
         self.open_scan_button.clicked.connect(self._ask_open_scan)
-        self.apply_button.clicked.connect(self.apply_metadata)
+        self.apply_button.clicked.connect(lambda: self.guarded(self.apply_metadata))
         self.save_button.clicked.connect(self._ask_save_study)
-        self.demo_button.clicked.connect(self.open_demo_study)
-        self.restore_button.clicked.connect(self.restore_unsaved_changes)
+        self.demo_button.clicked.connect(lambda: self.guarded(self.open_demo_study))
+        self.restore_button.clicked.connect(lambda: self.guarded(self.restore_unsaved_changes))
+        self.workflow.step_requested.connect(lambda name: self.guarded(raise_dock, self.viewer, name))
 
     # --- model ------------------------------------------------------------
     def add_entry(self, entry: StudyCellEntry) -> None:
@@ -119,18 +135,48 @@ class StudyDock(QWidget):
             if self.tree.topLevelItem(i).text(0) == entry.name:
                 self.tree.takeTopLevelItem(i)
                 break
-        self.tree.addTopLevelItem(QTreeWidgetItem(_row(entry)))
+        item = QTreeWidgetItem(cell_row(entry.metadata, entry.name))
+        if entry.metadata.get("voxel_size_assumed"):
+            item.setText(0, f"{entry.name} ⚠")
+            item.setToolTip(0, "No voxel size in the file: 0.54 µm was assumed. Set it under Cell metadata.")
+        self.tree.addTopLevelItem(item)
         for col in range(len(_COLUMNS)):
             self.tree.resizeColumnToContents(col)
         self.cells_changed.emit()
 
     def _add_layers(self, layers: list[tuple]) -> list[str]:
         names = []
-        for data, kwargs, kind in layers:
-            if kwargs["name"] not in self.viewer.layers:
-                getattr(self.viewer, f"add_{kind}")(data, **kwargs)
-            names.append(kwargs["name"])
+        self._adding = True
+        try:
+            for data, kwargs, kind in layers:
+                if self.layer_named(kwargs["name"]) is None:
+                    getattr(self.viewer, f"add_{kind}")(data, **kwargs)
+                names.append(kwargs["name"])
+        finally:
+            self._adding = False
         return names
+
+    def on_layers_changed(self, event=None) -> None:
+        """Scans opened another way (samples, drag and drop, scripts) join the tree; the workflow follows."""
+        if not self._adding:
+            self._adopt_new_scans()
+        self._update_workflow()
+
+    def _adopt_new_scans(self) -> None:
+        known = {name for entry in self.entries.values() for name in entry.layer_names}
+        adopted = None
+        for layer in self.viewer.layers:
+            if layer.name in known or not is_ct_scan(layer, allow_2d=False):
+                continue
+            meta = CellMetadata.from_layer(layer)
+            name = meta.cell or layer.name
+            if name in self.entries:
+                name = layer.name
+            entry_meta = {**layer.metadata, "voxel_size_um": [float(s) for s in layer.scale[-3:]]}
+            self.add_entry(StudyCellEntry(name, [layer.name], entry_meta, _voltage_for(meta, name)))
+            adopted = name
+        if adopted is not None and self.current_cell() is None:
+            self.select_cell(adopted)
 
     def open_demo_study(self) -> None:
         """Generate (or read from cache) the demo study and add its cells."""
@@ -139,12 +185,10 @@ class StudyDock(QWidget):
 
         for cell in load_demo_study():
             names = self._add_layers(synthetic_cell_layers(cell))
-            meta = dict(cell.metadata)
-            meta["voxel_size_um"] = [cell.voxel_size_um] * 3
+            meta = {**cell.metadata, "cell": cell.name, "voxel_size_um": [cell.voxel_size_um] * 3}
             self.add_entry(StudyCellEntry(cell.name, names, meta, cell.voltage))
         self.demo_button.setEnabled(False)
-        default = "process3_after_Xe6" if "process3_after_Xe6" in self.entries else next(iter(self.entries))
-        self.select_cell(default)
+        self.select_cell("process3_after_Xe6" if "process3_after_Xe6" in self.entries else next(iter(self.entries)))
 
     def open_study(self, path: str | Path) -> list[str]:
         """Open a study file: every cell's scans (lazily), labels and voltage curve.
@@ -168,6 +212,7 @@ class StudyDock(QWidget):
             meta = dict(opened.metadata)
             if layers:
                 meta["voxel_size_um"] = list(layers[0][1]["scale"])
+                meta["voxel_size_assumed"] = bool(layers[0][1]["metadata"].get("voxel_size_assumed"))
             self.add_entry(StudyCellEntry(opened.name, names, meta, opened.voltage))
             problems.extend(opened.problems)
         for problem in problems:
@@ -191,19 +236,14 @@ class StudyDock(QWidget):
     def restore_unsaved_changes(self) -> bool:
         """Apply the autosaved study (cell metadata, voxel sizes) over the open one; True when done."""
         from ..autosave.study import recoverable_study_autosave
-        from ..study.study_file import load_study
         from ..study.open_cells import cell_metadata
+        from ..study.study_file import load_study
 
         auto = recoverable_study_autosave(self.study_path) if self.study_path is not None else None
         if auto is None:
             return False
-        try:
-            recovered = load_study(auto)
-        except LiCellInputError as exc:
-            report_error(exc)
-            return False
-        self.study = recovered
-        for cell in recovered.cells:
+        self.study = load_study(auto)
+        for cell in self.study.cells:
             entry = self.entries.get(cell.name)
             if entry is None:
                 continue
@@ -211,17 +251,16 @@ class StudyDock(QWidget):
             voxel = cell.scans[0].voxel_size_um if cell.scans else None
             if voxel is not None:
                 entry.metadata["voxel_size_um"] = list(voxel)
-                for layer_name in entry.layer_names:
-                    if layer_name in self.viewer.layers:
-                        self.viewer.layers[layer_name].scale = tuple(voxel)
+            self._write_layers(entry, voxel)
             self.add_entry(entry)
         self.restore_button.setVisible(False)
-        if recovered.cells:
-            self.select_cell(recovered.cells[0].name)
+        if self.study.cells:
+            self.select_cell(self.study.cells[0].name)
         return True
 
     def open_scan(self, path: str | Path, voxel_size_um: float | None = None) -> str | None:
         """Open one scan file or slice folder lazily as a new cell; returns its name or None on error."""
+        from .._napari.readers import volume_layer
         from ..io.read_volume import read_volume
 
         try:
@@ -229,13 +268,11 @@ class StudyDock(QWidget):
         except LiCellInputError as exc:
             report_error(exc)
             return None
-        from .._napari.readers import volume_layer
-
         data, kwargs, kind = volume_layer(volume)
         name = Path(path).name.split(".")[0] or "scan"
         kwargs["name"] = name
         names = self._add_layers([(data, kwargs, kind)])
-        meta = {"voxel_size_um": list(volume.voxel_size_um), "source": str(path)}
+        meta = {**kwargs["metadata"], "voxel_size_um": list(volume.voxel_size_um), "source": str(path)}
         if volume.voxel_size_assumed:
             report_info(f"{path}: no voxel size in the file; {volume.voxel_size_um[0]:g} µm assumed — set it below")
         self.add_entry(StudyCellEntry(name, names, meta, None))
@@ -244,28 +281,36 @@ class StudyDock(QWidget):
         return name
 
     def apply_metadata(self) -> None:
-        """Write the form's values into the selected cell (and its layers' scale and the study record)."""
+        """Write the form's values into the selected cell: its layers (every dock sees them) and the study."""
         name = self.current_cell()
         if name is None:
-            return
+            raise LiCellInputError(None, "no cell selected", "open a scan or a study and pick a cell")
         entry = self.entries[name]
         values = self.form.values()
         voxel = values.pop("voxel_size_um")
-        entry.metadata.update({k: v for k, v in values.items()})
+        entry.metadata.update(values)
         if voxel is not None:
             entry.metadata["voxel_size_um"] = [voxel] * 3
-            for layer_name in entry.layer_names:
-                if layer_name in self.viewer.layers:
-                    layer = self.viewer.layers[layer_name]
-                    layer.scale = (voxel,) * layer.ndim
-                    layer.metadata["voxel_size_um"] = [voxel] * 3
-                    layer.metadata["voxel_size_assumed"] = False
-                    layer.metadata.pop("note", None)
+            entry.metadata["voxel_size_assumed"] = False
+        self._write_layers(entry, (voxel,) * 3 if voxel is not None else None)
         if self.study is not None:
-            _update_record(self.study, name, values, voxel)
+            update_record(self.study, name, values, voxel)
             self._autosave()
         self.add_entry(entry)
         self.select_cell(name)
+        self.show_status(f"{name}: metadata applied to its layers.")
+
+    def _write_layers(self, entry: StudyCellEntry, voxel) -> None:
+        """The entry's metadata (and voxel size as scale) into its scan layers, announced to every dock."""
+        for layer_name in entry.layer_names:
+            layer = self.layer_named(layer_name)
+            if layer is None:
+                continue
+            if voxel is not None:
+                layer.scale = tuple(voxel)[-layer.ndim:] if layer.ndim <= 3 else (1.0,) * (layer.ndim - 3) + tuple(voxel)
+                layer.metadata.pop("note", None)
+            merged = CellMetadata.from_dict({**layer.metadata, **entry.metadata})
+            merged.to_layer(layer)
 
     def _autosave(self) -> None:
         from ..autosave.study import autosave_study
@@ -277,13 +322,12 @@ class StudyDock(QWidget):
 
     def save_study(self, path: str | Path | None = None) -> Path | None:
         """Save the open study (atomically); returns the path or None when there is none to save."""
+        from ..autosave.study import discard_study_autosave
         from ..study.study_file import save_study
 
         if self.study is None:
-            report_error(
-                "The demo study lives in memory; write it to disk with `napari-licell demo --out DIR` "
-                "and open that study to edit and save it"
-            )
+            report_error("The demo study lives in memory; write it to disk with `napari-licell demo --out DIR` "
+                         "and open that study to edit and save it")
             return None
         target = Path(path) if path is not None else self.study_path
         try:
@@ -291,8 +335,6 @@ class StudyDock(QWidget):
         except (LiCellInputError, OSError) as exc:
             report_error(exc)
             return None
-        from ..autosave.study import discard_study_autosave
-
         if self.study_path is not None:
             discard_study_autosave(self.study_path)
         self.study_path = saved
@@ -301,51 +343,72 @@ class StudyDock(QWidget):
 
     # --- selection ----------------------------------------------------------
     def select_cell(self, name: str) -> None:
-        """Show only ``name``'s scan (its labels stay as they are) and make it the active layer."""
+        """Show only ``name``'s layers (as they were when last shown) and make its scan the active layer."""
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            if item.text(0) == name:
+            if item.text(0).removesuffix(" ⚠") == name:
                 self.tree.setCurrentItem(item)
                 return
 
     def current_cell(self) -> str | None:
         item = self.tree.currentItem()
-        return item.text(0) if item is not None else None
+        return item.text(0).removesuffix(" ⚠") if item is not None else None
+
+    def _cell_of(self, layer) -> str | None:
+        scan = scan_of(layer)
+        for name, entry in self.entries.items():
+            if scan in entry.layer_names or layer.name in entry.layer_names:
+                return name
+        return None
 
     def _on_selection(self) -> None:
         name = self.current_cell()
         if name is None or name not in self.entries:
             return
         entry = self.entries[name]
-        own = set(entry.layer_names)
-        for other in self.entries.values():
-            for layer_name in other.layer_names:
-                if layer_name in self.viewer.layers and layer_name not in own:
-                    self.viewer.layers[layer_name].visible = False
+        if self._shown_cell is not None and self._shown_cell != name:
+            self._visible_by_cell[self._shown_cell] = {l.name for l in self.viewer.layers
+                                                       if l.visible and self._cell_of(l) == self._shown_cell}
+        remembered = self._visible_by_cell.get(name)
         scan = entry.layer_names[0] if entry.layer_names else None
+        for layer in self.viewer.layers:
+            cell = self._cell_of(layer)
+            if cell is None or role_of(layer) == Role.COMPARE:
+                continue
+            if cell != name:
+                layer.visible = False
+            elif remembered is not None:
+                layer.visible = layer.name in remembered or layer.name == scan
         view_note = None
-        if scan in self.viewer.layers:
-            layer = self.viewer.layers[scan]
-            layer.visible = True
-            self.viewer.layers.selection.active = layer
+        scan_layer = self.layer_named(scan)
+        if scan_layer is not None:
+            scan_layer.visible = True
+            self.viewer.layers.selection.active = scan_layer
             view_note = show_stack_cross_section(self.viewer)
+        self._shown_cell = name
         voxel = entry.metadata.get("voxel_size_um")
         self.form.set_values(entry.metadata, voxel[0] if voxel else None)
-        self.details.setText(_describe(entry) + (f"<br>{html.escape(view_note)}" if view_note else ""))
+        self.details.setText(describe_cell(entry.name, entry.metadata) + (f"<br>{html.escape(view_note)}" if view_note else ""))
+        self._update_workflow()
         self.cell_selected.emit(name)
+
+    def _update_workflow(self) -> None:
+        name = self.current_cell()
+        entry = self.entries.get(name) if name else None
+        scan = entry.layer_names[0] if entry is not None and entry.layer_names else None
+        self.workflow.show_states(step_states(list(self.viewer.layers), scan))
 
     # --- dialogs --------------------------------------------------------------
     def _ask_open_study(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open study", "", "LiCell study (*.yaml *.yml)")
         if path:
-            self.open_study(path)
+            self.guarded(self.open_study, path)
 
     def _ask_open_scan(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open scan", "", "CT volumes (*.tif *.tiff *.h5 *.hdf5 *.zarr);;All files (*)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open scan", "",
+                                              "CT volumes (*.tif *.tiff *.h5 *.hdf5 *.zarr);;All files (*)")
         if path:
-            self.open_scan(path)
+            self.guarded(self.open_scan, path)
 
     def _ask_save_study(self) -> None:
         if self.study is None:
@@ -353,12 +416,12 @@ class StudyDock(QWidget):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save study", str(self.study_path or ""), "LiCell study (*.yaml)")
         if path:
-            self.save_study(path)
+            self.guarded(self.save_study, path)
 
     def _remember(self, path: str) -> None:
         try:
             remember_file(path)
-        except Exception:  # settings storage is a convenience, never an error for the user
+        except Exception:  # noqa: BLE001 - settings storage is a convenience, never an error for the user
             return
         self._refresh_recent()
 
@@ -371,58 +434,27 @@ class StudyDock(QWidget):
 
     def _open_recent(self, path: str) -> None:
         if path.lower().endswith((".yaml", ".yml")):
-            self.open_study(path)
+            self.guarded(self.open_study, path)
         else:
-            self.open_scan(path)
+            self.guarded(self.open_scan, path)
 
     def _update_buttons(self) -> None:
         self.save_button.setToolTip("" if self.study is not None else "Only a study opened from a file can be saved")
 
 
-def _fmt(value) -> str:
-    return "" if value is None else f"{value:g}"
+def _voltage_for(meta: CellMetadata, name: str):
+    """The voltage curve of a scan that joined without the Study dock: its cycler file, or a demo cell's curve."""
+    if meta.voltage_file:
+        from ..echem.cycler_readers import read_voltage_curve
 
+        try:
+            return read_voltage_curve(meta.voltage_file)
+        except LiCellInputError as exc:
+            report_error(exc)
+            return None
+    if meta.synthetic:
+        from ..phantoms.demo_study import DEMO_CELL_NAMES, load_demo_cell
 
-def _row(entry: StudyCellEntry) -> list[str]:
-    m = entry.metadata
-    gas = f"{m['gas']} {m.get('gas_pressure_atm') or 0:g} atm" if m.get("gas") else "?"
-    process = m.get("process") or ("dummy" if m.get("dummy_cell") else "?")
-    return [entry.name, str(process), gas, _fmt(m.get("current_density_ma_cm2")), _fmt(m.get("charge_minutes"))]
-
-
-def _update_record(study, name: str, values: dict, voxel: float | None) -> None:
-    try:
-        record = study.cell(name)
-    except KeyError:
-        return
-    if values.get("process") is not None:
-        record.bonding_process = values["process"]
-    record.current_density_ma_cm2 = values.get("current_density_ma_cm2")
-    record.charge_minutes = values.get("charge_minutes")
-    for scan in record.scans:
-        scan.gas = values.get("gas")
-        scan.gas_pressure_atm = values.get("gas_pressure_atm")
-        if voxel is not None:
-            scan.voxel_size_um = (voxel,) * 3
-
-
-def _describe(entry: StudyCellEntry) -> str:
-    m = entry.metadata
-    lines = [f"<b>{entry.name}</b>"]
-    if m.get("process_description"):
-        lines.append(m["process_description"])
-    if m.get("dummy_cell"):
-        lines.append("Dummy cell: Li metal and carbon in the jig, no electrolyte.")
-    if m.get("gas"):
-        lines.append(f"Fill gas: {m['gas']} at {m.get('gas_pressure_atm') or 0:g} atm")
-    if m.get("current_density_ma_cm2") is not None and m.get("charge_minutes") is not None:
-        lines.append(f"Charged at {m['current_density_ma_cm2']:g} mA/cm² for {m['charge_minutes']:g} min")
-    voxel = m.get("voxel_size_um")
-    if voxel:
-        if len(set(voxel)) == 1:
-            lines.append(f"Voxel size {voxel[0]:g} µm")
-        else:
-            lines.append("Voxel size " + " × ".join(f"{v:.4g}" for v in voxel) + " µm (z × y × x)")
-    if m.get("synthetic"):
-        lines.append("Synthetic cell generated from physics (ground truth in the hidden 'truth' layer).")
-    return "<br>".join(lines)
+        if name in DEMO_CELL_NAMES:
+            return load_demo_cell(name).voltage
+    return None

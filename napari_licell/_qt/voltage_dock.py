@@ -37,6 +37,7 @@ from ..echem.voltage_curve import VoltageCurve
 from ..echem.voltage_events import VoltageEvents, decimate_for_display, find_voltage_events
 from ..phantoms.voltage_curves import INLI_VS_LI_V
 from .mpl_canvas import ThemedFigureWidget
+from .dock_tabs import JoinsLicellTabs
 
 __all__ = ["VoltageDock", "scan_times_of", "nearest_scan_index"]
 
@@ -65,7 +66,7 @@ def nearest_scan_index(scan_times_min: np.ndarray, time_min: float) -> int:
     return int(np.argmin(np.abs(times - float(time_min))))
 
 
-class VoltageDock(ThemedFigureWidget):
+class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
     """Voltage vs time of the active cell, with scans, events and a cursor linked to the time slider.
 
     Parameters

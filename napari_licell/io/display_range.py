@@ -20,6 +20,9 @@ __all__ = ["display_contrast", "sample_planes"]
 
 #: A single grey value holding more than this share of the sample is taken for no-data fill.
 _FILL_SHARE = 0.05
+#: The top limit sits this factor above the 99.5 percentile (over the low limit), so SE texture and
+#: SE + Li partial volume stay visible and the brighter metal is not confused with the SE.
+_HEADROOM = 1.2
 
 
 def sample_planes(data: Any, axis: int = 0, max_planes: int = 8) -> list[np.ndarray]:
@@ -53,7 +56,8 @@ def display_contrast(planes: Sequence[np.ndarray] | np.ndarray) -> tuple[tuple[f
     Returns
     -------
     limits : (low, high)
-        0.5 and 99.5 percentiles of the sample without metal, no-data fill and NaN.
+        0.5 percentile and 1.2 x the 99.5 percentile (above the low one) of the sample without
+        metal, no-data fill and NaN.
     gamma : float
         0.45 when the range spans the dark phases up to the SE (spreads the
         dark corner where Li and gas live), else 1.
@@ -73,7 +77,7 @@ def display_contrast(planes: Sequence[np.ndarray] | np.ndarray) -> tuple[tuple[f
     top, floor = float(sample.max()), float(sample.min())
     below_metal = sample[sample <= floor + 0.5 * (top - floor)]
     lo, hi = np.percentile(below_metal if below_metal.size > 100 else sample, [0.5, 99.5])
-    lo, hi = float(lo), float(hi)
+    lo, hi = float(lo), float(lo + _HEADROOM * (hi - lo))  # the SE a light grey, not white: metal stands out
     if hi <= lo:
         hi = lo + max(abs(lo) * 1e-3, 1e-6)
     gamma = 0.45 if (hi - lo) > 0.5 * abs(hi) else 1.0

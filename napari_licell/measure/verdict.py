@@ -112,7 +112,7 @@ def judge_deposition(
         if n_masses is not None:
             details.append(f"{n_masses} connected mass{'es' if n_masses != 1 else ''}")
         if max_depth_um is not None and max_depth_um > 0:
-            details.append(f"up to {max_depth_um:.1f} um deep")
+            details.append(f"up to {max_depth_um:.1f} µm deep")
         tail = f" ({', '.join(details)})" if details else ""
         return Verdict(
             NON_UNIFORM,
@@ -127,6 +127,6 @@ def judge_deposition(
         )
     return Verdict(
         UNIFORM,
-        f"lithium forms a layer on the collector side, {layer_mean_thickness_um:.1f} um thick on average, "
+        f"lithium forms a layer on the collector side, {layer_mean_thickness_um:.1f} µm thick on average, "
         f"covering {100 * layer_coverage:.0f} % of the area; only {share_pct:.1f} % of it lies inside the SE.",
     )

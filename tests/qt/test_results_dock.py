@@ -60,10 +60,12 @@ def test_editing_labels_updates_the_numbers(make_napari_viewer, qtbot):
 
 
 def test_no_labels_layer_gives_a_message(make_napari_viewer, monkeypatch):
+    import napari.utils.notifications as notifications
+
     shown = []
-    monkeypatch.setattr("napari_licell._qt.results_dock.report_error", lambda exc: shown.append(str(exc)))
+    monkeypatch.setattr(notifications, "show_error", lambda text: shown.append(text))
     viewer = make_napari_viewer()
     _, dock = viewer.window.add_plugin_dock_widget("napari-licell", "Results")
-    dock.measure()
-    assert shown and "labels" in shown[0]
-    assert dock.measurement is None
+    dock.measure_button.click()  # as a user would: one notification, no traceback
+    assert shown and "labels" in shown[0] and "labels" in dock.status.text()
+    assert dock.measurement is None and dock.worker is None

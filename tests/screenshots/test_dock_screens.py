@@ -76,6 +76,8 @@ def test_results_dock_with_thickness_map(fixed_viewer, qtbot):
     qtbot.waitUntil(lambda: dock.measurement is not None, timeout=60000)
     qtbot.wait(100)
     assert dock.measurement.to_dict()["verdict"] == "uniform"
+    dock.plots.setFixedSize(454, 244)  # the figure's own size, whatever room the dock layout gives it
+    qtbot.wait(100)
     assert_matches_reference(widget_shot(dock.plots), "results_thickness_map_profiles")
 
 
@@ -85,7 +87,9 @@ def test_threshold_dock_with_preview(fixed_viewer, qtbot):
     _, dock = fixed_viewer.window.add_plugin_dock_widget("napari-licell", "Thresholds (Xe contrast)")
     dock.set_image(docks_cell.name)
     qtbot.waitUntil(lambda: dock.histogram is not None, timeout=60000)
+    assert f"{docks_cell.name} preview" not in fixed_viewer.layers  # no preview until the user asks for one
     dock.suggest()
+    dock.live_preview.setChecked(True)
     qtbot.wait(50)
     preview = fixed_viewer.layers[f"{docks_cell.name} preview"]
     assert preview.visible and preview.data.any()

@@ -1,0 +1,165 @@
+"""The first hour in the app, as a new user lives it: docks opened from the plugin menu, samples from
+File > Open Sample, strokes painted with the mouse, Train & predict, Measure, a laptop screen.
+
+Docks are opened the way napari opens them (``add_plugin_dock_widget``, which hands the dock a
+``PublicOnlyProxy`` of the viewer), never constructed on the real viewer, so what these tests see is
+what a user gets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtWidgets import QApplication
+
+from napari_licell.classes import CARBON, LI, METAL, SE, SE_LI, VOID
+from napari_licell.phantoms.demo_study import load_demo_cell
+
+from user_actions import GuiThreadWatch, drag_on_canvas
+
+CELL = "process3_after_Xe6"
+#: Longest the GUI thread may stall during a background task (ms). Round one froze it for 10-62 s; what is
+#: left (first-use imports and numba cache loads in the worker, matplotlib drawing the results on the GUI
+#: thread) measures 0.25-0.7 s here, above the 100 ms goal, so the bound catches freezes, not that goal.
+MAX_STALL_MS = 1500
+PLUGIN = "napari-licell"
+
+
+def _open_sample_with_study_dock(viewer):
+    viewer.open_sample(PLUGIN, CELL)
+    _, study = viewer.window.add_plugin_dock_widget(PLUGIN, "Study")
+    return study
+
+
+def _stroke_paths(truth_plane: np.ndarray, code: int, n: int) -> list[list[tuple[int, int]]]:
+    """Up to ``n`` short strokes (3 points, rows x cols of the plane) deep inside the class ``code``."""
+    from scipy import ndimage
+
+    inside = ndimage.distance_transform_edt(truth_plane == code)
+    paths = []
+    for _ in range(n):
+        if inside.max() < 2:
+            break
+        r, c = np.unravel_index(np.argmax(inside), inside.shape)
+        half = int(min(inside[r, c] - 1, 6))
+        paths.append([(r, c - half), (r, c), (r, c + half)] if inside[r, max(c - half, 0)] > 1 else [(r, c), (r, c)])
+        inside[max(r - 8, 0):r + 9, max(c - 12, 0):c + 13] = 0  # next stroke elsewhere
+    return paths
+
+
+def test_samples_join_the_study_dock_with_their_voltage_curve(make_napari_viewer):
+    viewer = make_napari_viewer()
+    study = _open_sample_with_study_dock(viewer)
+    assert study.current_cell() == CELL
+    assert study.entries[CELL].voltage is not None  # the Voltage dock has a curve to show for a sample
+    _, voltage = viewer.window.add_plugin_dock_widget(PLUGIN, "Voltage")
+    voltage.follow_study(study)
+    study.select_cell(CELL)
+    assert voltage.curve is not None and "no voltage" not in voltage.status.text().lower()
+    # the scan opens with the stack axis vertical and readable contrast (not limits set by the collector)
+    scan = viewer.layers[CELL]
+    lo, hi = scan.contrast_limits
+    cell = load_demo_cell(CELL)
+    se_grey = np.median(cell.image[cell.labels == SE.code])
+    metal_grey = np.median(cell.image[cell.labels == METAL.code])
+    assert lo < se_grey < hi < metal_grey
+
+
+def test_painting_with_the_mouse_from_the_plugin_menu_trains_the_classifier(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1366, 768)
+    study = _open_sample_with_study_dock(viewer)
+    _, paint = viewer.window.add_plugin_dock_widget(PLUGIN, "Paint & classify")
+    assert paint.image_combo.currentText() == CELL
+    paint.new_button.click()
+    classes = viewer.layers[f"{CELL} classes"]  # what the user sees in the layer list
+    scribbles = viewer.layers[f"{CELL} scribbles"]
+    assert viewer.layers.selection.active is classes and classes.mode == "paint"
+    QApplication.processEvents()
+
+    truth = load_demo_cell(CELL).labels
+    displayed = list(viewer.dims.displayed)
+    assert 0 in displayed, "the Study dock shows the stack axis on screen"
+    hidden = [d for d in range(3) if d not in displayed][0]
+    index = int(viewer.dims.current_step[hidden])
+    plane = np.take(truth, index, axis=hidden)
+    strokes = 0
+    for code, n in ((LI.code, 3), (VOID.code, 2), (SE.code, 3), (SE_LI.code, 1), (CARBON.code, 2), (METAL.code, 3)):
+        paint.palette_buttons[code].click()
+        for path in _stroke_paths(plane, code, n):
+            full = []
+            for r, c in path:
+                voxel = [0, 0, 0]
+                voxel[hidden] = index
+                voxel[displayed[0]], voxel[displayed[1]] = r, c
+                full.append(voxel)
+            drag_on_canvas(viewer, classes, full)
+            strokes += 1
+    assert strokes < 20
+    painted = np.asarray(scribbles.data)
+    assert set(np.unique(painted[painted > 0])) >= {LI.code, VOID.code, SE.code, METAL.code}
+    np.testing.assert_array_equal(painted > 0, np.asarray(classes.data) > 0)  # strokes reached the scribbles
+    assert painted[truth == LI.code].size and (painted[painted > 0] == truth[painted > 0]).mean() > 0.9
+
+    with GuiThreadWatch() as watch:
+        paint.train_button.click()
+        qtbot.waitUntil(lambda: paint.worker is None, timeout=240000)
+    assert paint.classifier is not None and paint.classifier.is_trained, paint.status.text()
+    predicted = np.asarray(classes.data)
+    li_true, li_pred = truth == LI.code, predicted == LI.code
+    dice = 2 * (li_true & li_pred).sum() / (li_true.sum() + li_pred.sum())
+    assert dice >= 0.9, f"Li Dice {dice:.3f} from {strokes} strokes"
+    assert watch.longest_gap_ms < MAX_STALL_MS, f"the GUI thread froze for {watch.longest_gap_ms:.0f} ms"
+    assert study.workflow.buttons[2].text().startswith("✓")  # the workflow strip saw the painting
+
+
+def test_measure_runs_in_the_background_and_leaves_the_active_layer(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    _open_sample_with_study_dock(viewer)
+    _, thresholds = viewer.window.add_plugin_dock_widget(PLUGIN, "Thresholds (Xe contrast)")
+    _, results = viewer.window.add_plugin_dock_widget(PLUGIN, "Results")
+    viewer.layers[f"{CELL} truth"].visible = True
+    results.set_layers(f"{CELL} truth", CELL)
+    active = viewer.layers[CELL]
+    viewer.layers.selection.active = active
+    n_layers = len(viewer.layers)
+    with GuiThreadWatch() as watch:
+        results.measure_button.click()
+        assert results.worker is not None  # Measure returned at once; the work runs in a worker
+        qtbot.waitUntil(lambda: results.worker is None, timeout=120000)
+    assert results.measurement is not None, results.status.text()
+    assert results.measurement.to_dict()["verdict"] == "uniform"
+    assert "µm" in results.verdict_label.text() and " um " not in results.verdict_label.text()
+    assert results.progress.value() == 100
+    assert viewer.layers.selection.active is active  # the thickness map did not take the user's place
+    assert len(viewer.layers) == n_layers + 1  # the map, and no stray preview layer
+    assert thresholds.image_combo.currentText() == CELL  # the Thresholds dock still follows the scan
+    assert not any("preview" in layer.name for layer in viewer.layers)
+    assert watch.longest_gap_ms < MAX_STALL_MS, f"the GUI thread froze for {watch.longest_gap_ms:.0f} ms"
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1920, 1080)])
+def test_the_launcher_window_fits_the_screen_with_every_dock_reachable(make_napari_viewer, screen):
+    from napari_licell._qt.launcher import DEFAULT_DOCKS, build_app
+
+    width, height = screen
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(width, height - 60)  # the desktop's task bar takes the rest
+    docks = build_app(viewer, demo=True)
+    QApplication.processEvents()
+    hint = window.minimumSizeHint()
+    assert hint.height() <= height - 60 and hint.width() <= width, f"minimum size {hint.width()}x{hint.height()}"
+    assert window.height() <= height - 60 and window.width() <= width
+    for name in DEFAULT_DOCKS:
+        frame = docks[name].parentWidget()
+        while frame is not None and not hasattr(frame, "toggleViewAction"):
+            frame = frame.parentWidget()
+        assert frame is not None, name
+        frame.show()
+        frame.raise_()
+        QApplication.processEvents()
+        assert docks[name].isVisible(), f"{name} cannot be shown"
+        top_left = docks[name].mapTo(window, docks[name].rect().topLeft())
+        assert 0 <= top_left.y() < window.height() - 40, f"{name} starts below the window's bottom"
+        assert docks[name].height() >= 100, f"{name} is squeezed to {docks[name].height()} px"
