@@ -17,12 +17,13 @@ if [ "$status" -ne 0 ]; then
   echo "test: the main suite failed (exit $status)"
   exit "$status"
 fi
-echo "test: PyQt6 smoke test (napari deprecates PyQt5; the plugin must survive its removal)"
+echo "test: PyQt6 run of the launcher and the end-to-end GUI tests (napari deprecates PyQt5)"
 bash .ci/setup.sh qt6
 smoke_log=tests/_output/pyqt6-smoke.log
 set +e
 QT_API=pyqt6 PYTEST_QT_API=pyqt6 xvfb-run -a -s "-screen 0 1600x1000x24" \
-  .venv-qt6/bin/python -m pytest tests/qt/test_launcher.py -k "shows_docks" -p no:cacheprovider -q 2>&1 | tee "$smoke_log"
+  .venv-qt6/bin/python -m pytest tests/qt/test_launcher.py tests/qt/test_first_hour.py -p no:cacheprovider -q 2>&1 \
+  | tee "$smoke_log"
 smoke=${PIPESTATUS[0]}
 set -e
 count() { grep -Eo "[0-9]+ $2" "$1" | tail -1 | cut -d' ' -f1; }

@@ -30,19 +30,18 @@ from qtpy.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
 )
 
+from ..cancellation import Cancelled
 from ..compare.cell_titles import cell_title, short_title
 from ..compare.figure import export_comparison_figure
 from ..compare.grouping import boxplot_groups
 from ..compare.table import LI_IN_SE, THICKNESS, default_measure, key_numbers_table
 from .._napari.layers import synthetic_cell_layers
 from .cross_section import show_stack_cross_section
+from .dock_base import LicellDock
 from .mpl_canvas import ThemedFigureWidget
 from .notify import report_error
-from .dock_tabs import JoinsLicellTabs
 
 __all__ = ["CompareView", "ProcessStatsFigure", "TABLE_COLUMNS"]
 
@@ -125,7 +124,7 @@ class ProcessStatsFigure(ThemedFigureWidget):
             self.figure.suptitle(f"Per bonding process ({note})", fontsize=8, color=text)
 
 
-class CompareView(JoinsLicellTabs, QWidget):
+class CompareView(LicellDock):
     """All cells of a study side by side (napari grid mode), their key numbers, statistics and a figure export.
 
     Parameters
@@ -143,25 +142,25 @@ class CompareView(JoinsLicellTabs, QWidget):
     """
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer, parent)
         self.cells: dict[str, Any] = {}
         self.layer_names: dict[str, tuple[str, str | None]] = {}
         self.table = None
         self.measure: Callable[[Any], dict] | None = None
         self._hidden_by_us: list[str] = []
+        self._demo_open = False
         self._init_widgets()
 
     # --- widgets -----------------------------------------------------------------
     def _init_widgets(self) -> None:
-        layout = QVBoxLayout(self)
+        layout = self.body_layout
         row = QHBoxLayout()
         self.demo_button = QPushButton("Open demo study")
-        self.demo_button.clicked.connect(self.open_demo_study)
+        self.demo_button.clicked.connect(lambda: self.guarded(self.open_demo_study, background=True))
         self.study_button = QPushButton("Compare study cells")
         self.study_button.setToolTip("Compare the cells open in the Study dock that have labels")
         self.study_button.setEnabled(False)
-        self.study_button.clicked.connect(lambda: self.compare_study(self.study_dock))
+        self.study_button.clicked.connect(lambda: self.guarded(self.compare_study, self.study_dock, background=True))
         self.study_dock = None
         self.side_by_side = QCheckBox("Side by side")
         self.side_by_side.setToolTip("napari grid mode: one viewbox per cell, one shared camera")
@@ -192,10 +191,12 @@ class CompareView(JoinsLicellTabs, QWidget):
         splitter.addWidget(self.table_widget)
         self.stats = ProcessStatsFigure(self.viewer)
         splitter.addWidget(self.stats)
-        layout.addWidget(splitter)
+        layout.addWidget(self.task_bar)
+        layout.addWidget(splitter, 1)
         self.source_label = QLabel("No cells to compare.")
         self.source_label.setWordWrap(True)
         layout.addWidget(self.source_label)
+        layout.addWidget(self.status)
 
     # --- model ---------------------------------------------------------------------
     def set_cells(self, cells: Sequence[Any], measure: Callable[[Any], dict] | None = None) -> None:
@@ -210,10 +211,43 @@ class CompareView(JoinsLicellTabs, QWidget):
             Key numbers of one cell (see :func:`~napari_licell.compare.table.key_numbers_table`);
             :func:`~napari_licell.compare.table.default_measure` by default.
         """
-        self.measure = measure or default_measure()
+        measure = measure or default_measure()
+        cells = list(cells)
+        self._show_cells(cells, key_numbers_table(cells, _reporting(measure)), measure)
+
+    def set_cells_in_background(self, cells: Sequence[Any], measure: Callable[[Any], dict] | None = None,
+                                then: Callable[[], None] | None = None):
+        """:meth:`set_cells` with the measuring in a worker (progress per cell, Cancel); returns the worker.
+
+        ``then`` runs in the GUI thread after the cells are shown (not when cancelled or failed).
+        """
+        measure = measure or default_measure()
+        cells = list(cells)
+        safe = _reporting(measure)
+
+        def work(progress, cancel):
+            done = []
+
+            def one(cell):
+                if cancel.is_set():
+                    raise Cancelled("comparison cancelled")
+                numbers = safe(cell)
+                done.append(cell)
+                progress(len(done), len(cells))
+                return numbers
+
+            return key_numbers_table(cells, one)
+
+        return self.start_task(work, label=f"Measuring {len(cells)} cells…",
+                               on_done=lambda table: self._show_cells(cells, table, measure, then))
+
+    def _show_cells(self, cells: list[Any], table, measure: Callable[[Any], dict],
+                    then: Callable[[], None] | None = None) -> None:
+        """Add the measured cells' layers, fill the list and the table, and switch to side by side."""
+        self.measure = measure
         self.cells = {str(c.name): c for c in cells}
         self._add_layers()
-        self.table = key_numbers_table(self.cells.values(), _reporting(self.measure))
+        self.table = table
         self.cell_list.blockSignals(True)
         self.cell_list.clear()
         for name, cell in self.cells.items():
@@ -233,8 +267,19 @@ class CompareView(JoinsLicellTabs, QWidget):
             self._apply_visibility()
         else:
             self.side_by_side.setChecked(True)
+        self.show_status(f"Compared {len(self.cells)} cells.")
+        if then is not None:
+            then()
 
-    def open_demo_study(self) -> None:
+    def on_busy_changed(self, busy: bool) -> None:
+        self.demo_button.setEnabled(not busy and not self._demo_open)
+        self.study_button.setEnabled(not busy and self.study_dock is not None)
+
+    def _demo_opened(self) -> None:
+        self._demo_open = True
+        self.demo_button.setEnabled(False)
+
+    def open_demo_study(self, background: bool = False) -> None:
         """Compare the demo study's four charged cells (no interlayer, processes 1-3).
 
         Their truth labels are measured by ``measure_cell`` when the measure
@@ -243,15 +288,18 @@ class CompareView(JoinsLicellTabs, QWidget):
         from ..phantoms.demo_study import load_demo_study
 
         cells = [c for c in load_demo_study() if not c.metadata.get("dummy_cell")]
-        self.set_cells(cells)
-        self.demo_button.setEnabled(False)
+        if background:
+            self.set_cells_in_background(cells, then=self._demo_opened)
+        else:
+            self.set_cells(cells)
+            self._demo_opened()
 
     def follow_study(self, study_dock) -> None:
         """Let "Compare study cells" take its cells from ``study_dock``."""
         self.study_dock = study_dock
         self.study_button.setEnabled(True)
 
-    def compare_study(self, study_dock) -> int:
+    def compare_study(self, study_dock, background: bool = False) -> int:
         """Compare the cells open in the Study dock that have labels; returns how many.
 
         A cell's labels are the first of ``"<scan> classes"`` (painted),
@@ -275,7 +323,7 @@ class CompareView(JoinsLicellTabs, QWidget):
         if not cells:
             report_error("No cell of the study has labels yet: apply thresholds or paint first")
             return 0
-        self.set_cells(cells)
+        (self.set_cells_in_background if background else self.set_cells)(cells)
         return len(cells)
 
     def checked_cells(self) -> list[str]:

@@ -92,4 +92,6 @@ def _shorten_title(widget: QWidget) -> None:
     frame = _frame_of(widget)
     if frame is not None:
         title = frame.windowTitle()
+        if "&&" not in title:  # a tab reads a lone "&" as a keyboard mnemonic ("Paint _classify")
+            title = title.replace("&", "&&")
         frame.setWindowTitle(title.replace(" (napari-licell)", ""))

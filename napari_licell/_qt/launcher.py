@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["display_problem", "DEFAULT_DOCKS", "build_app", "launch"]
+__all__ = ["display_problem", "DEFAULT_DOCKS", "build_app", "launch", "quiet_pyqt5_notice"]
 
 #: Docks the launcher opens, by their display name in napari.yaml: (name, area, tabbed behind).
 DOCK_LAYOUT: tuple[tuple[str, str, str | None], ...] = (
@@ -77,7 +77,7 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
     for name, area, behind in DOCK_LAYOUT:
         frame, widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name)
         docks[name], dock_frames[name] = widget, frame
-        frame.setWindowTitle(name)  # the tab shows "Study", not "Study (napari-licell)"
+        frame.setWindowTitle(name.replace("&", "&&"))  # tab "Study", not "Study (napari-licell)"; "&" not a mnemonic
         if behind in dock_frames:
             qt_window.tabifyDockWidget(dock_frames[behind], frame)
         elif area != "right":
@@ -111,6 +111,22 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
     return docks
 
 
+def quiet_pyqt5_notice() -> bool:
+    """Keep napari's PyQt5 deprecation toast off the canvas; True when it was switched off.
+
+    PyQt5 is this app's default binding while napari supports it (PyQt6 is tested too);
+    the notice is for plugin developers, and on every launch it covered the cell.
+    """
+    try:
+        from napari._qt import qt_main_window
+    except ImportError:  # napari moved it: the toast may show, nothing else changes
+        return False
+    if hasattr(qt_main_window, "SHOW_QT_WARNING"):
+        qt_main_window.SHOW_QT_WARNING = False
+        return True
+    return False
+
+
 def launch(paths: list[str] | None = None, demo: bool = True) -> int:
     """Open the desktop application; returns an exit code (2 when no display is available)."""
     problem = display_problem()
@@ -123,6 +139,7 @@ def launch(paths: list[str] | None = None, demo: bool = True) -> int:
     warnings.filterwarnings("ignore", message=".*PyQt5 backend is deprecated.*")
     import napari
 
+    quiet_pyqt5_notice()
     viewer = napari.Viewer(title="napari-licell")
     build_app(viewer, demo=demo, paths=paths)
     napari.run()

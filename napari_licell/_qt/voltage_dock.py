@@ -230,7 +230,8 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         self._on_dims_step()
         if not self._cursor.get_visible():
             self._cursor.set_label("_nolegend_")  # not a time-lapse: no cursor in the legend
-        legend = ax.legend(loc="upper left", fontsize=7, frameon=False)
+        legend = ax.legend(loc="best", fontsize=7, frameon=True, framealpha=0.8, facecolor=self.colours["background"],
+                           edgecolor=self.colours["background"])
         for item in legend.get_texts():
             item.set_color(text)
         ax.callbacks.connect("xlim_changed", self._on_xlim)
@@ -248,15 +249,12 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         ev = self.events
         if ev is None:
             return
+        # the events are named in the legend (placed where the curve is not), never as loose text on the curve
         if ev.plateau_v is not None and ev.plateau_start_min is not None:
-            ax.hlines(ev.plateau_v, ev.plateau_start_min, ev.plateau_end_min, color=text, lw=1.4, alpha=0.7)
-            ax.annotate(f"plateau {ev.plateau_v:.3f} V", (ev.plateau_start_min, ev.plateau_v), xytext=(4, 6),
-                        textcoords="offset points", fontsize=7, color=text)
+            ax.hlines(ev.plateau_v, ev.plateau_start_min, ev.plateau_end_min, color=text, lw=1.4, alpha=0.7,
+                      label=f"plateau {ev.plateau_v:.3f} V")
         if ev.rise_onset_min is not None:
-            ax.axvline(ev.rise_onset_min, color=_ONSET_COLOUR, lw=1.0, label="rise onset")
-            ax.annotate(f"rise at {ev.rise_onset_min:.0f} min", (ev.rise_onset_min, 0.06),
-                        xycoords=("data", "axes fraction"), xytext=(-4, 0), textcoords="offset points",
-                        ha="right", fontsize=7, color=_ONSET_COLOUR)
+            ax.axvline(ev.rise_onset_min, color=_ONSET_COLOUR, lw=1.0, label=f"rise at {ev.rise_onset_min:.0f} min")
 
     def _on_theme(self, event=None) -> None:
         """Redraw in the new theme's colours, keeping the user's zoom."""

@@ -163,3 +163,65 @@ def test_the_launcher_window_fits_the_screen_with_every_dock_reachable(make_napa
         top_left = docks[name].mapTo(window, docks[name].rect().topLeft())
         assert 0 <= top_left.y() < window.height() - 40, f"{name} starts below the window's bottom"
         assert docks[name].height() >= 100, f"{name} is squeezed to {docks[name].height()} px"
+
+
+def test_compare_measures_the_cells_in_the_background_with_progress_and_cancel(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    _, compare = viewer.window.add_plugin_dock_widget(PLUGIN, "Compare cells")
+    compare.demo_button.click()
+    assert compare.worker is not None and compare.task_bar.cancel_button.isEnabled()
+    compare.task_bar.cancel_button.click()
+    qtbot.waitUntil(lambda: compare.worker is None, timeout=120000)
+    assert compare.table is None and compare.cell_list.count() == 0  # cancelled: nothing shown, nothing half-done
+    assert "Cancelled" in compare.status.text() and compare.demo_button.isEnabled()  # the user can try again
+
+    with GuiThreadWatch() as watch:
+        compare.demo_button.click()
+        qtbot.waitUntil(lambda: compare.worker is None, timeout=240000)
+    assert compare.cell_list.count() == 4 and len(compare.table) == 4
+    assert compare.task_bar.progress_bar.value() == 100 and not compare.demo_button.isEnabled()
+    # measuring ran in the worker (62 s frozen in round one); what stays on the GUI thread is napari building
+    # the vispy visuals of eight 5 M-voxel layers for the grid view, 1-2 s here
+    assert watch.longest_gap_ms < 2 * MAX_STALL_MS, f"the GUI thread froze for {watch.longest_gap_ms:.0f} ms"
+
+
+def test_no_pyqt5_deprecation_toast_covers_the_canvas_on_launch(make_napari_viewer, monkeypatch):
+    from napari._qt import qt_main_window
+    from napari.utils.notifications import notification_manager
+
+    from napari_licell._qt.launcher import quiet_pyqt5_notice
+
+    monkeypatch.setattr(qt_main_window, "SHOW_QT_WARNING", True)  # as in a fresh process
+    shown = []
+    monkeypatch.setattr(qt_main_window, "show_warning", lambda message: shown.append(message))
+    assert quiet_pyqt5_notice()
+    make_napari_viewer(show=True)
+    QApplication.processEvents()
+    assert not shown
+    assert not any("PyQt5" in str(n.message) for n in notification_manager.records)
+
+
+def test_opening_every_dock_from_the_plugin_menu_keeps_the_window_on_a_laptop_screen(make_napari_viewer, qtbot):
+    from napari_licell._qt.launcher import DEFAULT_DOCKS
+
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1366, 708)
+    for name in DEFAULT_DOCKS:  # as a user picks them one after another from Plugins > LiCell
+        viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        qtbot.wait(20)
+    QApplication.processEvents()
+    assert window.minimumSizeHint().height() <= 708, window.minimumSizeHint()
+    assert window.height() <= 708 + 1
+
+
+def test_gas_set_in_the_study_dock_reaches_the_thresholds_dock(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    study = _open_sample_with_study_dock(viewer)
+    _, thresholds = viewer.window.add_plugin_dock_widget(PLUGIN, "Thresholds (Xe contrast)")
+    assert thresholds.gas_combo.currentText() == "Xe"
+    study.form.gas.setCurrentText("Ar")
+    study.form.gas_pressure.setValue(1.0)
+    study.apply_button.click()
+    assert viewer.layers[CELL].metadata["gas"] == "Ar"
+    assert thresholds.gas_combo.currentText() == "Ar"  # no second place to type it

@@ -117,9 +117,17 @@ def test_follows_study_selection_and_annotates_events(make_napari_viewer):
     assert dock.cell_name == "none_after_Xe6"
     assert dock.scan_times_min.tolist() == [3500.0]
     assert dock.events.rise_onset_min == pytest.approx(2600.0, abs=60.0)
-    texts = [t.get_text() for t in dock._ax.texts]
+    legend = dock._ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
     assert any(t.startswith("rise at 2") for t in texts)
     assert any(t.startswith("plateau 0.62") for t in texts)
+    assert not dock._ax.texts  # named in the legend, no loose text drawn over the curve
+    dock.canvas.draw()
+    box = legend.get_window_extent()
+    line = dock._line
+    xy = dock._ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+    inside = (xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)
+    assert inside.mean() < 0.05, "the legend covers the curve"
     # the reference line sits at 0.622 V
     assert any(np.allclose(line.get_ydata(), 0.622) for line in dock._ax.lines)
     # a study-dock cell is not a time-lapse: no cursor
