@@ -25,6 +25,9 @@ __all__ = [
     "GAMRY_DTA",
     "CSV",
     "TSV",
+    "EXCEL_XLSX",
+    "EXCEL_XLS",
+    "INDIGO_HDF5",
     "SUPPORTED_HINT",
     "detect_format",
     "detect_format_from_bytes",
@@ -40,6 +43,9 @@ MACCOR_TXT = "maccor-txt"
 GAMRY_DTA = "gamry-dta"
 CSV = "csv"
 TSV = "tsv"
+EXCEL_XLSX = "excel-xlsx"
+EXCEL_XLS = "excel-xls"
+INDIGO_HDF5 = "indigo-hdf5"
 
 #: Every format string :func:`detect_format` can return.
 FORMATS: tuple[str, ...] = (
@@ -52,12 +58,16 @@ FORMATS: tuple[str, ...] = (
     GAMRY_DTA,
     CSV,
     TSV,
+    EXCEL_XLSX,
+    EXCEL_XLS,
+    INDIGO_HDF5,
 )
 
 #: The hint given with every "not a cycler file" error.
 SUPPORTED_HINT = (
     "supported: BioLogic .mpr/.mpt, Neware .nda/.ndax, Arbin .res, Maccor text export, "
-    "Gamry .dta, or a CSV/TSV table with time and voltage columns"
+    "Gamry .dta, Indigo .h5, an Excel export (.xlsx/.xls) or a CSV/TSV table with time "
+    "and voltage columns"
 )
 
 #: How many bytes are read to tell the format.
@@ -125,7 +135,29 @@ def detect_format(path: str | os.PathLike) -> str:
         raise LiCellInputError(p, "file is empty")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _zip_format(p)
+    if head.startswith(_HDF5_MAGIC) and _is_indigo_hdf5(p):
+        return INDIGO_HDF5
+    if head.startswith(_OLE_MAGIC) and _OLE_WORKBOOK in head:
+        return EXCEL_XLS
     return detect_format_from_bytes(head, p)
+
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# The stream name of an Excel 97-2003 workbook in the OLE directory (UTF-16LE).
+_OLE_WORKBOOK = "Workbook".encode("utf-16-le")
+
+
+def _is_indigo_hdf5(path: Path) -> bool:
+    """True for an HDF5 file holding Indigo's ``time_series_data`` table."""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            group = handle.get("time_series_data")
+            return group is not None and "axis0" in group
+    except Exception:  # noqa: BLE001 - a damaged file is refused as HDF5 below
+        return False
 
 
 def detect_format_from_bytes(head: bytes, path: str | os.PathLike | None = None) -> str:
@@ -214,11 +246,7 @@ def _zip_format(path: Path) -> str:
     if any(name.endswith(".ndc") for name in lower):
         return NEWARE_NDAX
     if "[content_types].xml" in lower and any(name.startswith("xl/") for name in lower):
-        raise LiCellInputError(
-            path,
-            "an Excel workbook, not a cycler file",
-            "export the data sheet as CSV, or give the cycler's own file (.nda/.ndax/.mpr/.res)",
-        )
+        return EXCEL_XLSX
     raise LiCellInputError(
         path, "not a cycler file (a zip archive without Neware .ndc members)", SUPPORTED_HINT
     )

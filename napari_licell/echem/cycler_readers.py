@@ -21,7 +21,10 @@ from .cycler_formats import (
     BIOLOGIC_MPR,
     BIOLOGIC_MPT,
     CSV,
+    EXCEL_XLS,
+    EXCEL_XLSX,
     GAMRY_DTA,
+    INDIGO_HDF5,
     MACCOR_TXT,
     NEWARE_NDA,
     NEWARE_NDAX,
@@ -67,6 +70,14 @@ def reader_for(fmt: str) -> Callable[[Path], VoltageCurve]:
         from .readers_table import read_table
 
         return lambda path: read_table(path, fmt)
+    if fmt in (EXCEL_XLSX, EXCEL_XLS):
+        from .readers_excel import read_excel
+
+        return lambda path: read_excel(path, fmt)
+    if fmt == INDIGO_HDF5:
+        from .readers_hdf5 import read_indigo_hdf5
+
+        return read_indigo_hdf5
     raise ValueError(f"unknown cycler format {fmt!r}")
 
 
@@ -77,7 +88,9 @@ def read_voltage_curve(path: str | os.PathLike) -> VoltageCurve:
     ----------
     path : str or PathLike
         BioLogic .mpr/.mpt, Neware .nda/.ndax, Arbin .res, Maccor text
-        export, Gamry .dta, or a CSV/TSV table with time and voltage columns.
+        export or raw file, Gamry .dta, Indigo .h5, an Excel export
+        (Arbin, Neware, LANHE .xlsx/.xls), or a CSV/TSV table with time and
+        voltage columns (Novonix, Arbin, BatteryArchive, Battery Data Format, ...).
 
     Returns
     -------

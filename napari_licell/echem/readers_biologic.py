@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,59 @@ def _biologic_curve(
     return checked_curve(path, fmt, time_s, get(voltage_name), current, cycle, step, meta)
 
 
+#: Data column IDs of newer EC-Lab versions that galvani 0.5 does not know:
+#: ID -> (column name, numpy dtype). The byte width is what matters for
+#: reading the record; names follow EC-Lab's .mpt headers. Checked against
+#: EC-Lab's own .mpt export of the same run (tests/data/cycler/biologic_mb.issue_223).
+EXTRA_MPR_COLUMN_IDS: dict[int, tuple[str, str]] = {
+    112: ("Energy we/W.h", "<f8"),
+    115: ("Energy ce charge/W.h", "<f8"),
+    116: ("Energy ce discharge/W.h", "<f8"),
+    182: ("step time/s", "<f8"),
+    185: ("<Ece>/V", "<f4"),
+    215: ("<Ece>/V", "<f4"),
+}
+
+_UNKNOWN_ID = re.compile(r"Column ID (\d+) ")
+_GALVANI_TABLE_LOCK = threading.Lock()
+
+
+def _galvani_label() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"galvani {version('galvani')}"
+    except Exception:  # noqa: BLE001 - only for the report
+        return "galvani"
+
+
+def _parse_mpr(path: Path) -> tuple[Any, tuple[int, ...]]:
+    """galvani's MPRfile; where it stops at a column ID it does not know and
+    :data:`EXTRA_MPR_COLUMN_IDS` has it, parse again with those IDs added to
+    galvani's table (removed again afterwards)."""
+    from galvani import BioLogic
+
+    try:
+        with open(path, "rb") as handle:
+            return BioLogic.MPRfile(handle), ()
+    except NotImplementedError as exc:
+        match = _UNKNOWN_ID.search(str(exc))
+        if match is None or int(match.group(1)) not in EXTRA_MPR_COLUMN_IDS:
+            raise
+    table = BioLogic.VMPdata_colID_dtype_map
+    with _GALVANI_TABLE_LOCK:
+        added = tuple(i for i in EXTRA_MPR_COLUMN_IDS if i not in table)
+        try:
+            table.update({i: EXTRA_MPR_COLUMN_IDS[i] for i in added})
+            with open(path, "rb") as handle:
+                mpr = BioLogic.MPRfile(handle)
+            used = {int(c) for c in np.asarray(getattr(mpr, "cols", []), dtype=np.int64).ravel()}
+        finally:
+            for i in added:
+                table.pop(i, None)
+    return mpr, tuple(i for i in added if not used or i in used)
+
+
 def read_biologic_mpr(path: str | os.PathLike) -> VoltageCurve:
     """Read a BioLogic EC-Lab binary .mpr file with galvani.
 
@@ -107,7 +161,7 @@ def read_biologic_mpr(path: str | os.PathLike) -> VoltageCurve:
     LiCellInputError
         Truncated or damaged file, or columns galvani does not know.
     """
-    from galvani.BioLogic import MPR_MAGIC, MPRfile
+    from galvani.BioLogic import MPR_MAGIC
 
     p = Path(path)
     content = p.read_bytes()
@@ -120,8 +174,7 @@ def read_biologic_mpr(path: str | os.PathLike) -> VoltageCurve:
             p, "truncated BioLogic .mpr (no data module)", "copy the file again from the EC-Lab computer"
         )
     try:
-        with open(p, "rb") as handle:
-            mpr = MPRfile(handle)
+        mpr, extra_ids = _parse_mpr(p)
     except OSError as exc:
         if "end of file" in str(exc).lower():
             raise LiCellInputError(
@@ -143,7 +196,10 @@ def read_biologic_mpr(path: str | os.PathLike) -> VoltageCurve:
     data = mpr.data
     columns = tuple(data.dtype.names or ())
     mode = mpr.get_flag("mode") if "mode" in mpr.flags_dict else None
-    meta: dict[str, Any] = {"columns": list(columns), "mpr_version": int(mpr.version)}
+    meta: dict[str, Any] = {"columns": list(columns), "mpr_version": int(mpr.version), "reader": _galvani_label()}
+    if extra_ids:
+        meta["reader"] += " + napari-licell column IDs " + ", ".join(str(i) for i in extra_ids)
+        meta["extra_column_ids"] = list(extra_ids)
     timestamp = getattr(mpr, "timestamp", None)
     if timestamp is not None:
         meta["start_time"] = timestamp.isoformat()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ from ..errors import LiCellInputError
 from .curve_checks import checked_curve
 from .cycler_formats import MACCOR_TXT, is_maccor_header
 from .text_files import read_text_file, split_lines
-from .units import TIME_UNITS_S, parse_durations_s, split_name_unit, unit_factor
+from .units import (
+    CURRENT_UNITS_MA,
+    TIME_UNITS_S,
+    VOLTAGE_UNITS_V,
+    parse_durations_s,
+    split_name_unit,
+    unit_factor,
+)
 from .voltage_curve import VoltageCurve
 
 __all__ = ["read_maccor_txt", "STATE_SIGNS"]
@@ -27,31 +35,86 @@ __all__ = ["read_maccor_txt", "STATE_SIGNS"]
 #: Sign of the current for each Maccor State letter.
 STATE_SIGNS: dict[str, float] = {"C": 1.0, "D": -1.0, "R": 0.0}
 
-_TIME_NAMES = ("testtime", "test time", "test time (sec)", "test time (hr)", "test time (s)")
-_VOLT_NAMES = ("volts", "voltage", "voltage (v)")
-_AMP_NAMES = ("amps", "current", "current (a)")
+# Column headers as Maccor's export templates write them, compared on the
+# base name of :func:`split_name_unit` ("Test (Sec)" -> "test", unit "Sec").
+_TIME_BASES = ("testtime", "test time", "test")
+_VOLT_BASES = ("volts", "voltage", "mvolts")
+_AMP_BASES = ("amps", "current", "mamps")
+_STATE_BASES = ("state", "md")
+_CYCLE_BASES = ("cyc#", "cycle c", "cycle", "cycle p")
+_DATE_BASES = ("dpt time", "dpttime")
+
+# Candidate units of a bare numeric TestTime, tried against the DPt Time clock.
+_BARE_TIME_FACTORS = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+_COMMA_NUMBER = re.compile(r"^[-+]?\d+,\d+(?:[eE][-+]?\d+)?$")
+_DOT_NUMBER = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$")
 
 
-def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lowered = {c.strip().lower(): c for c in columns}
-    for name in names:
-        if name in lowered:
-            return lowered[name]
+def _find(columns: list[str], bases: tuple[str, ...]) -> str | None:
+    """The first column (in the order of ``bases``) whose base name matches."""
+    by_base: dict[str, str] = {}
+    for column in columns:
+        base, _ = split_name_unit(column)
+        by_base.setdefault(base, column)
+    for base in bases:
+        if base in by_base:
+            return by_base[base]
     return None
 
 
-def _time_seconds(values: Any, name: str) -> tuple[np.ndarray, str]:
+def _decimal(rows: list[str], sep: str) -> str:
+    """"," when the data rows write decimal commas (tab-separated exports only)."""
+    if sep != "\t":
+        return "."
+    commas = dots = 0
+    for row in rows:
+        for field in row.split(sep):
+            field = field.strip()
+            if _COMMA_NUMBER.match(field):
+                commas += 1
+            elif _DOT_NUMBER.match(field):
+                dots += 1
+    return "," if commas > dots else "."
+
+
+def _clock_seconds(values: Any) -> np.ndarray | None:
+    """Seconds since the first row from a DPt Time column, or None if it is not a clock."""
+    import pandas as pd
+
+    text = pd.Series(values).astype("string").str.strip()
+    stamps = pd.to_datetime(text, errors="coerce", format="mixed")
+    good = stamps.notna().to_numpy()
+    if good.mean() < 0.9:
+        return None
+    seconds = (stamps - stamps[good].iloc[0]).dt.total_seconds()
+    return seconds.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _time_seconds(values: Any, name: str, clock_s: np.ndarray | None, notes: list[str]) -> tuple[np.ndarray, str]:
     import pandas as pd
 
     numeric = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if np.mean(np.isfinite(numeric)) >= 0.9:
-        _, unit = split_name_unit(name)
-        factor = unit_factor(unit, TIME_UNITS_S)
-        if factor is None:
-            low = name.lower()
-            factor = 3600.0 if "hr" in low else 1.0
+    if np.mean(np.isfinite(numeric)) < 0.9:
+        return parse_durations_s(np.asarray(values, dtype=object)), f"{name} (d hh:mm:ss)"
+    _, unit = split_name_unit(name)
+    factor = unit_factor(unit, TIME_UNITS_S)
+    if factor is not None:
         return numeric * factor, f"{name} (numbers x {factor:g} s)"
-    return parse_durations_s(np.asarray(values, dtype=object)), f"{name} (d hh:mm:ss)"
+    # A bare number: Maccor templates write seconds, minutes or hours. The
+    # DPt Time clock beside it tells which (whole seconds, so long spans only).
+    span = np.nanmax(numeric) - np.nanmin(numeric) if np.any(np.isfinite(numeric)) else 0.0
+    if clock_s is not None and span > 0:
+        clock_span = np.nanmax(clock_s) - np.nanmin(clock_s)
+        if clock_span >= 60.0:
+            label, factor = min(
+                _BARE_TIME_FACTORS.items(), key=lambda item: abs(np.log(span * item[1] / clock_span))
+            )
+            if 0.8 < span * factor / clock_span < 1.25:
+                notes.append(f"time column '{name}' has no unit; the DPt Time clock says {label}")
+                return numeric * factor, f"{name} (numbers x {factor:g} s, unit from DPt Time)"
+    notes.append(f"time column '{name}' has no unit; assumed seconds")
+    return numeric, f"{name} (numbers, assumed s)"
 
 
 def read_maccor_txt(path: str | os.PathLike) -> VoltageCurve:
@@ -85,50 +148,88 @@ def read_maccor_txt(path: str | os.PathLike) -> VoltageCurve:
     if header_at is None:
         raise LiCellInputError(p, "no Maccor header line (Rec#, Cyc#, ..., Volts) in the first 200 lines")
     sep = "\t" if "\t" in lines[header_at] else ","
+    decimal = _decimal(lines[header_at + 1 : header_at + 30], sep)
     try:
-        frame = pd.read_csv(io.StringIO("\n".join(lines[header_at:])), sep=sep, low_memory=False)
+        # index_col=False: rows ending with a tab have one field more than the
+        # header, which pandas would otherwise take for a row index.
+        frame = pd.read_csv(io.StringIO("\n".join(lines[header_at:])), sep=sep, index_col=False, low_memory=False)
     except (ValueError, pd.errors.ParserError) as exc:
         raise LiCellInputError(p, f"malformed Maccor table ({exc})") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
+    # Exports whose rows end with a tab have one more, nameless column.
+    frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("Unnamed:")]]
     if len(frame) == 0:
         raise LiCellInputError(p, "no data rows", "the Maccor export has a header but no records")
     columns = list(frame.columns)
     listing = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
 
-    time_name = _find(columns, _TIME_NAMES)
+    time_name = _find(columns, _TIME_BASES)
     if time_name is None:
-        raise LiCellInputError(p, f"no time column found (columns: {listing})", "Maccor writes TestTime")
-    volt_name = _find(columns, _VOLT_NAMES)
+        raise LiCellInputError(
+            p, f"no time column found (columns: {listing})", "Maccor writes TestTime or Test (Sec)"
+        )
+    volt_name = _find(columns, _VOLT_BASES)
     if volt_name is None:
         raise LiCellInputError(p, f"no voltage column found (columns: {listing})", "Maccor writes Volts")
 
+    notes: list[str] = []
     meta: dict[str, Any] = {
         "preamble": [line for line in lines[:header_at] if line.strip()],
         "encoding": encoding,
         "columns": columns,
+        "reader": "napari-licell Maccor text (pandas)",
     }
-    time_s, meta["time_column"] = _time_seconds(frame[time_name].to_numpy(dtype=object), time_name)
-    voltage = pd.to_numeric(frame[volt_name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if decimal == ",":
+        notes.append("decimal commas")
+    date_name = _find(columns, _DATE_BASES)
+    clock_s = _clock_seconds(frame[date_name].to_numpy(dtype=object)) if date_name is not None else None
+    time_values = frame[time_name]
+    if decimal == ",":
+        time_values = time_values.astype("string").str.replace(",", ".", regex=False)
+    time_s, meta["time_column"] = _time_seconds(time_values.to_numpy(dtype=object), time_name, clock_s, notes)
+
+    def numbers(name: str) -> np.ndarray:
+        series = frame[name]
+        if decimal == ",":
+            series = series.astype("string").str.replace(",", ".", regex=False)
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    voltage = numbers(volt_name)
+    v_base, v_unit = split_name_unit(volt_name)
+    v_factor = unit_factor(v_unit, VOLTAGE_UNITS_V)
+    if v_factor is None:
+        v_factor = 1e-3 if v_base == "mvolts" else 1.0
+        finite = voltage[np.isfinite(voltage)]
+        if v_factor == 1.0 and finite.size and np.max(np.abs(finite)) > 50.0:
+            v_factor = 1e-3
+            notes.append(f"voltage column '{volt_name}' holds values above 50: taken as mV")
+    voltage = voltage * v_factor
 
     current = None
-    amp_name = _find(columns, _AMP_NAMES)
+    amp_name = _find(columns, _AMP_BASES)
     if amp_name is not None:
-        amps = pd.to_numeric(frame[amp_name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        state_name = _find(columns, ("state", "md"))
+        a_base, a_unit = split_name_unit(amp_name)
+        a_factor = unit_factor(a_unit, CURRENT_UNITS_MA)
+        if a_factor is None:
+            a_factor = 1.0 if a_base == "mamps" else 1e3
+        amps = numbers(amp_name)
+        state_name = _find(columns, _STATE_BASES)
         if np.nanmin(amps, initial=0.0) < 0 or state_name is None:
-            current = amps * 1e3
+            current = amps * a_factor
             meta["current_sign"] = "as written"
         else:
             states = frame[state_name].astype("string").str.strip().str.upper().fillna("")
-            sign = states.map(STATE_SIGNS).to_numpy(dtype=float, na_value=np.nan)
+            sign = np.array(states.map(STATE_SIGNS).to_numpy(dtype=float, na_value=np.nan))
             unknown = np.isnan(sign)
             sign[unknown & (amps == 0)] = 0.0
-            current = np.abs(amps) * sign * 1e3
-            meta["current_sign"] = "from State (C +, D -, R 0)"
+            current = np.abs(amps) * sign * a_factor
+            meta["current_sign"] = f"from {state_name} (C +, D -, R 0)"
             meta["state_counts"] = {str(k): int(v) for k, v in states.value_counts().items()}
+    if notes:
+        meta["notes"] = notes
 
-    def labels(names: tuple[str, ...]) -> np.ndarray | None:
-        name = _find(columns, names)
+    def labels(bases: tuple[str, ...]) -> np.ndarray | None:
+        name = _find(columns, bases)
         if name is None:
             return None
         return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -139,7 +240,7 @@ def read_maccor_txt(path: str | os.PathLike) -> VoltageCurve:
         time_s,
         voltage,
         current,
-        labels(("cyc#", "cycle", "cycle c", "cycle p")),
+        labels(_CYCLE_BASES),
         labels(("step",)),
         meta,
     )

@@ -43,7 +43,7 @@ from .units import (
 )
 from .voltage_curve import VoltageCurve
 
-__all__ = ["read_table", "column_role", "ColumnRole", "HEADER_SEARCH_LINES"]
+__all__ = ["read_table", "column_role", "ColumnRole", "HEADER_SEARCH_LINES", "find_header", "curve_from_table"]
 
 #: How many lines from the top are searched for the header line.
 HEADER_SEARCH_LINES = 500
@@ -63,7 +63,7 @@ _TIME_BY_RANK: tuple[frozenset[str], ...] = (
     frozenset({
         "date", "datetime", "date time", "date/time", "timestamp", "time stamp", "realtime",
         "real time", "absolute time", "abs time", "system time", "clock time", "local time",
-        "dpt time",
+        "dpt time", "unix time",
     }),
 )  # fmt: skip
 _ABSOLUTE_TIME_RANK = 3
@@ -75,9 +75,10 @@ _VOLTAGE_EXACT = frozenset({
 _CURRENT_EXACT = frozenset({"current", "i", "amps", "amp", "im", "cell current", "measured current"})
 _CYCLE_EXACT = frozenset({
     "cycle", "cycles", "cycle index", "cycle number", "cycle no", "cycle no.", "cyc#", "cycle #",
-    "cycle id", "cycle c",
+    "cycle id", "cycle c", "cycle count",
 })  # fmt: skip
 _STEP_EXACT = frozenset({"step", "step index", "step number", "step no", "step no.", "ns", "step #", "step id"})
+_STATE_EXACT = frozenset({"step type", "status", "state", "md", "step mode", "step status", "step name"})
 
 _VOLTAGE_EXCLUDE = (
     "aux", "capacity", "energy", "dv", "dq", "control", "power", "set", "limit", "range", "start",
@@ -125,6 +126,8 @@ def column_role(name: str) -> ColumnRole | None:
         return ColumnRole("cycle", 0, unit)
     if base in _STEP_EXACT:
         return ColumnRole("step", 0, unit)
+    if base in _STATE_EXACT:
+        return ColumnRole("state", 0, unit)
     words = base
     if ("voltage" in words or "potential" in words) and not any(x in words for x in _VOLTAGE_EXCLUDE):
         return ColumnRole("voltage", 1, unit)
@@ -152,14 +155,30 @@ class _Header:
     roles: list[ColumnRole | None]
 
 
-def _find_header(lines: list[str]) -> tuple[_Header | None, _Header | None]:
-    """The first line naming time and voltage; else the first naming either (for the error)."""
+def find_header(
+    lines: list[str], delimiters: tuple[str, ...] | None = None
+) -> tuple[_Header | None, _Header | None]:
+    """The first line naming time and voltage; else the first naming either (for the error).
+
+    Parameters
+    ----------
+    lines : list of str
+        The first lines of a table.
+    delimiters : tuple of str, optional
+        Separators to try (default: tab, ``;``, ``,``, ``|``, then runs of spaces).
+
+    Returns
+    -------
+    header, partial
+        The header found (``index``, ``delimiter``, ``fields``, ``roles``) or
+        None; the first line naming only one of the two, for the error message.
+    """
     partial: _Header | None = None
     for index, line in enumerate(lines[:HEADER_SEARCH_LINES]):
         if not line.strip():
             continue
         best: _Header | None = None
-        for delimiter in (*_DELIMITERS, _WHITESPACE):
+        for delimiter in delimiters or (*_DELIMITERS, _WHITESPACE):
             if delimiter == _WHITESPACE and best is not None:
                 break
             if delimiter not in line:
@@ -178,6 +197,53 @@ def _find_header(lines: list[str]) -> tuple[_Header | None, _Header | None]:
         if best is not None:
             return best, partial
     return None, partial
+
+
+def _charge_positive(current: np.ndarray, states: Any, name: str, notes: list[str]) -> np.ndarray:
+    """Flip the current where the file writes charge as negative, as its step types tell.
+
+    Battery Data Format files from some writers (and a few cycler exports)
+    count discharge as positive; :class:`VoltageCurve` counts charge as positive.
+    """
+    text = states.astype("string").str.strip().str.lower().fillna("")
+    discharge = text.str.contains("dis|dchg|^d$", regex=True).to_numpy(dtype=bool, na_value=False)
+    charge = (text.str.contains("charge|chg|^c$", regex=True).to_numpy(dtype=bool, na_value=False)) & ~discharge
+    finite = np.isfinite(current)
+    on_charge, on_discharge = current[charge & finite], current[discharge & finite]
+    if on_charge.size and on_discharge.size and np.median(on_charge) < 0 < np.median(on_discharge):
+        notes.append(f"current sign flipped: the file counts charge as negative (column '{name}')")
+        return -current
+    return current
+
+
+def _unquote_lines(lines: list[str]) -> tuple[list[str], bool]:
+    """Remove the double quotes around whole lines, where most lines have them.
+
+    Novonix writes every line of its CSV as one quoted field
+    (``"2022-04-11 10:58:08 AM,1,0,0.0003111,..."``), which a CSV parser
+    reads as a single column.
+    """
+    def quoted(line: str) -> bool:
+        return len(line) >= 2 and line[0] == '"' and line[-1] == '"' and '"' not in line[1:-1]
+
+    sample = [line.strip() for line in lines[:HEADER_SEARCH_LINES + 50] if line.strip()]
+    if not sample or sum(quoted(line) for line in sample) < 0.5 * len(sample):
+        return lines, False
+    return [line.strip()[1:-1] if quoted(line.strip()) else line for line in lines], True
+
+
+_ARBIN_COLUMNS = frozenset({"data point", "test time", "step index", "cycle index"})
+
+
+def _maker(preamble: list[str], fields: list[str]) -> str | None:
+    """The cycler maker, where the preamble or the column names tell it."""
+    text = " ".join(preamble[:40]).lower()
+    if "novonix" in text:
+        return "Novonix"
+    bases = {split_name_unit(field)[0] for field in fields}
+    if _ARBIN_COLUMNS <= bases:
+        return "Arbin"
+    return None
 
 
 def _decimal(lines: list[str], delimiter: str) -> str:
@@ -219,7 +285,8 @@ def _time_seconds(
     filled = _nonempty(series)
     if not filled.any():
         return np.full(len(series), np.nan)  # checked_curve: "no finite time values"
-    if role.rank != _ABSOLUTE_TIME_RANK:
+    if role.rank != _ABSOLUTE_TIME_RANK or unit_factor(role.unit, TIME_UNITS_S) is not None:
+        # (an absolute time with a unit is a number: "Unix Time / s")
         numbers = _numeric(series, decimal)
         if filled.any() and np.isfinite(numbers[filled]).mean() >= 0.9:
             factor = unit_factor(role.unit, TIME_UNITS_S)
@@ -286,7 +353,11 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> VoltageCurve:
     p = Path(path)
     text, encoding = read_text_file(p)
     lines = split_lines(text)
-    header, partial = _find_header(lines)
+    notes: list[str] = []
+    lines, unquoted = _unquote_lines(lines)
+    if unquoted:
+        notes.append("every line was wrapped in double quotes (as Novonix writes); quotes removed")
+    header, partial = find_header(lines)
     if header is None:
         if partial is not None:
             kinds = {r.role for r in partial.roles if r is not None}
@@ -304,17 +375,9 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> VoltageCurve:
             "a table needs a header such as 'time_s,voltage_v,current_ma'",
         )
 
-    # Columns to use, by their position in the header line.
-    picks: dict[str, tuple[int, str, ColumnRole]] = {}
-    for position, (field, role) in enumerate(zip(header.fields, header.roles)):
-        if role is None:
-            continue
-        if role.role not in picks or role.rank < picks[role.role][2].rank:
-            picks[role.role] = (position, field.strip(), role)
-
     body = lines[header.index :]
     decimal = _decimal(body[1:], header.delimiter)
-    positions = sorted(position for position, _, _ in picks.values())
+    positions = sorted(position for position, _, _ in _picks(header).values())
     try:
         frame = pd.read_csv(
             io.StringIO("\n".join(body)),
@@ -332,11 +395,69 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> VoltageCurve:
         raise LiCellInputError(p, f"malformed table ({message})") from exc
     if len(frame) == 0:
         raise LiCellInputError(p, "no data rows", "the table has a header but no measurements")
+    meta: dict[str, Any] = {"reader": "napari-licell table (pandas)", "encoding": encoding}
+    if header.index:
+        meta["preamble"] = [line for line in lines[: min(header.index, 50)] if line.strip()]
+    return curve_from_table(
+        p, TSV if header.delimiter == "\t" else CSV, header, frame, lines[: header.index], decimal, meta, notes
+    )
+
+
+def _picks(header: _Header) -> dict[str, tuple[int, str, ColumnRole]]:
+    """Columns to use, by role: (position in the header line, name, role); the best rank wins."""
+    picks: dict[str, tuple[int, str, ColumnRole]] = {}
+    for position, (field, role) in enumerate(zip(header.fields, header.roles)):
+        if role is None:
+            continue
+        if role.role not in picks or role.rank < picks[role.role][2].rank:
+            picks[role.role] = (position, field.strip(), role)
+    return picks
+
+
+def curve_from_table(
+    path: Path,
+    fmt: str,
+    header: _Header,
+    frame: Any,
+    preamble: list[str],
+    decimal: str,
+    meta: dict[str, Any],
+    notes: list[str],
+) -> VoltageCurve:
+    """Turn the columns of a table (CSV text or a spreadsheet) into a :class:`VoltageCurve`.
+
+    Parameters
+    ----------
+    path : Path
+        The file (for errors).
+    fmt : str
+        Format string of the curve.
+    header : header from :func:`find_header`
+        Names and roles of the columns.
+    frame : pandas.DataFrame
+        The data rows, column ``c<i>`` for the i-th header field (text, or
+        the cell values of a spreadsheet).
+    preamble : list of str
+        Lines above the header (they may name the maker).
+    decimal : str
+        "." or ",".
+    meta, notes
+        Reader metadata and notes so far; completed here.
+    """
+    p = path
+    picks = _picks(header)
     columns = {role: frame[f"c{position}"] for role, (position, _, _) in picks.items()}
     names = {role: name for role, (_, name, _) in picks.items()}
     roles = {role: r for role, (_, _, r) in picks.items()}
 
-    notes: list[str] = []
+    maker = _maker(preamble, header.fields)
+    if maker == "Arbin":
+        # Arbin's CSV exports name Test_Time, Current and Voltage without
+        # units: they are s, A and V.
+        for role, unit in (("time", "s"), ("current", "A"), ("voltage", "V")):
+            if role in roles and roles[role].unit is None:
+                roles[role] = ColumnRole(roles[role].role, roles[role].rank, unit)
+        notes.append("Arbin CSV export: Test_Time in s, Current in A, Voltage in V (Arbin's units)")
     units = _unit_row(columns)
     if units is not None:
         columns = {role: series.iloc[1:].reset_index(drop=True) for role, series in columns.items()}
@@ -372,20 +493,23 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> VoltageCurve:
             notes.append(f"current column '{names['current']}' has no unit; assumed mA")
         current = _numeric(columns["current"], decimal) * c_factor
 
-    meta: dict[str, Any] = {
+    if current is not None and "state" in columns:
+        current = _charge_positive(current, columns["state"], names["state"], notes)
+
+    meta = {
+        **meta,
         "columns_used": names,
         "columns": [f.strip() for f in header.fields],
         "delimiter": header.delimiter,
         "decimal": decimal,
         "header_line": header.index + 1,
-        "encoding": encoding,
         "notes": notes,
     }
-    if header.index:
-        meta["preamble"] = [line for line in lines[: min(header.index, 50)] if line.strip()]
+    if maker is not None:
+        meta["maker"] = maker
     return checked_curve(
         p,
-        TSV if header.delimiter == "\t" else CSV,
+        fmt,
         time_s,
         voltage,
         current,

@@ -103,6 +103,9 @@ def split_name_unit(name: str) -> tuple[str, str | None]:
         match = _SLASH_UNIT.match(text)
         if match and _clean_unit(match.group("unit")) in _ALL_UNITS:
             text, unit = match.group("base"), match.group("unit")
+        elif match and match.group("unit").strip() == "1":
+            # Battery Data Format writes dimensionless columns as "Cycle Count / 1".
+            text = match.group("base")
         else:
             match = _SUFFIX_UNIT.match(text)
             if match and _clean_unit(match.group("unit")) in _ALL_UNITS:

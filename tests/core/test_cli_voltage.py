@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from napari_licell.cli import main
@@ -167,3 +169,99 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
+
+
+# --- reader, cycles, steps and the selected charge (issue 19) -------------------------
+
+CYCLER_DATA = Path(__file__).resolve().parents[1] / "data" / "cycler"
+
+
+@pytest.mark.shared_data
+def test_json_reports_reader_cycles_steps_and_first_charge_of_neware_nda(capsys, shared_data):
+    """Truth: NewareNDA's reference parse (TestFile.reference.ftr): 3 cycles, 11 steps, first CC_Chg = step 4."""
+    reference = pd.read_feather(shared_data / "echem/neware/TestFile.reference.ftr")
+    runs = reference.groupby(["Cycle", "Step", "Status"], sort=False).size().reset_index()
+    first_charge = runs[runs["Status"] == "CC_Chg"].iloc[0]
+    rows = reference[reference["Step"] == first_charge["Step"]]
+
+    summary = _run_json(capsys, shared_data / "echem/neware/TestFile.nda")
+    assert summary["reader"].startswith("NewareNDA ")
+    assert summary["n_cycles"] == reference["Cycle"].nunique() == 3
+    assert summary["n_steps"] == len(runs) == 11
+    selected = summary["selected"]
+    assert selected["how"] == "first charge step (Li plating)"
+    assert (selected["cycle"], selected["step"]) == (int(first_charge["Cycle"]), int(first_charge["Step"]))
+    assert selected["n_points"] == len(rows) == 1733
+    assert selected["voltage_v"] == pytest.approx([rows["Voltage"].min(), rows["Voltage"].max()], abs=1e-6)
+    assert selected["kind"] == "charge"
+    # The plateau is that of the charge (CC to 4.2 V), not of the whole record.
+    assert rows["Voltage"].min() <= summary["plateau_v"] <= rows["Voltage"].max()
+
+
+def _arbin_steps():
+    """Runs of (Cycle_Index, Step_Index) in the real Arbin CSV, with their median current (pandas)."""
+    truth = pd.read_csv(CYCLER_DATA / "arbin_example.csv")
+    key = truth["Step_Index"].astype(str) + "/" + truth["Cycle_Index"].astype(str)
+    run = (key != key.shift()).cumsum()
+    steps = truth.groupby(run, sort=False).agg(
+        cycle=("Cycle_Index", "first"), step=("Step_Index", "first"), n=("Voltage", "size"),
+        current=("Current", "median"), vmin=("Voltage", "min"), vmax=("Voltage", "max"),
+    )
+    return truth, steps.reset_index(drop=True)
+
+
+def test_json_default_selection_is_the_first_charge_step(capsys):
+    truth, steps = _arbin_steps()
+    summary = _run_json(capsys, CYCLER_DATA / "arbin_example.csv")
+    assert summary["reader"] == "napari-licell table (pandas)"
+    assert summary["n_cycles"] == truth["Cycle_Index"].nunique()
+    assert summary["n_steps"] == len(steps)
+    first = steps[steps["current"] > 0].iloc[0]
+    selected = summary["selected"]
+    assert (selected["cycle"], selected["step"], selected["n_points"]) == (first["cycle"], first["step"], first["n"])
+    assert selected["voltage_v"] == pytest.approx([first["vmin"], first["vmax"]])
+
+
+def test_cycle_option_picks_the_first_charge_of_that_cycle(capsys):
+    _, steps = _arbin_steps()
+    cycle = int(steps["cycle"].max())
+    expected = steps[(steps["cycle"] == cycle) & (steps["current"] > 0)].iloc[0]
+    code = main(["voltage", str(CYCLER_DATA / "arbin_example.csv"), "--json", "--cycle", str(cycle)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    selected = json.loads(out)["selected"]
+    assert selected["how"] == f"first charge step of cycle {cycle}"
+    assert (selected["cycle"], selected["step"], selected["n_points"]) == (cycle, expected["step"], expected["n"])
+
+
+def test_step_option_picks_that_step(capsys):
+    _, steps = _arbin_steps()
+    discharge = steps[steps["current"] < -0.01].iloc[0]  # -4.4 A; step 10 holds one point at -0.1 mA
+    code = main(["voltage", str(CYCLER_DATA / "arbin_example.csv"), "--json", "--step", str(int(discharge["step"]))])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    selected = json.loads(out)["selected"]
+    assert selected["step"] == discharge["step"]
+    assert selected["n_points"] == discharge["n"]
+    assert selected["kind"] == "discharge"
+    assert "a discharge step" in selected["how"]
+
+
+def test_cycle_that_is_not_in_the_file(capsys):
+    line = _bad(capsys, CYCLER_DATA / "arbin_example.csv", "--json", "--cycle", "99")
+    assert "no cycle 99 in the file" in line
+
+
+def test_step_that_is_not_in_the_file(capsys):
+    line = _bad(capsys, CYCLER_DATA / "arbin_example.csv", "--step", "999")
+    assert "no step 999" in line
+
+
+def test_record_without_current_is_selected_whole(capsys, tmp_path):
+    path = tmp_path / "ocv.csv"
+    _write_plating_csv(path, with_rise=False, with_current=False)
+    summary = _run_json(capsys, path)
+    assert summary["n_steps"] == 1
+    assert summary["n_cycles"] is None
+    assert summary["selected"]["n_points"] == summary["n_points"] == 4001
+    assert summary["selected"]["how"].startswith("whole record")

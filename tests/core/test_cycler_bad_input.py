@@ -106,7 +106,8 @@ def test_real_ct_tiff_renamed_csv(shared_data, tmp_path):
     assert "TIFF image" in _refused(_write(tmp_path, "voltage.csv", data)).problem
 
 
-def test_excel_workbook(tmp_path):
+def test_damaged_excel_workbook(tmp_path):
+    """Excel exports are read (test_cycler_lab_exports); a workbook without its parts is refused."""
     path = tmp_path / "export.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")

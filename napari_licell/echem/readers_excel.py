@@ -1,0 +1,141 @@
+"""Excel workbooks that cyclers export (Arbin, Neware, LANHE/Landt), read with python-calamine.
+
+Arbin's MITS/DataWatcher export puts a ``Global_Info`` sheet first and the
+record in ``Channel_<n>_1`` (continued in ``Channel_<n>_2`` ... past Excel's
+row limit); Neware BTSDA puts ``Info``/``Cycle``/``Statis`` sheets before the
+``Detail``/``record`` sheet; LANHE puts ``Cycle-Tab``/``Step-Tab`` before
+``Record-Tab``. Whatever the names, the record is the sheet (or run of
+sheets with the same header) whose header names a time and a voltage column
+and that holds the most rows; its columns are then mapped by name and unit
+exactly as for CSV tables (:mod:`.readers_table`).
+
+python-calamine (Rust calamine) reads .xlsx and old .xls alike, several
+times faster than openpyxl.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import LiCellInputError
+from .readers_table import HEADER_SEARCH_LINES, curve_from_table, find_header
+from .voltage_curve import VoltageCurve
+
+__all__ = ["read_excel", "cell_text"]
+
+
+def cell_text(value: Any) -> str:
+    """A cell as the text a CSV export would hold (for finding the header line)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, _dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        total = value.total_seconds()
+        hours, rest = divmod(total, 3600.0)
+        minutes, seconds = divmod(rest, 60.0)
+        return f"{int(hours)}:{int(minutes):02d}:{seconds:09.6f}"
+    return str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+def _calamine_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("python-calamine")
+    except Exception:  # noqa: BLE001 - only for the report
+        return "?"
+
+
+def read_excel(path: str | os.PathLike, fmt: str) -> VoltageCurve:
+    """Read the record sheet of a cycler's Excel export.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The .xlsx/.xlsm/.xls workbook.
+    fmt : str
+        The detected format ("excel-xlsx" or "excel-xls").
+
+    Returns
+    -------
+    VoltageCurve
+        As :func:`~napari_licell.echem.readers_table.read_table`;
+        ``metadata["sheets"]`` names the sheet(s) read and
+        ``metadata["other_sheets"]`` the others.
+
+    Raises
+    ------
+    LiCellInputError
+        A damaged workbook, or no sheet with a time and a voltage column.
+    """
+    import pandas as pd
+    from python_calamine import CalamineWorkbook
+
+    p = Path(path)
+    try:
+        workbook = CalamineWorkbook.from_path(str(p))
+        names = list(workbook.sheet_names)
+    except Exception as exc:
+        raise LiCellInputError(
+            p,
+            f"damaged or unsupported Excel workbook ({type(exc).__name__}: {exc})",
+            "save it again from Excel, or export the record sheet as CSV",
+        ) from exc
+
+    # Sheets whose header names time and voltage, grouped by that header.
+    found: list[tuple[str, Any, Any]] = []
+    partial = None
+    for name in names:
+        try:
+            sheet = workbook.get_sheet_by_name(name)
+            head = sheet.to_python(skip_empty_area=False, nrows=HEADER_SEARCH_LINES)
+        except Exception as exc:
+            raise LiCellInputError(p, f"sheet '{name}' cannot be read ({type(exc).__name__}: {exc})") from exc
+        lines = ["\t".join(cell_text(v) for v in row) for row in head]
+        header, near = find_header(lines, delimiters=("\t",))
+        if header is not None:
+            found.append((name, sheet, header))
+        elif partial is None and near is not None:
+            partial = (name, near)
+    if not found:
+        detail = f"sheets: {', '.join(names) or 'none'}"
+        if partial is not None:
+            detail += f"; sheet '{partial[0]}' has columns {', '.join(f.strip() for f in partial[1].fields[:15])}"
+        raise LiCellInputError(
+            p,
+            f"no sheet with a time and a voltage column ({detail})",
+            "the record sheet needs a header such as 'Test_Time(s)', 'Voltage(V)'",
+        )
+
+    groups: dict[tuple[str, ...], list[tuple[str, Any, Any]]] = {}
+    for name, sheet, header in found:
+        groups.setdefault(tuple(f.strip() for f in header.fields), []).append((name, sheet, header))
+
+    def n_rows(group: list[tuple[str, Any, Any]]) -> int:
+        return sum(max(int(sheet.height) - header.index - 1, 0) for _, sheet, header in group)
+
+    group = max(groups.values(), key=n_rows)
+    header = group[0][2]
+    n_fields = len(header.fields)
+    rows: list[list[Any]] = []
+    for _, sheet, sheet_header in group:
+        data = sheet.to_python(skip_empty_area=False)[sheet_header.index + 1 :]
+        rows.extend(row[:n_fields] + [""] * (n_fields - len(row)) for row in data if any(v != "" for v in row))
+    if not rows:
+        raise LiCellInputError(p, "no data rows", f"sheet '{group[0][0]}' has a header but no measurements")
+    frame = pd.DataFrame(rows, columns=[f"c{i}" for i in range(n_fields)], dtype=object)
+    used = [name for name, _, _ in group]
+    meta = {
+        "reader": f"python-calamine {_calamine_version()}",
+        "sheets": used,
+        "other_sheets": [name for name in names if name not in used],
+    }
+    return curve_from_table(p, fmt, header, frame, preamble=[], decimal=".", meta=meta, notes=[])

@@ -1,0 +1,381 @@
+"""Cycler files as labs export them (issue 19): real public files in tests/data/cycler.
+
+Every expected value comes from the file's own project (beep's, battdat's,
+cellpy's reference parse) or from a second reader configured by hand for
+that one file (pandas with the separator, header row and decimal mark
+written out), never from napari-licell's reader. Origins: tests/data/cycler/README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_licell.echem.cycler_formats import detect_format
+from napari_licell.echem.cycler_readers import read_voltage_curve
+from napari_licell.errors import LiCellInputError
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "cycler"
+
+
+def _valid(curve) -> None:
+    assert curve.time_min[0] == 0.0
+    assert np.all(np.diff(curve.time_min) >= 0)
+    assert np.all(np.isfinite(curve.voltage_v))
+
+
+def _header_row(path: Path, first_field: str, encoding: str = "latin-1") -> int:
+    with open(path, encoding=encoding) as handle:
+        for number, line in enumerate(handle):
+            if line.split("\t")[0].strip() == first_field:
+                return number
+    raise AssertionError(f"no {first_field} header in {path}")
+
+
+# --- Maccor -----------------------------------------------------------------
+
+
+def test_maccor_raw_file_with_numbered_extension_and_test_sec():
+    """beep's PredictionDiagnostics_000151_test.052: beep reads 333 rows (test_cyclerpaths.py)."""
+    path = DATA / "maccor_PredictionDiagnostics_000151_test.052"
+    truth = pd.read_csv(path, sep="\t", skiprows=1, index_col=False)
+    assert len(truth) == 333  # beep: raw_data.shape == (333, 44)
+    assert detect_format(path) == "maccor-txt"
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == 333
+    assert curve.voltage_v.min() == pytest.approx(truth["Volts"].min())
+    assert curve.voltage_v.max() == pytest.approx(truth["Volts"].max())
+    seconds = truth["Test (Sec)"].to_numpy()
+    assert curve.time_min[-1] == pytest.approx((seconds[-1] - seconds[0]) / 60)
+    # Amps are already signed in this export (a discharge): kept as written, in mA.
+    np.testing.assert_allclose(curve.current_ma, truth["Amps"].to_numpy() * 1e3)
+    assert np.all(curve.current_ma < 0)
+
+
+def test_maccor_raw_file_with_test_min():
+    """battdat's maccor_example.001: "Test (Min)" is minutes."""
+    path = DATA / "maccor_example.001"
+    truth = pd.read_csv(path, sep="\t", skiprows=1, index_col=False)
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.format == "maccor-txt"
+    assert curve.n_points == len(truth) == 8
+    np.testing.assert_allclose(curve.time_min, truth["Test (Min)"] - truth["Test (Min)"].iloc[0])
+    np.testing.assert_allclose(curve.voltage_v, truth["Volts"])
+
+
+def test_maccor_export_whose_rows_end_with_a_tab():
+    """cellpy's maccor_002.txt: 13 preamble lines, rows one tab longer than the header."""
+    path = DATA / "maccor_002.txt"
+    skip = _header_row(path, "Rec")
+    truth = pd.read_csv(path, sep="\t", skiprows=skip, index_col=False, encoding="latin-1")
+    assert len(truth) == 7446
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth)
+    np.testing.assert_allclose(curve.voltage_v, truth["Voltage [V]"])
+    # TestTime is a bare number; the DPT Time clock beside it runs in minutes
+    # (row 1000: 629.28 at 2:09:40 AM, 10.49 h after 3:40:24 PM).
+    clock = pd.to_datetime(truth["DPT Time"], format="%m/%d/%Y %I:%M:%S %p")
+    elapsed_min = (clock.iloc[-1] - clock.iloc[0]).total_seconds() / 60
+    assert curve.time_min[-1] == pytest.approx(elapsed_min, abs=1.0)
+    assert curve.time_min[-1] == pytest.approx(truth["TestTime"].iloc[-1])
+    # Current [A] is unsigned; Md says the direction (C charge, D discharge).
+    md = truth["Md"].str.strip().to_numpy()
+    amps_ma = truth["Current [A]"].to_numpy() * 1e3
+    np.testing.assert_allclose(curve.current_ma[md == "C"], amps_ma[md == "C"])
+    np.testing.assert_allclose(curve.current_ma[md == "D"], -amps_ma[md == "D"])
+
+
+def test_maccor_export_with_decimal_commas():
+    """cellpy's maccor_two.txt (KIT, German locale): "0,1377" is 0.1377 V."""
+    path = DATA / "maccor_two.txt"
+    skip = _header_row(path, "Rec")
+    truth = pd.read_csv(path, sep="\t", skiprows=skip, index_col=False, decimal=",", encoding="latin-1")
+    complete = truth.dropna(subset=["Voltage [V]", "TestTime"])
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(complete)
+    np.testing.assert_allclose(curve.voltage_v, complete["Voltage [V]"])
+    assert curve.time_min[-1] == pytest.approx(complete["TestTime"].iloc[-1] - complete["TestTime"].iloc[0])
+    assert "decimal commas" in curve.metadata["notes"]
+
+
+def test_maccor_eis_file_is_refused_as_not_a_voltage_record(tmp_path):
+    """An impedance sweep (frequency, no time column) is not a cycler time series."""
+    path = tmp_path / "cell.EDA0001.041"
+    path.write_text(
+        "MACCOR, INC.    AC Impedance Test\nFrequency Sweep:   Open Circut Voltage\n"
+        "Freq (Hz)\tZ' (Ohms)\tZ'' (Ohms)\n1000\t0.01\t0.002\n"
+    )
+    with pytest.raises(LiCellInputError) as info:
+        read_voltage_curve(path)
+    assert str(path) in str(info.value)
+    assert "time" in info.value.problem
+
+
+# --- Novonix ----------------------------------------------------------------
+
+
+def test_novonix_csv_with_every_line_in_quotes():
+    """beep's test_Nova_Form-CH01-01_short.csv: beep reads 3942 rows (test_cyclerpaths.py)."""
+    path = DATA / "novonix_test_Nova_Form-CH01-01_short.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = lines.index("[Data]") + 1
+    rows = [line.strip('"').split(",") for line in lines[start:]]
+    truth = pd.DataFrame(rows[1:], columns=rows[0])
+    assert len(truth) == 3942  # beep: raw_data.shape == (3942, 23)
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == 3942
+    np.testing.assert_allclose(curve.voltage_v, truth["Potential (V)"].astype(float))
+    np.testing.assert_allclose(curve.time_min, truth["Run Time (h)"].astype(float) * 60 - float(truth["Run Time (h)"].iloc[0]) * 60, atol=1e-9)
+    np.testing.assert_allclose(curve.current_ma, truth["Current (A)"].astype(float) * 1e3)
+    assert curve.metadata["maker"] == "Novonix"
+    # beep: step_index values [0, 7, 8, 1] come from "Step Type"; the step column is "Step Number".
+    assert set(np.unique(curve.step)) == set(truth["Step Number"].astype(int))
+
+
+# --- Arbin CSV --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, n_rows",
+    [("arbin_example.csv", 2142), ("arbin_2017-05-09_test-TC-contact_CH33.csv", 287)],
+)
+def test_arbin_csv_current_is_in_amps(name, n_rows):
+    """Arbin CSV exports write Current in A (battdat and beep read it so)."""
+    path = DATA / name
+    truth = pd.read_csv(path)
+    assert len(truth) == n_rows
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == n_rows
+    np.testing.assert_allclose(curve.voltage_v, truth["Voltage"])
+    np.testing.assert_allclose(curve.current_ma, truth["Current"] * 1e3)
+    assert curve.metadata["maker"] == "Arbin"
+
+
+# --- Battery Data Format / BatteryArchive ----------------------------------------------
+
+
+def test_battery_data_format_csv_matches_cellpy_golden():
+    """cellpy's batmo_bdf.csv against cellpy's own parse (tests/data/goldens/loader_batmo_bdf)."""
+    path = DATA / "batmo_bdf.csv"
+    golden = pd.read_parquet(DATA / "batmo_bdf.cellpy_golden_raw.parquet")
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(golden) == 21206
+    np.testing.assert_allclose(curve.voltage_v, golden["voltage"])
+    np.testing.assert_allclose(curve.time_min, (golden["test_time"] - golden["test_time"].iloc[0]) / 60, atol=1e-6)
+    # cellpy counts charge as positive current, as VoltageCurve does.
+    np.testing.assert_allclose(curve.current_ma, golden["current"] * 1e3)
+    np.testing.assert_array_equal(curve.cycle, golden["cycle_index"])
+
+
+def test_batteryarchive_timeseries_csv():
+    """battdat's BatteryArchive example: 'Test_Time (s)', 'Current (A)', 'Voltage (V)'."""
+    path = DATA / "batteryarchive_CALCE_CX2-33_timeseries.csv"
+    truth = pd.read_csv(path)
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth) == 15
+    np.testing.assert_allclose(curve.voltage_v, truth["Voltage (V)"])
+    np.testing.assert_allclose(curve.time_min, (truth["Test_Time (s)"] - truth["Test_Time (s)"].iloc[0]) / 60)
+    np.testing.assert_allclose(curve.current_ma, truth["Current (A)"] * 1e3)
+
+
+# --- Excel exports ----------------------------------------------------------
+
+
+def _xlsx_sheet(path: Path, sheet_name: str) -> pd.DataFrame:
+    """A second .xlsx reader, from the standard library: the sheet's cells as numbers."""
+    import re
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    with zipfile.ZipFile(path) as archive:
+        shared = []
+        if "xl/sharedStrings.xml" in archive.namelist():
+            root = ET.fromstring(archive.read("xl/sharedStrings.xml"))
+            shared = ["".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t")) for si in root.findall("m:si", ns)]
+        book = ET.fromstring(archive.read("xl/workbook.xml"))
+        rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        targets = {r.get("Id"): r.get("Target") for r in rels}
+        sheet = next(s for s in book.find("m:sheets", ns) if s.get("name") == sheet_name)
+        target = targets[sheet.get(rel_ns)].lstrip("/")
+        root = ET.fromstring(archive.read(target if target.startswith("xl/") else "xl/" + target))
+    rows: list[dict[str, object]] = []
+    for row in root.iter(f"{{{ns['m']}}}row"):
+        values: dict[str, object] = {}
+        for cell in row.findall("m:c", ns):
+            column = re.match(r"[A-Z]+", cell.get("r")).group(0)
+            v = cell.find("m:v", ns)
+            if v is None:
+                continue
+            values[column] = shared[int(v.text)] if cell.get("t") == "s" else float(v.text)
+        rows.append(values)
+    header = rows[0]
+    frame = pd.DataFrame(rows[1:])
+    return frame.rename(columns=header)
+
+
+def test_arbin_xlsx_export():
+    """navani's Arbin export: navani reads 4526 rows (tests/test_echem.py) from sheet Channel_11_1."""
+    path = DATA / "arbin_bs542_004_gr_li_Channel_11.xlsx"
+    truth = _xlsx_sheet(path, "Channel_11_1")
+    assert len(truth) == 4526
+    assert detect_format(path) == "excel-xlsx"
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == 4526
+    np.testing.assert_allclose(curve.voltage_v, truth["Voltage(V)"])
+    np.testing.assert_allclose(curve.time_min, (truth["Test_Time(s)"] - truth["Test_Time(s)"].iloc[0]) / 60)
+    np.testing.assert_allclose(curve.current_ma, truth["Current(A)"] * 1e3)
+    assert curve.metadata["sheets"] == ["Channel_11_1"]
+    assert curve.metadata["other_sheets"] == ["Global_Info"]
+    assert curve.metadata["reader"].startswith("python-calamine")
+
+
+def test_lanhe_xlsx_export():
+    """cellpy's LANHE/Landt export (Cycle-Tab before Record-Tab; 'TestTime/Sec', 'Current/mA')."""
+    path = DATA / "lanhe_custom_data_002.xlsx"
+    truth = _xlsx_sheet(path, "Record-Tab")
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth) == 16538
+    np.testing.assert_allclose(curve.voltage_v, truth["Voltage/V"])
+    np.testing.assert_allclose(curve.time_min, (truth["TestTime/Sec"] - truth["TestTime/Sec"].iloc[0]) / 60)
+    np.testing.assert_allclose(curve.current_ma, truth["Current/mA"])
+    assert curve.metadata["sheets"] == ["Record-Tab"]
+
+
+def test_workbook_without_a_record_sheet_is_refused(tmp_path):
+    path = tmp_path / "notes.xlsx"
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            "</Types>",
+        )
+        archive.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>",
+        )
+        archive.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="Notes" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>",
+        )
+        archive.writestr(
+            "xl/worksheets/sheet1.xml",
+            '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>cell</t></is></c><c r="B1" t="inlineStr"><is><t>mass</t></is></c></row>'
+            '<row r="2"><c r="A2"><v>1</v></c><c r="B2"><v>2.5</v></c></row></sheetData></worksheet>',
+        )
+    with pytest.raises(LiCellInputError) as info:
+        read_voltage_curve(path)
+    assert "no sheet with a time and a voltage column" in info.value.problem
+    assert "Notes" in info.value.problem
+
+
+# --- Indigo HDF5 ------------------------------------------------------------
+
+
+def test_indigo_hdf5():
+    """beep's indigo_test_sample.h5: 20000 rows, 2.999862-4.158326 V (pandas.read_hdf, README)."""
+    path = DATA / "indigo_test_sample.h5"
+    assert detect_format(path) == "indigo-hdf5"
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == 20000
+    assert curve.voltage_v.min() == pytest.approx(2.999862, abs=1e-6)
+    assert curve.voltage_v.max() == pytest.approx(4.158326, abs=1e-6)
+    assert curve.time_min[-1] == pytest.approx(504868.44 / 60, rel=1e-6)
+    assert len(np.unique(curve.cycle)) == 84
+    assert len(np.unique(curve.step)) == 169
+    assert curve.metadata["start_time"].startswith("2019-10-10")
+
+
+def test_indigo_hdf5_matches_pandas_read_hdf():
+    """The second reader: pandas' HDFStore (PyTables), where it is installed."""
+    pytest.importorskip("tables")
+    path = DATA / "indigo_test_sample.h5"
+    truth = pd.read_hdf(path, "time_series_data")
+    curve = read_voltage_curve(path)
+    np.testing.assert_allclose(curve.voltage_v, truth["cell_voltage_v"].astype(float))
+    np.testing.assert_allclose(curve.current_ma, truth["cell_current_a"].astype(float) * 1e3)
+    np.testing.assert_allclose(curve.time_min, (truth["time_s"].astype(float) - float(truth["time_s"].iloc[0])) / 60)
+    np.testing.assert_array_equal(curve.cycle, truth["cycle_count"])
+
+
+def test_other_hdf5_is_still_refused(tmp_path):
+    import h5py
+
+    path = tmp_path / "scan.h5"
+    with h5py.File(path, "w") as handle:
+        handle["volume"] = np.zeros((4, 4, 4), dtype=np.uint16)
+    with pytest.raises(LiCellInputError) as info:
+        read_voltage_curve(path)
+    assert info.value.problem == "not a cycler file (looks like an HDF5 file)"
+
+
+# --- BioLogic .mpr from a newer EC-Lab ----------------------------------------------
+
+
+def _mpt_table(path: Path) -> pd.DataFrame:
+    """EC-Lab's own text export, read with pandas: 'Nb header lines' says where the table starts."""
+    with open(path, encoding="latin-1") as handle:
+        handle.readline()
+        n_header = int(handle.readline().split(":")[1])
+    return pd.read_csv(path, sep="\t", skiprows=n_header - 1, encoding="latin-1", index_col=False)
+
+
+def test_newer_mpr_with_column_ids_galvani_does_not_know():
+    """yadg's mb.issue_223.mpr holds column ID 112, unknown to galvani 0.5; EC-Lab's .mpt of the same run is the truth."""
+    from galvani.BioLogic import MPRfile
+
+    path = DATA / "biologic_mb.issue_223.mpr"
+    with pytest.raises(NotImplementedError, match="Column ID 112"):
+        MPRfile(str(path))
+    truth = _mpt_table(DATA / "biologic_mb.issue_223.mpt")
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth) == 108
+    np.testing.assert_allclose(curve.voltage_v, truth["Ewe/V"], atol=1e-6)
+    np.testing.assert_allclose(curve.time_min, (truth["time/s"] - truth["time/s"].iloc[0]) / 60, atol=1e-6)
+    np.testing.assert_allclose(curve.current_ma, truth["I/mA"], rtol=1e-5, atol=1e-9)
+    assert curve.metadata["extra_column_ids"] == [112]
+    assert "112" in curve.metadata["reader"]
+    # The added column itself (8-byte float) and the one after it read as EC-Lab wrote them.
+    from napari_licell.echem.readers_biologic import _parse_mpr
+
+    mpr, added = _parse_mpr(path)
+    assert added == (112,)
+    np.testing.assert_allclose(mpr.data["Energy we/W.h"], truth["Energy we/W.h"], rtol=1e-6, atol=1e-15)
+    np.testing.assert_array_equal(mpr.data["z cycle"], truth["z cycle"])
+    # galvani's own table is left as it was.
+    from galvani.BioLogic import VMPdata_colID_dtype_map
+
+    assert 112 not in VMPdata_colID_dtype_map
