@@ -137,7 +137,8 @@ def detect_format(path: str | os.PathLike) -> str:
         return _zip_format(p)
     if head.startswith(_HDF5_MAGIC) and _is_indigo_hdf5(p):
         return INDIGO_HDF5
-    if head.startswith(_OLE_MAGIC) and _OLE_WORKBOOK in head:
+    if head.startswith(_OLE_MAGIC) and (_OLE_WORKBOOK in head or p.suffix.lower() == ".xls"):
+        # (the OLE directory of a big workbook can lie beyond the bytes read)
         return EXCEL_XLS
     return detect_format_from_bytes(head, p)
 

@@ -45,6 +45,17 @@ def cell_text(value: Any) -> str:
     return str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
+def _cell_value(value: Any) -> Any:
+    """Cells as the table reader takes them: clock times and durations as "H:MM:SS" text.
+
+    Neware writes its "Total Time" as Excel times of day (datetime.time), past
+    24 h as durations; both are elapsed time, not a date.
+    """
+    if isinstance(value, (_dt.time, _dt.timedelta)):
+        return cell_text(value)
+    return value
+
+
 def _calamine_version() -> str:
     try:
         from importlib.metadata import version
@@ -128,7 +139,11 @@ def read_excel(path: str | os.PathLike, fmt: str) -> VoltageCurve:
     rows: list[list[Any]] = []
     for _, sheet, sheet_header in group:
         data = sheet.to_python(skip_empty_area=False)[sheet_header.index + 1 :]
-        rows.extend(row[:n_fields] + [""] * (n_fields - len(row)) for row in data if any(v != "" for v in row))
+        rows.extend(
+            [_cell_value(v) for v in row[:n_fields]] + [""] * (n_fields - len(row))
+            for row in data
+            if any(v != "" for v in row)
+        )
     if not rows:
         raise LiCellInputError(p, "no data rows", f"sheet '{group[0][0]}' has a header but no measurements")
     frame = pd.DataFrame(rows, columns=[f"c{i}" for i in range(n_fields)], dtype=object)

@@ -72,7 +72,7 @@ _VOLTAGE_EXACT = frozenset({
     "voltage", "volts", "volt", "ewe", "ecell", "e cell", "cell voltage", "cell potential",
     "potential", "u", "v", "vf", "e", "battery voltage", "voltage measured", "measured voltage",
 })  # fmt: skip
-_CURRENT_EXACT = frozenset({"current", "i", "amps", "amp", "im", "cell current", "measured current"})
+_CURRENT_EXACT = frozenset({"current", "cur", "i", "amps", "amp", "im", "cell current", "measured current"})
 _CYCLE_EXACT = frozenset({
     "cycle", "cycles", "cycle index", "cycle number", "cycle no", "cycle no.", "cyc#", "cycle #",
     "cycle id", "cycle c", "cycle count",
@@ -199,6 +199,25 @@ def find_header(
     return None, partial
 
 
+def _prefer_clock_over_restarts(
+    path: Path, time_s: np.ndarray, columns: dict, names: dict, roles: dict, decimal: str, notes: list[str]
+) -> np.ndarray:
+    """The date/clock column's time where the chosen time column restarts and the clock never goes back."""
+    finite = time_s[np.isfinite(time_s)]
+    if finite.size < 2 or not np.any(np.diff(finite) < 0):
+        return time_s
+    try:
+        clock = _time_seconds(path, columns["absolute_time"], names["absolute_time"], roles["absolute_time"], decimal, [])
+    except LiCellInputError:
+        return time_s
+    if not np.all(np.isfinite(clock)) or np.any(np.diff(clock) < 0):
+        return time_s
+    notes.append(
+        f"time from '{names['absolute_time']}': '{names['time']}' restarts at every step"
+    )
+    return clock
+
+
 def _charge_positive(current: np.ndarray, states: Any, name: str, notes: list[str]) -> np.ndarray:
     """Flip the current where the file writes charge as negative, as its step types tell.
 
@@ -260,15 +279,25 @@ def _decimal(lines: list[str], delimiter: str) -> str:
     return "," if commas > dots else "."
 
 
+def _is_number_column(series: Any) -> bool:
+    """True when the CSV parser already read the column as numbers (the fast path)."""
+    kind = getattr(series.dtype, "kind", "O")
+    return kind in "iuf"
+
+
 def _numeric(series: Any, decimal: str = ".") -> np.ndarray:
     import pandas as pd
 
+    if _is_number_column(series):
+        return series.to_numpy(dtype=float, na_value=np.nan)
     if decimal == ",":
         series = series.astype("string").str.replace(",", ".", regex=False)
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _nonempty(series: Any) -> np.ndarray:
+    if _is_number_column(series):
+        return series.notna().to_numpy(dtype=bool)
     return (series.notna() & (series.astype("string").str.strip() != "")).to_numpy(dtype=bool, na_value=False)
 
 
@@ -386,9 +415,13 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> VoltageCurve:
             names=[f"c{i}" for i in range(len(header.fields))],
             usecols=positions,
             index_col=False,
-            dtype=str,
+            # Numbers are parsed by the C parser (fast); columns holding text
+            # (dates, clock durations, "N/A") stay text and are handled below.
             keep_default_na=False,
+            na_values=[""],
+            decimal=decimal if header.delimiter not in (",", _WHITESPACE) else ".",
             skipinitialspace=True,
+            low_memory=False,
         )
     except (ValueError, IndexError, csv.Error, pd.errors.ParserError) as exc:
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
@@ -411,6 +444,13 @@ def _picks(header: _Header) -> dict[str, tuple[int, str, ColumnRole]]:
             continue
         if role.role not in picks or role.rank < picks[role.role][2].rank:
             picks[role.role] = (position, field.strip(), role)
+    # A date/clock column besides a relative one: the fallback where the
+    # relative time restarts at every step (Neware's "Relative Time").
+    if "time" in picks and picks["time"][2].rank != _ABSOLUTE_TIME_RANK:
+        for position, (field, role) in enumerate(zip(header.fields, header.roles)):
+            if role is not None and role.role == "time" and role.rank == _ABSOLUTE_TIME_RANK:
+                picks["absolute_time"] = (position, field.strip(), role)
+                break
     return picks
 
 
@@ -465,11 +505,18 @@ def curve_from_table(
         notes.append("units read from the second header row")
 
     time_s = _time_seconds(p, columns["time"], names["time"], roles["time"], decimal, notes)
+    if "absolute_time" in columns:
+        time_s = _prefer_clock_over_restarts(p, time_s, columns, names, roles, decimal, notes)
+        for mapping in (columns, names, roles):
+            mapping.pop("absolute_time", None)
 
     voltage = _numeric(columns["voltage"], decimal)
     filled = _nonempty(columns["voltage"])
-    spelled_nan = columns["voltage"].astype("string").str.strip().str.lower().isin(["nan", "+nan", "-nan"])
-    is_number = ~np.isnan(voltage) | spelled_nan.to_numpy(dtype=bool, na_value=False)
+    if _is_number_column(columns["voltage"]):
+        is_number = np.ones(voltage.size, dtype=bool)
+    else:
+        spelled_nan = columns["voltage"].astype("string").str.strip().str.lower().isin(["nan", "+nan", "-nan"])
+        is_number = ~np.isnan(voltage) | spelled_nan.to_numpy(dtype=bool, na_value=False)
     if filled.any() and is_number[filled].mean() < 0.5:
         raise LiCellInputError(
             p, f"voltage column '{names['voltage']}' holds no numbers (e.g. {_example(columns['voltage'], filled)})"

@@ -32,11 +32,17 @@ TIME_UNITS_S: dict[str, float] = {
 }  # fmt: skip
 
 #: Volts per voltage unit.
-VOLTAGE_UNITS_V: dict[str, float] = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6}
+VOLTAGE_UNITS_V: dict[str, float] = {
+    "v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6,
+    # Battery Data Format machine names: "voltage_volt".
+    "volt": 1.0, "volts": 1.0, "millivolt": 1e-3, "millivolts": 1e-3,
+}  # fmt: skip
 
 #: Milliamps per current unit.
 CURRENT_UNITS_MA: dict[str, float] = {
     "a": 1e3, "ma": 1.0, "ua": 1e-3, "µa": 1e-3, "μa": 1e-3, "na": 1e-6,
+    # Battery Data Format machine names: "current_ampere".
+    "ampere": 1e3, "amperes": 1e3, "milliampere": 1.0, "milliamperes": 1.0,
 }  # fmt: skip
 
 _ALL_UNITS = set(TIME_UNITS_S) | set(VOLTAGE_UNITS_V) | set(CURRENT_UNITS_MA)

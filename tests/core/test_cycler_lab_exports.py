@@ -379,3 +379,104 @@ def test_newer_mpr_with_column_ids_galvani_does_not_know():
     from galvani.BioLogic import VMPdata_colID_dtype_map
 
     assert 112 not in VMPdata_colID_dtype_map
+
+
+# --- Neware cycle numbers ----------------------------------------------------
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("relative", ["neware/20260302_IFE_BTS85_2_9_8_1.ndax", "neware/TestFile.nda"])
+def test_neware_cycle_numbers_are_newarendas(shared_data, relative):
+    """The cycle numbers, counted per status run for speed, equal NewareNDA's software cycle numbers."""
+    from NewareNDA import read
+
+    path = shared_data / "echem" / relative
+    truth = read(str(path), software_cycle_number=True, cycle_mode="chg", log_level="ERROR")
+    curve = read_voltage_curve(path)
+    np.testing.assert_array_equal(curve.cycle, truth["Cycle"].to_numpy())
+    assert curve.n_points == len(truth)
+
+
+# --- Battery Data Format project samples ------------------------------------------
+
+
+def test_neware_xlsx_export():
+    """BDF's Neware sample (sheet 'record'; 'Total Time' is an Excel time of day = elapsed time)."""
+    path = DATA / "neware_sample_data_neware.xlsx"
+    truth = _xlsx_sheet(path, "record")
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.format == "excel-xlsx"
+    assert curve.n_points == len(truth) == 105
+    np.testing.assert_allclose(curve.voltage_v, truth["Voltage(V)"])
+    np.testing.assert_allclose(curve.current_ma, truth["Current(mA)"])
+    elapsed_min = (truth["Total Time"] - truth["Total Time"].iloc[0]) * 24 * 60  # Excel days
+    np.testing.assert_allclose(curve.time_min, elapsed_min, atol=1e-3)
+    np.testing.assert_array_equal(curve.step, truth["Step Index"].astype(int))
+
+
+def test_maccor_comma_separated_export():
+    """BDF's Maccor sample: comma-separated, 'Test Time (sec)', 'Current' in A (BDF reads it as 'Current / A')."""
+    path = DATA / "maccor_sample_data_maccor.csv"
+    truth = pd.read_csv(path, skiprows=2)
+    assert detect_format(path) == "maccor-txt"
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth) == 15
+    np.testing.assert_allclose(curve.voltage_v, truth["Voltage"])
+    np.testing.assert_allclose(curve.current_ma, truth["Current"] * 1e3)
+    np.testing.assert_allclose(curve.time_min, (truth["Test Time (sec)"] - truth["Test Time (sec)"].iloc[0]) / 60)
+
+
+def test_battery_data_format_machine_names():
+    """BDF reference file with machine-readable names: 'test_time_second', 'voltage_volt', 'current_ampere'."""
+    path = DATA / "bdf_SINTEF__LiGrR2032__Landt.bdf.csv"
+    truth = pd.read_csv(path)
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth) == 25162
+    np.testing.assert_allclose(curve.voltage_v, truth["voltage_volt"])
+    np.testing.assert_allclose(curve.current_ma, truth["current_ampere"] * 1e3)
+    np.testing.assert_allclose(curve.time_min, (truth["test_time_second"] - truth["test_time_second"].iloc[0]) / 60)
+    assert not any("assumed" in note for note in curve.metadata.get("notes", []))
+
+
+def test_neware_xls_export_agrees_with_its_own_step_table():
+    """cellpy's Neware BTS .xls (Excel 97-2003): the record (Detail sheet) against the cycler's own
+    step summary in the same workbook (Statis sheet: one row per step, start/end voltage and current)."""
+    from python_calamine import CalamineWorkbook
+
+    from napari_licell.echem.charge_steps import split_steps
+
+    path = DATA / "neware_custom_data_003.xls"
+    assert detect_format(path) == "excel-xls"
+    statis = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Statis_14_1_3").to_python()
+    table = pd.DataFrame(statis[1:], columns=statis[0])
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.metadata["sheets"] == ["Detail_14_1_3"]
+    steps = split_steps(curve)
+    assert len(steps) == len(table) == 29
+    for step, (_, row) in zip(steps, table.iterrows()):
+        assert step.step == int(row["Step"])
+        assert step.cycle == int(row["CyCle"])
+        assert curve.voltage_v[step.start] == pytest.approx(row["Start Voltage(V)"], abs=1e-4)
+        assert curve.voltage_v[step.stop - 1] == pytest.approx(row["End Voltage(V)"], abs=1e-4)
+        expected = {"Rest": "rest"}.get(row["Status"], "charge" if "_Chg" in row["Status"] else "discharge")
+        assert step.kind == expected
+    # The record lasts as long as its steps together (Endure Time h:min:s), within a sample per step.
+    from napari_licell.echem.units import parse_durations_s
+
+    total_min = parse_durations_s(table["Endure Time(h:min:s.ms)"].to_numpy(dtype=object)).sum() / 60
+    assert curve.time_min[-1] == pytest.approx(total_min, abs=len(table) * 1.0)
+
+
+def test_word_document_named_xls_is_refused_in_one_line(tmp_path):
+    data = (DATA / "neware_custom_data_003.xls").read_bytes()
+    fake = data[:512] + bytes(4096)  # an OLE header with no readable workbook behind it
+    path = tmp_path / "report.xls"
+    path.write_bytes(fake)
+    with pytest.raises(LiCellInputError) as info:
+        read_voltage_curve(path)
+    assert "Excel workbook" in info.value.problem
+    assert "\n" not in str(info.value)
