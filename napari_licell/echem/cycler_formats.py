@@ -203,6 +203,11 @@ def detect_format_from_bytes(head: bytes, path: str | os.PathLike | None = None)
     first = nonblank[0]
     if first in ("EC-Lab ASCII FILE", "BT-Lab ASCII FILE"):
         return BIOLOGIC_MPT
+    if first in ("EC-Lab LOG FILE", "BT-Lab LOG FILE"):
+        raise LiCellInputError(
+            path, "a BioLogic log file (.mpl), not the measurements",
+            "give the .mpr (or its .mpt export) of the same run",
+        )
     if first == "EXPLAIN":
         return GAMRY_DTA
     if any(is_maccor_header(line) for line in lines[:60]):

@@ -179,7 +179,8 @@ def find_header(
             continue
         best: _Header | None = None
         for delimiter in delimiters or (*_DELIMITERS, _WHITESPACE):
-            if delimiter == _WHITESPACE and best is not None:
+            if delimiter == _WHITESPACE and (best is not None or any(d in line for d in _DELIMITERS)):
+                # Runs of spaces separate columns only in lines without a real separator.
                 break
             if delimiter not in line:
                 continue
@@ -405,6 +406,23 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> VoltageCurve:
         )
 
     body = lines[header.index :]
+    lead = _leading_empty_fields(header.fields)
+    if lead and header.delimiter != _WHITESPACE:
+        # Neware's nested export: cycle rows, step rows (one separator in
+        # front) and record rows (two in front), each level with its header.
+        # The record level is the voltage curve.
+        prefix = header.delimiter * lead
+        records = [
+            line for line in body[1:] if line.startswith(prefix) and not line.startswith(prefix + header.delimiter)
+        ]
+        # (A table written with a nameless index column also starts with an
+        # empty field, but its rows do not: it is left as it is.)
+        if len(records) >= 0.5 * (len(body) - 1) and len(records) < len(body) - 1:
+            notes.append(
+                f"nested export: {len(records)} record rows read, {len(body) - 1 - len(records)} "
+                "cycle/step summary rows skipped"
+            )
+            body = [body[0], *records]
     decimal = _decimal(body[1:], header.delimiter)
     positions = sorted(position for position, _, _ in _picks(header).values())
     try:
@@ -434,6 +452,16 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> VoltageCurve:
     return curve_from_table(
         p, TSV if header.delimiter == "\t" else CSV, header, frame, lines[: header.index], decimal, meta, notes
     )
+
+
+def _leading_empty_fields(fields: list[str]) -> int:
+    """How many empty fields the header line starts with (the level of a nested export)."""
+    count = 0
+    for field in fields:
+        if field.strip():
+            break
+        count += 1
+    return count if count < len(fields) else 0
 
 
 def _picks(header: _Header) -> dict[str, tuple[int, str, ColumnRole]]:

@@ -480,3 +480,42 @@ def test_word_document_named_xls_is_refused_in_one_line(tmp_path):
         read_voltage_curve(path)
     assert "Excel workbook" in info.value.problem
     assert "\n" not in str(info.value)
+
+
+def test_neware_nested_csv_export_reads_the_record_rows():
+    """cellpy's Neware "regular export": cycle rows, step rows (",") and record rows (",,"), each
+    level with its own header line. Second reader: pandas on the record rows picked by hand."""
+    import io
+
+    path = DATA / "neware_nw_regular_export_ife_example.csv"
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    header = lines[2]
+    assert header.startswith(",,DataPoint,")
+    records = [line for line in lines[3:] if line.startswith(",,") and not line.startswith(",,,")]
+    truth = pd.read_csv(io.StringIO("\n".join([header, *records])))
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth) == 9295
+    np.testing.assert_allclose(curve.voltage_v, truth["Voltage(V)"])
+    np.testing.assert_allclose(curve.current_ma, truth["Current(A)"] * 1e3)
+    clock = pd.to_datetime(truth["Date"])
+    elapsed_min = (clock.iloc[-1] - clock.iloc[0]).total_seconds() / 60
+    assert curve.time_min[-1] == pytest.approx(elapsed_min, abs=1.0)
+
+
+def test_table_with_a_nameless_index_column_keeps_its_rows(tmp_path):
+    path = tmp_path / "pandas_export.csv"
+    path.write_text(",time_s,voltage_v\n0,0,3.5\n1,60,3.6\n2,120,3.7\n")
+    curve = read_voltage_curve(path)
+    assert curve.n_points == 3
+    np.testing.assert_allclose(curve.time_min, [0.0, 1.0, 2.0])
+
+
+def test_biologic_log_file_is_refused_with_a_pointer_to_the_data(tmp_path):
+    """EC-Lab/BT-Lab write a .mpl log beside the .mpr; it holds settings, not measurements."""
+    path = tmp_path / "run_C01.mpl"
+    path.write_text("BT-Lab LOG FILE\n\nModulo Bat\n\nRun on channel : 1\nUser : \nEwe ctrl range : min = 0.00 V, max = 5.00 V\n")
+    with pytest.raises(LiCellInputError) as info:
+        read_voltage_curve(path)
+    assert info.value.problem == "a BioLogic log file (.mpl), not the measurements"
+    assert ".mpr" in info.value.hint
