@@ -36,6 +36,7 @@ from ..cancellation import Cancelled
 from ..compare.cell_titles import cell_title, short_title
 from ..compare.figure import export_comparison_figure
 from ..compare.grouping import boxplot_groups
+from ..layer_roles import Role, tagged
 from ..compare.table import LI_IN_SE, THICKNESS, default_measure, key_numbers_table
 from .._napari.layers import synthetic_cell_layers
 from .cross_section import show_stack_cross_section
@@ -44,6 +45,10 @@ from .mpl_canvas import ThemedFigureWidget
 from .notify import report_error
 
 __all__ = ["CompareView", "ProcessStatsFigure", "TABLE_COLUMNS"]
+
+#: How the table's "source" values read in a sentence.
+_SOURCE_WORDS = {"measured": "measured from each cell's labels", "ground truth": "from the demo cells' ground truth",
+                 "measurement failed": "some cells could not be measured"}
 
 #: (table column, header, kind) of the dock's table; kind "pct" shows a 0..1 share in %.
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -149,6 +154,7 @@ class CompareView(LicellDock):
         self.measure: Callable[[Any], dict] | None = None
         self._hidden_by_us: list[str] = []
         self._demo_open = False
+        self.link(self.viewer.canvas.grid.events.enabled, self._on_grid_enabled)
         self._init_widgets()
 
     # --- widgets -----------------------------------------------------------------
@@ -191,6 +197,10 @@ class CompareView(LicellDock):
         splitter.addWidget(self.table_widget)
         self.stats = ProcessStatsFigure(self.viewer)
         splitter.addWidget(self.stats)
+        for index, stretch in enumerate((1, 3, 2)):  # the table of key numbers gets the most room
+            splitter.setStretchFactor(index, stretch)
+        splitter.setSizes([60, 180, 120])
+        self.splitter = splitter
         layout.addWidget(self.task_bar)
         layout.addWidget(splitter, 1)
         self.source_label = QLabel("No cells to compare.")
@@ -259,7 +269,7 @@ class CompareView(LicellDock):
         self.cell_list.blockSignals(False)
         sources = sorted(set(self.table["source"]) - {""})
         self.source_label.setText(
-            f"{len(self.cells)} cells; numbers from {', '.join(sources) or 'the measure'}. "
+            f"{len(self.cells)} cells; numbers: {', '.join(_SOURCE_WORDS.get(s, s) for s in sources) or 'measured'}. "
             "Zoom and pan act on all cells (one camera); the sliders cut all at the same place."
         )
         self._on_checks()
@@ -364,7 +374,7 @@ class CompareView(LicellDock):
             for j, (data, kwargs, kind) in enumerate(tuples[:2]):
                 kwargs = dict(kwargs)
                 kwargs["name"] = title if j == 0 else f"{title} labels"
-                kwargs["metadata"] = dict(kwargs.get("metadata", {}), compare_cell=name)
+                kwargs["metadata"] = tagged(dict(kwargs.get("metadata", {}), compare_cell=name), Role.COMPARE)
                 if j == 0 and getattr(cell, "voltage", None) is not None:
                     kwargs["metadata"]["voltage_curve"] = cell.voltage  # the voltage dock follows the active cell
                 kwargs["visible"] = False
@@ -377,6 +387,15 @@ class CompareView(LicellDock):
                 self.viewer.layers.insert(2 * k + j, layer)
                 names.append(layer.name)
             self.layer_names[name] = (names[0], names[1] if len(names) > 1 else None)
+
+    def _on_grid_enabled(self, event=None) -> None:
+        """Grid mode turned off elsewhere (e.g. a cell picked in the Study dock): untick, forget what we hid."""
+        grid = self.viewer.canvas.grid
+        if not grid.enabled and self.side_by_side.isChecked():
+            self._hidden_by_us = []
+            self.side_by_side.blockSignals(True)
+            self.side_by_side.setChecked(False)
+            self.side_by_side.blockSignals(False)
 
     def set_side_by_side(self, on: bool) -> None:
         """Grid mode with one viewbox per ticked cell (on), or back to the previous view (off)."""

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -143,6 +144,7 @@ class LicellDock(JoinsLicellTabs, QWidget):
         self._task_progress.connect(self.task_bar.advanced)
         self.link(self.viewer.layers.events.inserted, self._layers_changed)
         self.link(self.viewer.layers.events.removed, self._layers_changed)
+        self.link(self.viewer.layers.selection.events.active, self._active_changed)
 
     # ------------------------------------------------------------------ viewer links
     def link(self, emitter: Any, slot: Callable) -> None:
@@ -161,6 +163,35 @@ class LicellDock(JoinsLicellTabs, QWidget):
 
     def on_layers_changed(self, event=None) -> None:
         """A layer was added or removed (``event.value`` is the layer); subclasses refresh their choices."""
+
+    def follow_shown_scan(self) -> None:
+        """Follow the scan on show now (subclasses call it at the end of their construction)."""
+        self._active_changed()
+
+    @contextmanager
+    def adding_own_layer(self):
+        """Add a layer (and give the user's active layer back) without the dock following the change."""
+        self._adding_own_layer = True
+        try:
+            yield
+        finally:
+            self._adding_own_layer = False
+
+    def _active_changed(self, event=None) -> None:
+        from ..layer_roles import scan_of
+
+        if getattr(self, "_adding_own_layer", False):
+            return
+        active = self.viewer.layers.selection.active
+        scan = scan_of(active) if active is not None else None
+        if scan and self.layer_named(scan) is not None:
+            self.guarded(self.on_scan_shown, scan)
+
+    def on_scan_shown(self, scan: str) -> None:
+        """The user (or the Study dock) made a layer of the scan ``scan`` active; subclasses follow that cell.
+
+        Called while a task runs too: a subclass whose task writes into the followed layers checks :attr:`busy`.
+        """
 
     def layer_named(self, name: str | None, kind: type | None = None):
         """The viewer's layer called ``name`` (of type ``kind``), or None."""

@@ -23,7 +23,7 @@ from .. import autosave
 from ..classes import CLASS_TABLE, LABEL_DTYPE, class_by_code
 from ..classifier import PixelClassifier, interpolate_between_slices
 from ..errors import LiCellInputError
-from ..layer_roles import Role, is_ct_scan, tagged
+from ..layer_roles import Role, is_ct_scan, scan_of, tagged
 from ..painting import PaintSession
 from ..pipeline import labels_fit_in_memory
 from .._napari.layers import image_layer_tuple, labels_layer_tuple
@@ -155,6 +155,10 @@ class PaintDock(LicellDock):
         _refill(self.source_combo, ["(empty)"] + [l.name for l in self.viewer.layers
                                                   if isinstance(l, Labels) and not any(l is o for o in own)])
         if self.image_layer is None and self.image_combo.count():
+            active = self.viewer.layers.selection.active  # the cell on show, not the first in the list
+            scan = scan_of(active) if active is not None else None
+            if scan and self.image_combo.findText(scan) >= 0:
+                self.image_combo.setCurrentText(scan)
             self._on_image_chosen(self.image_combo.currentText())
         self._update_enabled()
 
@@ -162,12 +166,15 @@ class PaintDock(LicellDock):
         layer = self.layer_named(name)
         if layer is None or layer is self.image_layer:
             return
+        if self.session is not None and self.session.dirty:  # the previous cell's strokes, saved where they belong
+            self.autosave_now()
         self.image_layer = layer
         path = getattr(getattr(layer, "source", None), "path", None) or layer.metadata.get("source")
         self.autosave_folder = autosave.autosave_folder_for(path)
         z0, dz = float(layer.translate[-3]), float(layer.scale[-3])
         self.band_from.setValue(z0)
         self.band_to.setValue(z0 + dz * (layer.data.shape[-3] - 1))
+        self._follow_own_layers()
         self.check_recoverable()
         self._update_enabled()
 
@@ -214,6 +221,17 @@ class PaintDock(LicellDock):
                                              tagged({}, Role.SCRIBBLES, scan.name), translate=translate,
                                              opacity=0.9, visible=False)
         scrib = self.viewer.add_labels(data, **kwargs)
+        self._bind(result, scrib)
+        self.select_class(class_by_code(1).code)
+        result.mode = "paint"
+        self.viewer.layers.selection.active = result
+        self.on_layers_changed()
+        self.show_status(f"Paint a few strokes of each phase on “{result.name}” (keys 1–6 pick the class), "
+                         "then Train & predict.")
+
+    def _bind(self, result, scrib) -> None:
+        """Make ``result`` and ``scrib`` the dock's classes and scribbles layers (edit rules, palette, undo)."""
+        self._release_binding()
         self.result_layer, self.scribble_layer = result, scrib
         self.session = PaintSession(scrib.data)
         self.binding = PaintBinding(result, scrib, self.session, lambda code: self.select_class(code),
@@ -222,14 +240,29 @@ class PaintDock(LicellDock):
             self.link(layer.events.selected_label, self._on_selected_label)
             self.link(layer.events.preserve_labels, self._on_preserve_event)
         self._apply_rules()
-        self.select_class(class_by_code(1).code)
         self._apply_brush_size()
         self._apply_preserve(self.preserve_check.isChecked())
-        result.mode = "paint"
-        self.viewer.layers.selection.active = result
-        self.on_layers_changed()
-        self.show_status(f"Paint a few strokes of each phase on “{result.name}” (keys 1–6 pick the class), "
-                         "then Train & predict.")
+
+    def on_scan_shown(self, scan: str) -> None:
+        """Follow the cell the user shows: its scan, and its classes and scribbles when it has them."""
+        if self.busy or (self.image_layer is not None and self.image_layer.name == scan):
+            return  # a running prediction writes into this scan's classes: stay with it
+        if self.image_combo.findText(scan) >= 0:
+            self.image_combo.setCurrentText(scan)
+
+    def _follow_own_layers(self) -> None:
+        """After the scan changed: bind its "<scan> classes"/"<scan> scribbles" layers, or none."""
+        scan = self.image_layer.name if self.image_layer is not None else None
+        if self.result_layer is not None and scan_of(self.result_layer) == scan:
+            return
+        result = self.layer_named(f"{scan} classes") if scan else None
+        scrib = self.layer_named(f"{scan} scribbles") if scan else None
+        if result is not None and scrib is not None and result.data.shape == scrib.data.shape:
+            self._bind(result, scrib)
+        else:
+            self._release_binding()
+            self.result_layer = self.scribble_layer = self.session = None
+        self.uncertainty_layer = self.layer_named(f"{scan} uncertainty") if scan else None
 
     def _start_labels(self, shape: tuple[int, ...], source: str | None) -> np.ndarray:
         source = self.source_combo.currentText() if source is None else source
@@ -355,7 +388,9 @@ class PaintDock(LicellDock):
             t0 = time.perf_counter()
             clf.predict(image, labels_out=labels, uncertainty_out=uncertainty, scribbles=scribbles,
                         progress=progress, cancel=cancel.is_set)
-            return clf, labels, uncertainty, time.perf_counter() - t0
+            seconds = time.perf_counter() - t0
+            # float16 textures are not portable across GL drivers; converted here, not on the GUI thread
+            return clf, labels, uncertainty.astype(np.float32), seconds
 
         return self.start_task(work, label="Training and predicting…" if retrain else "Predicting…",
                                on_done=self._on_prediction)
@@ -376,7 +411,7 @@ class PaintDock(LicellDock):
         self._update_enabled()
 
     def _show_uncertainty(self, uncertainty: np.ndarray, n_classes: int) -> None:
-        data = uncertainty.astype(np.float32)  # float16 textures are not portable across GL drivers
+        data = np.asarray(uncertainty, dtype=np.float32)  # no copy: the worker converted it
         hi = max(1.0 - 1.0 / max(n_classes, 2), 1e-3)
         if self.has_layer(self.uncertainty_layer):
             self.uncertainty_layer.data = data

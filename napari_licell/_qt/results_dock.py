@@ -117,6 +117,7 @@ class ResultsDock(LicellDock):
         self._init_widgets()
         self._add_callbacks()
         self.on_layers_changed()
+        self.follow_shown_scan()
 
     def _init_widgets(self) -> None:
         layout = self.body_layout
@@ -167,10 +168,13 @@ class ResultsDock(LicellDock):
         from napari.layers import Labels
 
         measurable = (None, Role.LABELS, Role.CLASSES, Role.TRUTH)
-        labels = [layer.name for layer in self.viewer.layers
+        layers = [layer for layer in self.viewer.layers
                   if isinstance(layer, Labels) and layer.ndim == 3 and role_of(layer) in measurable]
+        # the user's own labels first; ground truth of the demo cells last, never picked by itself
+        labels = [layer.name for layer in layers if role_of(layer) != Role.TRUTH]
+        labels += [layer.name for layer in layers if role_of(layer) == Role.TRUTH]
         images = [layer.name for layer in self.viewer.layers if is_ct_scan(layer, allow_2d=False)]
-        for box, names, allow_none in ((self.labels_box, labels, False), (self.image_box, images, True)):
+        for box, names, allow_none in ((self.labels_box, labels, True), (self.image_box, images, True)):
             current = box.currentText()
             box.blockSignals(True)
             box.clear()
@@ -180,7 +184,34 @@ class ResultsDock(LicellDock):
             if current in names:
                 box.setCurrentText(current)
             box.blockSignals(False)
+        added = getattr(event, "value", None)
+        if added is not None and role_of(added) in (Role.LABELS, Role.CLASSES):  # new labels of the shown scan
+            shown = self.image_box.currentText()
+            if not shown or scan_of(added) == shown:
+                self.labels_box.setCurrentText(added.name)
+        elif not self.labels_box.currentText() and self.image_box.currentText():
+            self._pick_labels_of(self.image_box.currentText())
         self._watch_labels(self.labels_box.currentText())
+
+    def on_scan_shown(self, scan: str) -> None:
+        """Follow the cell the user shows: its scan, and its own labels (painted, else thresholded)."""
+        if self.image_box.findText(scan) < 0 or scan == self.image_box.currentText():
+            return
+        self.image_box.setCurrentText(scan)
+        chosen = self.layer_named(self.labels_box.currentText())
+        if chosen is None or scan_of(chosen) != scan:  # the user's own pick for this scan stays
+            self._pick_labels_of(scan)
+
+    def _pick_labels_of(self, scan: str) -> None:
+        """The scan's painted classes, else its thresholded labels, else nothing (never the ground truth)."""
+        for role in (Role.CLASSES, Role.LABELS):
+            for layer in self.viewer.layers:
+                if role_of(layer) == role and scan_of(layer) == scan and self.labels_box.findText(layer.name) >= 0:
+                    self.labels_box.setCurrentText(layer.name)
+                    return
+        self.labels_box.setCurrentText("")
+        self.verdict_label.setText(f"{scan} has no labels yet: apply thresholds or paint, then Measure "
+                                   "(or pick a labels layer above).")
 
     def _watch_labels(self, name: str) -> None:
         if self._watched is not None:
@@ -278,9 +309,11 @@ class ResultsDock(LicellDock):
         scan = self.image_box.currentText() or m.name
         meta = tagged({"unit": "um", "measurement": "li_layer_thickness_map"}, Role.THICKNESS_MAP, scan)
         active = self.viewer.layers.selection.active
-        self.viewer.add_image(data, name=name, scale=(vy, vx), colormap="viridis", visible=False, metadata=meta)
-        if active is not None and self.has_layer(active):  # the map does not take the user's place
-            self.viewer.layers.selection.active = active
+        with self.adding_own_layer():
+            self.viewer.add_image(data, name=name, scale=(vy, vx), colormap="viridis", visible=False, metadata=meta,
+                                  units=("um", "um"))  # as the scans: no "inconsistent units" warning
+            if active is not None and self.has_layer(active):  # the map does not take the user's place
+                self.viewer.layers.selection.active = active
 
     # --- export -------------------------------------------------------------
     def write_report(self, path: str | Path) -> Path | None:

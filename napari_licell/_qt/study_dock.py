@@ -166,7 +166,7 @@ class StudyDock(LicellDock):
         known = {name for entry in self.entries.values() for name in entry.layer_names}
         adopted = None
         for layer in self.viewer.layers:
-            if layer.name in known or not is_ct_scan(layer, allow_2d=False):
+            if layer.name in known or not is_ct_scan(layer, allow_2d=False) or "compare_cell" in layer.metadata:
                 continue
             meta = CellMetadata.from_layer(layer)
             name = meta.cell or layer.name
@@ -369,11 +369,17 @@ class StudyDock(LicellDock):
         if self._shown_cell is not None and self._shown_cell != name:
             self._visible_by_cell[self._shown_cell] = {l.name for l in self.viewer.layers
                                                        if l.visible and self._cell_of(l) == self._shown_cell}
+        grid = self.viewer.canvas.grid
+        if grid.enabled:  # leave the Compare view's side by side: one cell on show
+            grid.enabled = False
         remembered = self._visible_by_cell.get(name)
         scan = entry.layer_names[0] if entry.layer_names else None
         for layer in self.viewer.layers:
             cell = self._cell_of(layer)
-            if cell is None or role_of(layer) == Role.COMPARE:
+            if role_of(layer) == Role.COMPARE:
+                layer.visible = False
+                continue
+            if cell is None:
                 continue
             if cell != name:
                 layer.visible = False

@@ -105,6 +105,7 @@ class ThresholdDock(LicellDock):
                               (metadata_changed, self._on_metadata_changed)):
             self.link(emitter, slot)
         self.guarded(self.on_layers_changed)
+        self.guarded(self.follow_shown_scan)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -277,6 +278,12 @@ class ThresholdDock(LicellDock):
             return
         if active is not None and is_ct_scan(active) and active.name != self.image_combo.currentText():
             self.image_combo.setCurrentText(active.name)
+
+    def on_scan_shown(self, scan: str) -> None:
+        """Follow the cell on show (also when the dock opens after the cell was picked)."""
+        layer = self.layer_named(scan)
+        if layer is not None and is_ct_scan(layer) and scan != self.image_combo.currentText():
+            self.image_combo.setCurrentText(scan)
 
     def set_image(self, name: str) -> None:
         """Choose the scan by name."""
@@ -484,13 +491,10 @@ class ThresholdDock(LicellDock):
             d, kwargs, _ = labels_layer_tuple(data, f"{layer.name} preview", layer.scale, meta,
                                               translate=tuple(translate), opacity=0.5)
             active = self.viewer.layers.selection.active
-            self._adding_own_layer = True
-            try:
+            with self.adding_own_layer():
                 self.viewer.add_labels(d, **kwargs)
                 if active is not None and self.has_layer(active):
                     self.viewer.layers.selection.active = active
-            finally:
-                self._adding_own_layer = False
         else:
             preview.translate = tuple(translate)
             preview.data = data

@@ -7,7 +7,6 @@ import gc
 import numpy as np
 import pytest
 
-from napari_licell import autosave
 from napari_licell.autosave import labels as autosave_labels
 from napari_licell.autosave import (
     AUTOSAVE_DIRNAME,

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 
 from napari_licell._qt.launcher import DEFAULT_DOCKS, build_app
 
