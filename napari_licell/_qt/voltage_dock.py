@@ -230,8 +230,9 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         self._on_dims_step()
         if not self._cursor.get_visible():
             self._cursor.set_label("_nolegend_")  # not a time-lapse: no cursor in the legend
-        legend = ax.legend(loc="best", fontsize=7, frameon=True, framealpha=0.8, facecolor=self.colours["background"],
-                           edgecolor=self.colours["background"])
+        # beside the axes, so it never covers the curve or the ticks, however small the dock
+        legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7,
+                           frameon=False)
         for item in legend.get_texts():
             item.set_color(text)
         ax.callbacks.connect("xlim_changed", self._on_xlim)
