@@ -71,6 +71,7 @@ class ThresholdSession:
     def __init__(self) -> None:
         self._thresholds: dict[int, Any] = {}
         self._histograms: dict[int, ScanHistograms] = {}
+        self._regions: dict[int, Any] = {}
         self._pending: tuple[ScanRef, Any] | None = None
         self._own: dict[Path, float] = {}
         self.last_autosave: Path | None = None
@@ -80,8 +81,14 @@ class ThresholdSession:
         """Cached histograms of a scan's data (None until counted)."""
         return self._histograms.get(data_token)
 
-    def store_histograms(self, data_token: int, histograms: ScanHistograms) -> None:
+    def store_histograms(self, data_token: int, histograms: ScanHistograms, region: Any = None) -> None:
+        """Keep a scan's histograms and the cell region they were counted in (None: the whole volume)."""
         self._histograms[data_token] = histograms
+        self._regions[data_token] = region
+
+    def region(self, data_token: int) -> Any:
+        """The cell region found with the scan's histograms (None: the whole volume, or not counted yet)."""
+        return self._regions.get(data_token)
 
     # ------------------------------------------------------------------ thresholds
     def thresholds(self, scan: ScanRef | int) -> Any:

@@ -47,6 +47,9 @@ from .histogram_plot import HistogramPlot
 from .settings import SettingsDialog, memory_limit_bytes
 from .threshold_widgets import RecoveryRow, SensitivityTable, ThresholdBoxes
 
+#: Outline colour of the cell region (not a class colour: the region is where classes are counted).
+_REGION_RGBA = (0.35, 0.85, 1.0, 1.0)
+
 __all__ = ["ThresholdDock"]
 
 _NONE = "(none)"
@@ -341,19 +344,62 @@ class ThresholdDock(LicellDock):
             self._histograms_wanted = True
             return
         data = [(id(_data_of(l)), _data_of(l)) for l in layers]
+        options = self.analysis_options()
 
         def work(progress, cancel):
-            return [(token, pipeline.scan_histograms(d, progress=progress, cancel=cancel)) for token, d in data]
+            counted = []
+            for token, d in data:  # the cell region first, as analyze finds it: the jig stays out of the counts
+                region = pipeline.find_scan_region(d, options, cancel=cancel)
+                counted.append((token, pipeline.scan_histograms(d, progress=progress, cancel=cancel, region=region),
+                                region))
+            return counted
 
         self.start_task(work, label=f"Counting the histogram of {layers[0].name}…", on_done=self._on_histograms)
 
     def _on_histograms(self, counted) -> None:
-        for token, hists in counted:
-            self.session.store_histograms(token, hists)
+        for token, hists, region in counted:
+            self.session.store_histograms(token, hists, region)
+        notes = [self._show_region(layer) for layer in (self.image_layer, self.compare_layer) if layer is not None]
         layer = self.image_layer
         if layer is not None and self.histogram is not None and self.thresholds is None:
             self.suggest()
+        if notes and notes[0]:
+            self.show_status(f"{self.status.text()}\n{notes[0]}")
         self._refresh()
+
+    def region_of(self, layer) -> Any:
+        """The cell region of ``layer``'s scan (None: the whole volume is the cell)."""
+        return None if layer is None else self.session.region(id(_data_of(layer)))
+
+    def _show_region(self, layer) -> str:
+        """The cell region as an outlined labels layer over its scan (computed lazily); returns a note on it."""
+        region = self.region_of(layer)
+        name = f"{layer.name} cell region"
+        if region is None or getattr(region, "is_whole_volume", False) or self.layer_named(name) is not None:
+            return ""
+        import dask.array as da
+
+        from ..classes import LABEL_DTYPE
+
+        mask = da.from_array(region, chunks=(max(1, min(16, region.shape[0])), *region.shape[1:]), asarray=True)
+        from napari.utils.colormaps import DirectLabelColormap
+
+        data = mask.astype(LABEL_DTYPE)
+        meta = tagged({"definition": "inside the bore of the PEEK tube and the reconstruction circle",
+                       "region": region.to_dict()}, Role.REGION, layer.name)
+        outline = DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: _REGION_RGBA})
+        d, kwargs, _ = labels_layer_tuple(data, name, layer.scale[-3:], meta, colormap=outline,
+                                          translate=tuple(layer.translate)[-3:], opacity=0.8,
+                                          units=tuple(str(u) for u in layer.units)[-3:])  # the scan's own units
+        active = self.viewer.layers.selection.active
+        with self.adding_own_layer():
+            added = self.viewer.add_labels(d, **kwargs)
+            added.contour = 2  # the outline only: the scan stays readable inside
+            if active is not None and self.has_layer(active):
+                self.viewer.layers.selection.active = active
+        found = "the bore of the PEEK tube" if region.bore is not None else "the reconstruction circle"
+        return (f"{layer.name}: cell region found ({found}, outlined in “{name}”); "
+                "the jig and the no-data area outside it are left out of every number.")
 
     def on_busy_changed(self, busy: bool) -> None:
         self.apply_button.setEnabled(not busy)
@@ -511,6 +557,7 @@ class ThresholdDock(LicellDock):
             raise LiCellInputError(None, f"{layer.name}: no thresholds yet", "press Suggest first")
         data, options = _data_of(layer), self.analysis_options()
         voxel = tuple(float(v) for v in layer.scale[-3:])
+        region = self.region_of(layer)
 
         def work(progress, cancel):
             if data.ndim == 2:
@@ -520,7 +567,7 @@ class ThresholdDock(LicellDock):
             try:
                 result = pipeline.classify_scan(data, ts, options, histograms=hists, voxel_size_um=voxel,
                                                 out=out if store is not None else None, progress=progress,
-                                                cancel=cancel)
+                                                cancel=cancel, region=region)
             except BaseException:
                 if store is not None:  # a cancelled or failed run leaves no half-written store behind
                     shutil.rmtree(store.parent, ignore_errors=True)

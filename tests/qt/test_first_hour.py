@@ -20,8 +20,9 @@ from user_actions import GuiThreadWatch, drag_on_canvas
 CELL = "process3_after_Xe6"
 #: Longest the GUI thread may stall during a background task (ms). Round one froze it for 10-62 s; what is
 #: left (first-use imports and numba cache loads in the worker, matplotlib drawing the results on the GUI
-#: thread) measures 0.25-0.7 s here, above the 100 ms goal, so the bound catches freezes, not that goal.
-MAX_STALL_MS = 1500
+#: thread) measures 0.25-0.7 s on a quiet machine and up to 3.5 s when other processes load both cores,
+#: above the 100 ms goal, so the bound catches freezes, not that goal.
+MAX_STALL_MS = 5000
 PLUGIN = "napari-licell"
 
 
@@ -182,7 +183,7 @@ def test_compare_measures_the_cells_in_the_background_with_progress_and_cancel(m
     assert compare.task_bar.progress_bar.value() == 100 and not compare.demo_button.isEnabled()
     # measuring ran in the worker (62 s frozen in round one); what stays on the GUI thread is napari building
     # the vispy visuals of eight 5 M-voxel layers for the grid view: 1.5-4 s here under software OpenGL
-    assert watch.longest_gap_ms < 10_000, f"the GUI thread froze for {watch.longest_gap_ms:.0f} ms"
+    assert watch.longest_gap_ms < 2 * MAX_STALL_MS, f"the GUI thread froze for {watch.longest_gap_ms:.0f} ms"
 
 
 def test_no_pyqt5_deprecation_toast_covers_the_canvas_on_launch(make_napari_viewer, monkeypatch):
@@ -276,3 +277,33 @@ def test_compare_copies_stay_out_of_the_study_and_picking_a_cell_leaves_side_by_
     assert not viewer.canvas.grid.enabled and not compare.side_by_side.isChecked()
     shown = [layer.name for layer in viewer.layers if layer.visible]
     assert shown == ["none_after_Xe6"]
+
+
+def test_a_scan_with_the_whole_jig_in_view_is_analysed_inside_the_cell_region(make_napari_viewer, qtbot):
+    """Round one's report: the jig in view gave a 14 um layer for a 40 um one. The GUI finds the bore as analyze does."""
+    from napari_licell.phantoms import paper_cell
+    from napari_licell.phantoms.full_view import JigView, make_full_view_cell
+
+    shape, vox, layer_um = (130, 96, 96), 0.54, 40.0
+    spec = paper_cell("process3", shape=shape, charge_minutes=4000.0 * layer_um / 64.65, seed=4)
+    cell = make_full_view_cell(spec, JigView.scaled_to_view(shape[1] * vox, centre_offset_um=(2.0, -3.0),
+                                                            tilt_deg=1.5))
+    viewer = make_napari_viewer()
+    viewer.add_image(cell.image, name="jig_scan", scale=(vox,) * 3, metadata=dict(cell.metadata))
+    _, thresholds = viewer.window.add_plugin_dock_widget(PLUGIN, "Thresholds (Xe contrast)")
+    qtbot.waitUntil(lambda: thresholds.worker is None and thresholds.thresholds is not None, timeout=120000)
+    region_layer = viewer.layers["jig_scan cell region"]  # the user sees where the numbers come from
+    assert "cell region found" in thresholds.status.text()
+    inside = np.asarray(region_layer.data[65]) > 0
+    assert 0.2 < inside.mean() < 0.8 and not inside[0, 0]  # the bore, not the jig or the no-data corners
+    thresholds.apply_button.click()
+    qtbot.waitUntil(lambda: thresholds.worker is None and "jig_scan labels" in viewer.layers, timeout=120000)
+    labels = np.asarray(viewer.layers["jig_scan labels"].data)
+    assert not labels[:, ~inside].any()  # nothing outside the region is classified
+    _, results = viewer.window.add_plugin_dock_widget(PLUGIN, "Results")
+    results.set_layers("jig_scan labels", "jig_scan")
+    results.measure_button.click()
+    qtbot.waitUntil(lambda: results.worker is None, timeout=120000)
+    measured = results.measurement.li_layer.mean_thickness_um
+    assert abs(measured - cell.truth.li_layer_thickness_um) < 2.0, measured
+    assert results.measurement.to_dict()["verdict"] == "uniform"
