@@ -17,7 +17,8 @@ JSON object (for scripts)::
      "plateau_v": float or null, "rise_onset_min": float or null, "notes": [...]}
 
 ``plateau_v`` and ``rise_onset_min`` are those of the selected step (minutes
-from the start of the record). Bad input (missing, damaged or unsupported
+from the start of the record); where the file has no charge step and none was
+asked for, ``selected`` is null and they are those of the whole record. Bad input (missing, damaged or unsupported
 file, a cycle or step that is not in it) ends in one line on stderr and exit
 code 2, through :func:`napari_licell.cli.main`.
 """
@@ -146,8 +147,15 @@ def run(args: argparse.Namespace) -> int:
 
     curve = read_voltage_curve(args.file)
     steps = split_steps(curve)
-    selected, _, _ = select_charge(curve, cycle=args.cycle, step=args.step)
-    summary = summarise(curve, find_voltage_events(selected), selected, steps)
+    asked = args.cycle is not None or args.step is not None
+    if asked or any(step.kind in ("charge", "unknown") for step in steps):
+        selected = select_charge(curve, cycle=args.cycle, step=args.step)[0]
+    else:
+        # A record without a charge (a discharge, a rest): summarise it whole.
+        selected = None
+    summary = summarise(curve, find_voltage_events(selected if selected is not None else curve), selected, steps)
+    if selected is None:
+        summary["notes"].append("no charge step in the file: plateau and rise onset are those of the whole record")
     if args.json:
         print(json.dumps(summary))
     else:

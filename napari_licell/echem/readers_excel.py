@@ -20,8 +20,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import LiCellInputError
-from .readers_table import HEADER_SEARCH_LINES, curve_from_table, find_header
+from .readers_table import HEADER_SEARCH_LINES, _picks, curve_from_table, find_header
+from .units import parse_durations_s
 from .voltage_curve import VoltageCurve
 
 __all__ = ["read_excel", "cell_text"]
@@ -54,6 +57,22 @@ def _cell_value(value: Any) -> Any:
     if isinstance(value, (_dt.time, _dt.timedelta)):
         return cell_text(value)
     return value
+
+
+def _goes_back(previous: Any, first: Any) -> bool:
+    """True when a sheet's first time value lies before the previous sheet's last one."""
+    if previous is None:
+        return False
+    try:
+        return float(first) < float(previous)
+    except (TypeError, ValueError):
+        pass
+    if isinstance(first, str) and isinstance(previous, str):
+        before, after = parse_durations_s([previous, first])  # clock text: "25:03:10"
+        return bool(np.isfinite(before) and np.isfinite(after) and after < before)
+    if isinstance(first, _dt.datetime) and isinstance(previous, _dt.datetime):
+        return first < previous
+    return False
 
 
 def _calamine_version() -> str:
@@ -136,21 +155,38 @@ def read_excel(path: str | os.PathLike, fmt: str) -> VoltageCurve:
     group = max(groups.values(), key=n_rows)
     header = group[0][2]
     n_fields = len(header.fields)
+    time_at = _picks(header)["time"][0]
     rows: list[list[Any]] = []
-    for _, sheet, sheet_header in group:
-        data = sheet.to_python(skip_empty_area=False)[sheet_header.index + 1 :]
-        rows.extend(
+    used: list[str] = []
+    notes: list[str] = []
+    last_time: Any = None
+    for name, sheet, sheet_header in group:
+        data = [
             [_cell_value(v) for v in row[:n_fields]] + [""] * (n_fields - len(row))
-            for row in data
+            for row in sheet.to_python(skip_empty_area=False)[sheet_header.index + 1 :]
             if any(v != "" for v in row)
-        )
+        ]
+        if not data:
+            continue
+        # A sheet with the same columns continues the record (Arbin's
+        # Channel_1_1, Channel_1_2 past Excel's row limit) only if its time
+        # goes on; otherwise it is another channel or test, not read.
+        if used and _goes_back(last_time, data[0][time_at]):
+            skipped = [n for n, _, _ in group if n not in used]
+            notes.append(
+                f"sheets {', '.join(skipped)} have the same columns but their time starts again "
+                "(another channel or test): not read"
+            )
+            break
+        rows.extend(data)
+        used.append(name)
+        last_time = data[-1][time_at]
     if not rows:
         raise LiCellInputError(p, "no data rows", f"sheet '{group[0][0]}' has a header but no measurements")
     frame = pd.DataFrame(rows, columns=[f"c{i}" for i in range(n_fields)], dtype=object)
-    used = [name for name, _, _ in group]
     meta = {
         "reader": f"python-calamine {_calamine_version()}",
         "sheets": used,
         "other_sheets": [name for name in names if name not in used],
     }
-    return curve_from_table(p, fmt, header, frame, preamble=[], decimal=".", meta=meta, notes=[])
+    return curve_from_table(p, fmt, header, frame, preamble=[], decimal=".", meta=meta, notes=notes)

@@ -265,3 +265,16 @@ def test_record_without_current_is_selected_whole(capsys, tmp_path):
     assert summary["n_cycles"] is None
     assert summary["selected"]["n_points"] == summary["n_points"] == 4001
     assert summary["selected"]["how"].startswith("whole record")
+
+
+def test_record_without_a_charge_step_is_summarised_whole(capsys):
+    """beep's Maccor .052 holds only a discharge: no selection, no error."""
+    path = CYCLER_DATA / "maccor_PredictionDiagnostics_000151_test.052"
+    truth = pd.read_csv(path, sep="\t", skiprows=1, index_col=False)
+    assert (truth["Amps"] < 0).all()
+    summary = _run_json(capsys, path)
+    assert summary["selected"] is None
+    assert summary["n_points"] == len(truth)
+    assert any("no charge step" in note for note in summary["notes"])
+    # Asking for a charge that is not there is still an error.
+    assert "no charge step" in _bad(capsys, path, "--cycle", str(int(truth["Cyc#"].iloc[0])))

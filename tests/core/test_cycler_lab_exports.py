@@ -519,3 +519,90 @@ def test_biologic_log_file_is_refused_with_a_pointer_to_the_data(tmp_path):
         read_voltage_curve(path)
     assert info.value.problem == "a BioLogic log file (.mpl), not the measurements"
     assert ".mpr" in info.value.hint
+
+
+def _write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> None:
+    """A minimal .xlsx (inline strings and numbers), for behaviour that no public file shows."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    names = list(sheets)
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(len(names))
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            f"{overrides}</Types>",
+        )
+        archive.writestr(
+            "_rels/.rels",
+            f'<?xml version="1.0"?><Relationships xmlns="{pkg}"><Relationship Id="rId1" '
+            f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        sheet_list = "".join(
+            f'<sheet name="{escape(n)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i, n in enumerate(names)
+        )
+        archive.writestr(
+            "xl/workbook.xml",
+            f'<?xml version="1.0"?><workbook xmlns="{main}" xmlns:r="{rel}"><sheets>{sheet_list}</sheets></workbook>',
+        )
+        rels = "".join(
+            f'<Relationship Id="rId{i + 1}" Type="{rel}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+            for i in range(len(names))
+        )
+        archive.writestr("xl/_rels/workbook.xml.rels", f'<?xml version="1.0"?><Relationships xmlns="{pkg}">{rels}</Relationships>')
+        for i, name in enumerate(names):
+            body = []
+            for r, row in enumerate(sheets[name], start=1):
+                cells = []
+                for c, value in enumerate(row):
+                    ref = f"{chr(65 + c)}{r}"
+                    if isinstance(value, str):
+                        cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>')
+                    else:
+                        cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+                body.append(f'<row r="{r}">{"".join(cells)}</row>')
+            archive.writestr(
+                f"xl/worksheets/sheet{i + 1}.xml",
+                f'<?xml version="1.0"?><worksheet xmlns="{main}"><sheetData>{"".join(body)}</sheetData></worksheet>',
+            )
+
+
+_ARBIN_HEADER = ["Test_Time(s)", "Voltage(V)", "Current(A)"]
+
+
+def test_arbin_record_continued_on_a_second_sheet_is_joined(tmp_path):
+    path = tmp_path / "long.xlsx"
+    _write_xlsx(path, {
+        "Global_Info": [["TEST REPORT"]],
+        "Channel_1_1": [_ARBIN_HEADER, [0, 3.0, 0.001], [10, 3.1, 0.001]],
+        "Channel_1_2": [_ARBIN_HEADER, [20, 3.2, 0.001], [30, 3.3, 0.001]],
+    })
+    curve = read_voltage_curve(path)
+    assert curve.metadata["sheets"] == ["Channel_1_1", "Channel_1_2"]
+    np.testing.assert_allclose(curve.time_min, [0, 10 / 60, 20 / 60, 30 / 60])
+    np.testing.assert_allclose(curve.voltage_v, [3.0, 3.1, 3.2, 3.3])
+
+
+def test_second_channel_with_the_same_columns_is_not_joined(tmp_path):
+    path = tmp_path / "two_channels.xlsx"
+    _write_xlsx(path, {
+        "Channel_1_1": [_ARBIN_HEADER, [0, 3.0, 0.001], [10, 3.1, 0.001], [20, 3.15, 0.001]],
+        "Channel_2_1": [_ARBIN_HEADER, [0, 4.0, -0.001], [10, 3.9, -0.001]],
+    })
+    curve = read_voltage_curve(path)
+    assert curve.metadata["sheets"] == ["Channel_1_1"]
+    assert curve.metadata["other_sheets"] == ["Channel_2_1"]
+    np.testing.assert_allclose(curve.voltage_v, [3.0, 3.1, 3.15])
+    assert any("Channel_2_1" in note and "not read" in note for note in curve.metadata["notes"])
