@@ -76,8 +76,8 @@ class HistogramPlot(ThemedFigureWidget):
         for k, (name, h, _) in enumerate(self.curves):
             a = int(max(0, np.floor(h.index(x0))))
             b = int(min(h.n_bins, np.ceil(h.index(x1)) + 1))
-            share = h.counts[a:b] / max(h.n_voxels, 1) / h.bin_width
-            ax.plot(h.greys[a:b], np.where(share > 0, share, np.nan), lw=0.8,
+            greys, share = display_bins(h.greys[a:b], h.counts[a:b], max(h.n_voxels, 1) * h.bin_width)
+            ax.plot(greys, np.where(share > 0, share, np.nan), lw=0.8,
                     color=text if k == 0 else "#f0a030", label=name)
         ax.set_yscale("log")
         ax.set_xlim(x0, x1)
@@ -135,3 +135,32 @@ class HistogramPlot(ThemedFigureWidget):
             return
         i, self.dragging = self.dragging, None
         self.marker_released.emit(i)
+
+
+def display_bins(greys: np.ndarray, counts: np.ndarray, per_bin: float, max_points: int = 600):
+    """Merge neighbouring histogram bins for drawing: at most ``max_points``, and no comb.
+
+    Scans exported with a scale factor hold only every n-th grey value; drawn bin
+    by bin their histogram is a comb of spikes and empty bins. Bins are merged in
+    groups as wide as the typical gap between occupied bins (and wide enough for
+    ``max_points``); the share per grey value is kept.
+
+    Returns
+    -------
+    greys : ndarray
+        Mean grey value of each group.
+    share : ndarray
+        Counts of each group / (``per_bin`` x group size).
+    """
+    n = int(counts.size)
+    if n == 0:
+        return greys, counts.astype(np.float64)
+    occupied = np.flatnonzero(counts)
+    gap = int(np.median(np.diff(occupied))) if occupied.size > 2 else 1
+    group = max(1, gap, int(np.ceil(n / max_points)))
+    m = n // group * group
+    if m == 0:
+        return greys, counts / per_bin
+    merged = counts[:m].reshape(-1, group).sum(axis=1)
+    centres = greys[:m].reshape(-1, group).mean(axis=1)
+    return centres, merged / (per_bin * group)
