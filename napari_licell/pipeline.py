@@ -36,9 +36,11 @@ __all__ = [
     "labels_fit_in_memory",
     "new_label_output",
     "find_scan_region",
+    "correct_scan_rings",
     "scan_histograms",
     "suggest_scan_thresholds",
     "judge_contrast",
+    "resolve_fill_gas",
     "classify_scan",
     "measure_scan",
     "analyze_scan",
@@ -306,6 +308,29 @@ def find_scan_region(data: Any, options: AnalysisOptions | None = None, *,
     return mask.data
 
 
+def correct_scan_rings(data: Any, region: Any, *, cancel: CancelLike = None):
+    """Ring artifacts and cupping measured and taken off, when the scan shows its rotation axis.
+
+    The rotation axis is the centre of the reconstruction circle, so rings
+    are only looked for in scans whose cell region holds one (full views).
+
+    Returns
+    -------
+    data : array-like
+        ``data``, or a :class:`~napari_licell.segmentation.rings.RingCorrectedScan`
+        of it when the rings were significant (read block by block, never copied).
+    rings : RingProfile or None
+        The measured rings (None when not looked for).
+    """
+    from .segmentation.rings import RingCorrectedScan, estimate_rings
+
+    recon = getattr(region, "recon", None)
+    if recon is None or getattr(data, "ndim", 0) != 3:
+        return data, None
+    rings = estimate_rings(data, centre_yx=recon.centre_start, region=region, cancel=cancel)
+    return (RingCorrectedScan(data, rings) if rings.any_significant else data), rings
+
+
 def _region_record(region: Any, options: AnalysisOptions) -> dict[str, Any]:
     """How the cell region was set, for the parameters and the report."""
     if region is None:
@@ -366,6 +391,42 @@ def judge_contrast(histograms: ScanHistograms, options: AnalysisOptions, calibra
 
     return li_void_contrast(histograms.full, gas=options.gas, pressure_atm=options.gas_pressure_atm,
                             interior=histograms.interior, calibration=calibration)
+
+
+def resolve_fill_gas(histograms: ScanHistograms, options: AnalysisOptions, calibration: Any = None):
+    """The fill gas when the options do not give it: inferred from the calibrated grey values.
+
+    Returns
+    -------
+    options : AnalysisOptions
+        ``options`` with gas and pressure filled in when xenon was recognised
+        (unchanged when the gas was given or could not be inferred).
+    inference : GasInference or None
+        What the data said (None when the gas was given);
+        ``inference.light_gas`` means Li and voids cannot be told apart.
+    """
+    from .segmentation.fill_gas import infer_fill_gas
+    from .segmentation.thresholds import find_phases
+
+    if options.gas is not None or histograms.full.n_voxels == 0:
+        return options, None
+    try:
+        phases = find_phases(histograms.full, histograms.interior, calibration=calibration)
+    except ValueError:
+        return options, None
+    inference = infer_fill_gas(phases, calibration)
+    if inference.gas is not None:
+        options = options.evolve(gas=inference.gas, gas_pressure_atm=inference.pressure_atm)
+    return options, inference
+
+
+def judge_contrast_with_inference(histograms: ScanHistograms, options: AnalysisOptions, inference: Any,
+                                  calibration: Any = None):
+    """:func:`judge_contrast`, overruled to "not separable" when the inferred gas is light (Ar, air)."""
+    verdict = judge_contrast(histograms, options, calibration)
+    if inference is not None and inference.light_gas:
+        verdict = replace(verdict, separable=False, reason=f"Li and gas-filled voids are NOT separable: {inference.reason}")
+    return verdict
 
 
 def contrast_record(verdict: Any, options: AnalysisOptions) -> dict[str, Any]:
@@ -494,8 +555,11 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
     data = scan.data
     calibration = scan_calibration(scan.metadata)
     region = find_scan_region(data, options, progress=_stage(progress, "cell region"), cancel=cancel)
+    data, rings = correct_scan_rings(data, region, cancel=cancel)
     hists = scan_histograms(data, progress=_stage(progress, "histogram"), cancel=cancel, region=region)
-    verdict = judge_contrast(hists, options, calibration)
+    given = options
+    options, inference = resolve_fill_gas(hists, options, calibration)
+    verdict = judge_contrast_with_inference(hists, options, inference, calibration)
     thresholds, store = None, None
     if options.labels is not None:
         labels = _read_given_labels(options.labels, scan)
@@ -514,6 +578,10 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
                                progress=_stage(progress, "classification"), cancel=cancel, region=region)
         labels, thresholds = result.labels, result.thresholds
     contrast = contrast_record(verdict, options)
+    if inference is not None:
+        contrast["gas_inference"] = inference.to_dict()
+        if inference.gas is not None:
+            contrast["source"] += " (gas inferred from the data)"
     name = scan.name or (scan.source.stem if scan.source is not None else "scan")
     try:
         m = measure_scan(labels, voxel, options, image=data, contrast=contrast, name=name,
@@ -527,7 +595,12 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
         m.sensitivity = threshold_sensitivity(data, values, classify, voxel, stack_axis=m.orientation.axis,
                                               collector_at_start=m.orientation.collector_at_start, region=region)
     m.parameters["cell_region"] = _region_record(region, options)
-    return AnalysisResult(labels, store, thresholds, contrast, m, hists, region=region)
+    if inference is not None:
+        m.parameters["gas_inference"] = inference.to_dict()
+    if rings is not None:
+        m.parameters["ring_artifacts"] = {**rings.to_dict(), "corrected": rings.any_significant}
+    extras = {"options": options, "gas_inference": inference, "given_options": given, "rings": rings}
+    return AnalysisResult(labels, store, thresholds, contrast, m, hists, extras=extras, region=region)
 
 
 def _clear_outside(labels: Any, region: Any, memory_limit_bytes: int) -> None:
@@ -569,7 +642,9 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
     """Analyse the scan file ``volume`` into ``out_dir`` (what ``napari-licell analyze`` does).
 
     Writes labels (``labels.tif``, or ``labels.zarr`` for big scans),
-    ``measurements.json``, ``report.html`` and the CSV tables.
+    ``measurements.json``, ``report.html``, the CSV tables and, when a bore or
+    a reconstruction circle was found, ``cell_region.json`` (give it back
+    with ``--roi`` after correcting it).
 
     Returns
     -------
@@ -602,15 +677,18 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
         m, thresholds = result.measurements, result.thresholds
         if result.store is not None:  # zoomed-out views of the big label volume read the coarser levels
             add_label_pyramid(result.store)
+        m.parameters["voxel_size_assumed"] = bool(scan.voxel_size_assumed)
+        m.parameters["voxel_size_source"] = scan.metadata.get("voxel_size_source")
         parameters = {
             **m.parameters,
             "voxel_size_assumed": scan.voxel_size_assumed,
             "voxel_size_source": scan.metadata.get("voxel_size_source"),
-            "gas": options.gas,
-            "gas_pressure_atm": options.gas_pressure_atm,
+            "gas": result.extras["options"].gas,
+            "gas_pressure_atm": result.extras["options"].gas_pressure_atm,
+            "gas_given": options.gas is not None,
             "labels_given": options.labels is not None,
             "model": str(options.model) if options.model is not None else None,
-            "contrast_from": "data and fill-gas physics" if options.gas else "data alone",
+            "contrast_from": "data and fill-gas physics" if result.extras["options"].gas else "data alone",
         }
         inputs = [p for p in (volume, options.labels, options.model, options.voltage) if p is not None]
         m.provenance = make_provenance(parameters, thresholds=thresholds.to_dict() if thresholds else None,
@@ -626,12 +704,19 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
                                             metadata=label_meta)
             _remove_stale(out_dir / "labels.zarr")
         name = m.name
+        region_file = out_dir / "cell_region.json"
+        if result.region is not None and hasattr(result.region, "save"):
+            result.region.save(region_file)
+        else:
+            _remove_stale(region_file)
         files = {
             "labels": labels_file,
             "measurements": write_json(out_dir / "measurements.json", m.to_dict()),
             "report": write_cell_report(m, out_dir / "report.html", voltage=voltage, title=name),
         }
         files.update(write_measurement_tables(m, out_dir))
+        if region_file.exists():
+            files["region"] = region_file
         return m, files
     finally:
         result = None  # release the label store before its folder goes

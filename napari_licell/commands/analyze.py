@@ -17,6 +17,18 @@ Writes into DIR:
 ``--memory-limit GB`` (default 2) is the memory budget of the streamed
 steps: classification blocks are tiled to fit it.
 
+``--roi auto`` (default) finds the cell region in a full-view scan: the bore
+of the PEEK tube (off-centre and tilted allowed) inside the reconstruction
+circle; the tube walls, the jig's gas and the no-data area are left out of
+every histogram, class and number, and the region found is written as
+``cell_region.json``. A crop of the cell's interior keeps the whole volume.
+``--roi none`` analyses the whole volume; ``--roi FILE`` takes a region file
+(``cell_region.json``, edited or from the GUI) or a mask volume (non-zero
+inside).
+
+When the scan holds no voxel size and ``--voxel-size-um`` is not given, one
+warning line says which value was assumed.
+
 Without ``--gas`` the Li/void contrast is judged from the data alone; with
 it, also from the attenuation physics of the fill gas. Exit code 0 on
 success, 2 with one line naming the file and the problem on bad input.
@@ -27,13 +39,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import LiCellInputError
 from ..pipeline import DEFAULT_MEMORY_LIMIT_GB, AnalysisOptions, normalise_gas, run_analysis
 
-__all__ = ["register", "analyze", "options_from_arguments"]
+__all__ = ["register", "analyze", "options_from_arguments", "voxel_size_warning"]
 
 
 def register(subparsers) -> None:
@@ -56,6 +69,9 @@ def register(subparsers) -> None:
     p.add_argument("--voltage", metavar="FILE", help="cycler file with the charging curve (for the report)")
     p.add_argument("--stack-axis", metavar="{0,1,2}", help="axis across the layers (default: found from the metal slab)")
     p.add_argument("--collector-end", metavar="{start,end}", help="end of the stack axis holding the collector")
+    p.add_argument("--roi", metavar="{auto,none,FILE}", default="auto",
+                   help="cell region: auto (find the bore of the PEEK tube), none (whole volume), "
+                        "or a region file / mask volume")
     p.add_argument("--memory-limit", metavar="GB",
                    help=f"memory budget of the streamed steps in GB (default {DEFAULT_MEMORY_LIMIT_GB:g})")
     p.set_defaults(func=_run)
@@ -116,13 +132,16 @@ def options_from_arguments(args: argparse.Namespace) -> AnalysisOptions:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise LiCellInputError(out, "exists and is not a folder", "give a folder for --out")
+    roi = str(getattr(args, "roi", None) or "auto")
+    if roi.lower() not in ("auto", "none") and not Path(roi).exists():
+        raise LiCellInputError(Path(roi), "region file not found", "give --roi auto, none or a region file")
     return AnalysisOptions(
         gas=gas, gas_pressure_atm=pressure, voxel_size_um=None if voxel is None else (voxel,) * 3,
         current_density_ma_cm2=current, charge_minutes=minutes,
         stack_axis=None if args.stack_axis is None else int(args.stack_axis),
         collector_at_start=None if args.collector_end is None else args.collector_end == "start",
         memory_limit_bytes=int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30),
-        labels=labels, model=model, voltage=Path(args.voltage) if args.voltage else None,
+        labels=labels, model=model, voltage=Path(args.voltage) if args.voltage else None, roi=roi,
     )
 
 
@@ -148,8 +167,20 @@ def analyze(args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
     return run_analysis(Path(args.volume), Path(args.out), options, command=_command_line(args))
 
 
+def voxel_size_warning(m: Any, volume: Path) -> str | None:
+    """The one warning line when the voxel size was assumed, else None."""
+    if m.parameters.get("voxel_size_source") != "default":  # found in the file, or typed in
+        return None
+    size = " x ".join(f"{v:g}" for v in sorted(set(m.voxel_size_um)))
+    return (f"warning: {volume}: the scan holds no voxel size; assumed {size} µm for every length "
+            f"(give --voxel-size-um)")
+
+
 def _run(args: argparse.Namespace) -> int:
     m, files = analyze(args)
+    warning = voxel_size_warning(m, Path(args.volume))
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"verdict: {m.verdict.verdict} - {m.verdict.reason}")
     for role in ("labels", "measurements", "report"):
         print(f"{role}: {os.fspath(files[role])}")

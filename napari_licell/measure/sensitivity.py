@@ -215,7 +215,8 @@ def threshold_sensitivity(
     sample, rows = _sample_sections(oriented, n_sections)
     outside = None
     if region is not None:
-        outside = ~_sample_sections(OrientedVolume(region, int(stack_axis), bool(collector_at_start)), n_sections)[0]
+        outside = ~_sample_sections(OrientedVolume(region, int(stack_axis), bool(collector_at_start)),
+                                    n_sections)[0].astype(bool)
     fraction = rows.size / oriented.shape[1]
     total = 1 + 2 * len(base_thresholds)
     done = 0

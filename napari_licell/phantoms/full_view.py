@@ -210,7 +210,7 @@ def _reconstruct(mu: np.ndarray, spec: CellSpec, jig: JigView, settings: Imaging
     if jig.rings_per_cm:
         ring_rng = np.random.default_rng(jig.seed + 7919)
         offsets = ring_rng.standard_normal(int(r_axis.max()) + 2).astype(np.float32) * np.float32(jig.rings_per_cm)
-        out += offsets[r_axis.astype(np.int64)][None]
+        out += offsets[np.rint(r_axis).astype(np.int64)][None]  # one offset per whole-voxel radius
     if jig.drift:
         out *= (1.0 + np.float32(jig.drift) * np.linspace(0, 1, nz, dtype=np.float32))[:, None, None]
     out[:, r_axis >= r_recon] = np.float32(jig.no_data)

@@ -13,6 +13,7 @@ Typical use::
 
 from .calibration import GreyCalibration, ReferencePhase, auto_calibrate, calibrate, calibration_from_metadata
 from .carbon_band import CarbonBand, StackAxis, find_carbon_band, find_stack_axis, label_carbon_band
+from .cell_region import CellRegion, find_cell_region
 from .chunks import Cancelled
 from .classify import (
     DENOISE_METHODS,
@@ -24,8 +25,10 @@ from .classify import (
     with_levels,
 )
 from .contrast import DEFAULT_MIN_CNR, ContrastVerdict, li_void_contrast
-from .histogram import Histogram, interior_histogram, volume_histogram
+from .fill_gas import GasInference, infer_fill_gas
+from .histogram import Histogram, interior_histogram, value_grid, volume_histogram
 from .materials import phase_mu
+from .rings import RingCorrectedScan, RingProfile, estimate_rings
 from .peaks import HistogramPeak, PhasePeaks, estimate_noise_sigma, find_phase_peaks, identify_phases
 from .sensitivity import SensitivityRow, threshold_sensitivity
 from .thresholds import ThresholdSet, class_levels, find_phases, multi_otsu, suggest_thresholds, threshold_lut
@@ -33,15 +36,19 @@ from .thresholds import ThresholdSet, class_levels, find_phases, multi_otsu, sug
 __all__ = [
     "Cancelled",
     "CarbonBand",
+    "CellRegion",
     "ClassificationResult",
     "ContrastVerdict",
     "DEFAULT_MIN_CNR",
     "DENOISE_METHODS",
+    "GasInference",
     "GreyCalibration",
     "Histogram",
     "HistogramPeak",
     "PhasePeaks",
     "ReferencePhase",
+    "RingCorrectedScan",
+    "RingProfile",
     "SensitivityRow",
     "StackAxis",
     "ThresholdSet",
@@ -54,11 +61,14 @@ __all__ = [
     "classify_volume",
     "denoise_block",
     "estimate_noise_sigma",
+    "estimate_rings",
+    "find_cell_region",
     "find_carbon_band",
     "find_phase_peaks",
     "find_phases",
     "find_stack_axis",
     "identify_phases",
+    "infer_fill_gas",
     "interior_histogram",
     "label_carbon_band",
     "li_void_contrast",
@@ -67,6 +77,7 @@ __all__ = [
     "suggest_thresholds",
     "threshold_lut",
     "threshold_sensitivity",
+    "value_grid",
     "volume_histogram",
     "with_levels",
 ]

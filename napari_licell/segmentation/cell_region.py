@@ -269,6 +269,28 @@ def no_data_value(plane: np.ndarray) -> float | None:
     return None
 
 
+def _touching_border(mask: np.ndarray) -> np.ndarray:
+    """The parts of ``mask`` connected to the slice's border."""
+    if not mask.any():
+        return mask
+    lab, n = ndimage.label(mask)
+    border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    border = border[border > 0]
+    return np.isin(lab, border)
+
+
+def _shrink_valid(total: np.ndarray, missing: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Block means of a summed plane and where the data are (the no-data area touching the border is not)."""
+    ny, nx = (s // factor * factor for s in total.shape)
+    t = total[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor).sum(axis=(1, 3), dtype=np.float64)
+    m = missing[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor)
+    n_ok = factor * factor - m.sum(axis=(1, 3))
+    small_missing = m.any(axis=(1, 3))
+    valid = ~_touching_border(small_missing)  # the no-data area lies outside; the same value inside is data
+    # sums over the planes of a slab: scale by the voxels that held data
+    return np.where(n_ok > 0, t / np.maximum(n_ok, 1), 0.0), valid
+
+
 def _shrink(plane: np.ndarray, valid: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
     """Block means of a plane and of its valid mask (blocks with any invalid voxel are invalid)."""
     if factor == 1:
@@ -393,16 +415,20 @@ def find_cell_region(
     min_radius = 0.125 * min(ny, nx) / factor  # the bore spans at least a quarter of the slice
     for i, z0 in enumerate(starts):
         raise_if_cancelled(cancel)
-        slab = read_slab(data, int(z0), int(min(nz, z0 + planes_per_sample)))
-        slab = np.asarray(slab, dtype=np.float32)
-        nd = no_data_value(slab[0])
-        if nd is not None:
-            no_data = nd
-        valid = np.all(np.isfinite(slab), axis=0)
-        if nd is not None:
-            valid &= np.all(slab != np.float32(nd), axis=0)
-        plane = np.where(valid, slab.mean(axis=0) if valid.any() else 0.0, 0.0)
-        small, small_valid = _shrink(np.nan_to_num(plane), valid, factor)
+        # plane by plane: one plane and a few plane-sized sums in memory, whatever the plane size
+        total = missing = None
+        for z in range(int(z0), int(min(nz, z0 + planes_per_sample))):
+            plane = np.asarray(read_slab(data, z, z + 1)[0], dtype=np.float32)
+            nd = no_data_value(plane)
+            if nd is not None:
+                no_data = nd
+            gone = ~np.isfinite(plane)
+            if nd is not None:
+                gone |= plane == np.float32(nd)
+            plane[gone] = 0.0
+            total = plane if total is None else total + plane
+            missing = gone if missing is None else missing & gone
+        small, small_valid = _shrink_valid(total, missing, factor)
         rc = _recon_circle(small_valid)
         if rc is not None:
             recon_rows.append(rc)

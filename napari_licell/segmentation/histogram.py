@@ -55,9 +55,15 @@ def value_grid(values: np.ndarray, lo: float, hi: float, tolerance: float = 0.05
     if (hi - lo) / step > 2**24:
         return None
     gaps = np.diff(u)
+    # refine the step on ever longer gaps (each one a whole number of steps), so that rounding
+    # errors of single small gaps do not add up over the thousands of steps of a sparse sample
+    for reach in (64.0, 4096.0, np.inf):
+        near = gaps[gaps <= reach * step]
+        n_steps = np.rint(near / step)
+        if near.size == 0 or np.mean(np.abs(near / step - n_steps) < tolerance) < 0.999:
+            return None
+        step = float(near.sum() / n_steps.sum())
     whole = np.rint(gaps / step)
-    if np.mean(np.abs(gaps / step - whole) < tolerance) < 0.999:
-        return None
     # each value's grid index, counted gap by gap; the step is the slope of value against index
     k = np.concatenate([[0.0], np.cumsum(whole)])
     if k[-1] <= 0:

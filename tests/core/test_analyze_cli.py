@@ -107,7 +107,9 @@ def test_analyze_with_given_labels_and_no_gas(demo_dir, tmp_path, capsys):
     d = json.loads((out / "measurements.json").read_text())
     assert d["verdict"] == "uniform"
     assert d["faraday_thickness_um"] is None
-    assert d["contrast"]["source"] == "histogram peaks (data alone)"
+    # no gas given: xenon is recognised from the grey values calibrated on the SE and steel peaks (issue 17)
+    assert d["contrast"]["source"] == "histogram peaks and Xe 5.5 atm physics (gas inferred from the data)"
+    assert d["contrast"]["gas_inference"]["gas"] == "Xe"
     assert d["provenance"]["thresholds"] is None and d["sensitivity"] is None
     assert d["li_layer"]["mean_thickness_um"] == pytest.approx(load_demo_cell(name).truth.li_layer_thickness_um,
                                                                abs=2 * 0.54)
