@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.transforms import blended_transform_factory
-from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton
+from qtpy.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton
 
 from ..echem.voltage_curve import VoltageCurve
 from ..echem.voltage_events import VoltageEvents, decimate_for_display, find_voltage_events
@@ -84,7 +84,9 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(napari_viewer, parent=parent, toolbar=True, figsize=(5, 3))
-        self.curve: VoltageCurve | None = None
+        self.curve: VoltageCurve | None = None  # what is shown: the record, or one step of it
+        self.record: VoltageCurve | None = None  # the whole record
+        self.steps: list = []
         self.cell_name: str = ""
         self.scan_times_min: np.ndarray = np.empty(0)
         self.events: VoltageEvents | None = None
@@ -119,6 +121,11 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         for button in (self.open_button, self.timelapse_button, self.export_button):
             row.addWidget(button)
         self.layout().addLayout(row)
+        self.step_combo = QComboBox()
+        self.step_combo.setToolTip("The charge step that matches the scan (a file holds many cycles and steps)")
+        self.step_combo.setVisible(False)
+        self.step_combo.currentIndexChanged.connect(self._on_step_chosen)
+        self.layout().addWidget(self.step_combo)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.layout().addWidget(self.status)
@@ -144,13 +151,60 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         linked_layer : str, optional
             Name of the 4D time-lapse layer whose first axis is the scan index.
         """
-        self.curve = curve
+        self.record = curve
         self.cell_name = name
         self.scan_times_min = np.empty(0) if scan_times_min is None else np.asarray(scan_times_min, float).ravel()
         self.linked_layer = linked_layer
-        self.events = find_voltage_events(curve) if curve is not None and curve.n_points >= 10 else None
+        self._fill_steps(curve)
+        self._show_part(self._default_part(curve))
+
+    def _fill_steps(self, record: VoltageCurve | None) -> None:
+        """List the record's charge steps (shown only when it has more than one step)."""
+        from ..echem.charge_steps import split_steps
+
+        self.steps = split_steps(record) if record is not None and record.n_points else []
+        self.step_combo.blockSignals(True)
+        self.step_combo.clear()
+        self.step_combo.addItem("whole record", None)
+        for step in self.steps:
+            if step.kind in ("charge", "unknown"):
+                where = " ".join(f"{k} {v}" for k, v in (("cycle", step.cycle), ("step", step.step)) if v is not None)
+                self.step_combo.addItem(f"{where or f'step {step.ordinal}'}: {step.kind}, "
+                                        f"{step.start_min:.0f}-{step.end_min:.0f} min", step.ordinal)
+        self.step_combo.setVisible(len(self.steps) > 1)
+        self.step_combo.blockSignals(False)
+
+    def _default_part(self, record: VoltageCurve | None) -> int | None:
+        """The first Li-plating charge of a record with several steps (None: the whole record)."""
+        if record is None or len(self.steps) <= 1:
+            return None
+        from ..echem.charge_steps import select_charge
+        from ..errors import LiCellInputError
+
+        try:
+            _, step, _ = select_charge(record)
+        except LiCellInputError:
+            return None
+        return step.ordinal
+
+    def _show_part(self, ordinal: int | None) -> None:
+        """Show the step ``ordinal`` of the record (None: all of it), with its events."""
+        record, part = self.record, self.record
+        if record is not None and ordinal is not None:
+            step = next(s for s in self.steps if s.ordinal == ordinal)
+            part = _rows(record, step)
+        index = self.step_combo.findData(ordinal)
+        if index >= 0 and index != self.step_combo.currentIndex():
+            self.step_combo.blockSignals(True)
+            self.step_combo.setCurrentIndex(index)
+            self.step_combo.blockSignals(False)
+        self.curve = part
+        self.events = find_voltage_events(part) if part is not None and part.n_points >= 10 else None
         self.status.setText(self._describe())
         self.redraw()
+
+    def _on_step_chosen(self, index: int) -> None:
+        self._show_part(self.step_combo.itemData(index))
 
     def follow_study(self, study_dock) -> None:
         """Show the voltage of the cell selected in ``study_dock`` (a :class:`StudyDock`), now and on every change."""
@@ -420,3 +474,12 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
                 emitter.disconnect(slot)
             except (TypeError, ValueError):
                 pass
+
+
+def _rows(curve: VoltageCurve, step) -> VoltageCurve:
+    """The rows of one step of ``curve`` (time still counted from the start of the record)."""
+    from ..echem.charge_steps import select_charge
+
+    if step.step is not None:
+        return select_charge(curve, cycle=step.cycle, step=step.step)[0]
+    return select_charge(curve, step=step.ordinal)[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from matplotlib.backend_bases import MouseEvent
@@ -191,3 +193,32 @@ def test_theme_change_recolours_and_keeps_zoom(make_napari_viewer):
     assert dock._ax.get_xlim() == (1000.0, 1500.0)
     assert dock._line.get_xdata().min() <= 1000.0 + 1.0 and dock._line.get_xdata().max() >= 1500.0 - 1.0
     assert dock.cursor_time_min == 4000.0
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "tests/data/cycler").exists(), reason="no test files")
+def test_a_record_of_many_steps_shows_the_first_charge_and_lets_the_user_pick_another(make_napari_viewer):
+    from napari_licell.echem.charge_steps import select_charge, split_steps
+    from napari_licell.echem.cycler_readers import read_voltage_curve
+
+    folder = Path(__file__).resolve().parents[2] / "tests/data/cycler"
+    record = None
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".csv", ".txt", ".ndax", ".mpr")):
+        try:
+            curve = read_voltage_curve(path)
+        except Exception:  # noqa: BLE001 - only a file with several charge steps is wanted here
+            continue
+        if sum(s.kind == "charge" for s in split_steps(curve)) >= 2:
+            record = curve
+            break
+    if record is None:
+        pytest.skip("no real cycler file with two charge steps in tests/data/cycler")
+    dock = VoltageDock(make_napari_viewer())
+    assert dock.open_voltage_file(record.source)
+    assert dock.step_combo.isVisible() or dock.step_combo.count() > 2
+    first, step, _ = select_charge(record)
+    assert dock.curve.n_points == first.n_points  # the first Li-plating charge, not the whole record
+    assert dock.record.n_points == record.n_points > first.n_points
+    dock.step_combo.setCurrentIndex(0)  # "whole record"
+    assert dock.curve.n_points == record.n_points
+    dock.step_combo.setCurrentIndex(dock.step_combo.count() - 1)  # the last charge step
+    assert dock.curve.n_points < record.n_points and dock.curve.time_min[0] > first.time_min[0]
