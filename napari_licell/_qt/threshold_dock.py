@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from qtpy.QtCore import QTimer
@@ -97,6 +98,7 @@ class ThresholdDock(LicellDock):
         self._image = self._compare = None
         self._histograms_wanted = False
         self._adding_own_layer = False
+        self._corrected: dict[int, Any] = {}  # scan data token -> the scan with rings and cupping taken off
         self._build()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setSingleShot(True)
@@ -348,17 +350,19 @@ class ThresholdDock(LicellDock):
 
         def work(progress, cancel):
             counted = []
-            for token, d in data:  # the cell region first, as analyze finds it: the jig stays out of the counts
+            for token, d in data:  # as analyze: the cell region (the jig stays out), then rings and cupping off
                 region = pipeline.find_scan_region(d, options, cancel=cancel)
-                counted.append((token, pipeline.scan_histograms(d, progress=progress, cancel=cancel, region=region),
-                                region))
+                corrected, _rings = pipeline.correct_scan_rings(d, region, cancel=cancel)
+                hists = pipeline.scan_histograms(corrected, progress=progress, cancel=cancel, region=region)
+                counted.append((token, hists, region, corrected))
             return counted
 
         self.start_task(work, label=f"Counting the histogram of {layers[0].name}…", on_done=self._on_histograms)
 
     def _on_histograms(self, counted) -> None:
-        for token, hists, region in counted:
+        for token, hists, region, corrected in counted:
             self.session.store_histograms(token, hists, region)
+            self._corrected[token] = corrected
         notes = [self._show_region(layer) for layer in (self.image_layer, self.compare_layer) if layer is not None]
         layer = self.image_layer
         if layer is not None and self.histogram is not None and self.thresholds is None:
@@ -558,6 +562,7 @@ class ThresholdDock(LicellDock):
         data, options = _data_of(layer), self.analysis_options()
         voxel = tuple(float(v) for v in layer.scale[-3:])
         region = self.region_of(layer)
+        data = self._corrected.get(id(data), data)  # rings and cupping taken off, as the histograms were counted
 
         def work(progress, cancel):
             if data.ndim == 2:
