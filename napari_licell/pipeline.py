@@ -41,6 +41,7 @@ __all__ = [
     "suggest_scan_thresholds",
     "judge_contrast",
     "resolve_fill_gas",
+    "charge_for_scan",
     "classify_scan",
     "measure_scan",
     "analyze_scan",
@@ -97,6 +98,10 @@ class AnalysisOptions:
         Pixel-classifier model: classifies instead of thresholding.
     voltage : Path or None
         Cycler file with the charging curve (for the report).
+    voltage_cycle, voltage_step : int or None
+        Which charge step of the cycler file matches the scan (its cycle and
+        step numbers); by default the first Li-plating charge of a record of
+        many steps (:func:`~napari_licell.echem.charge_steps.select_charge`).
     roi : str
         The cell region: "auto" (find the bore of the PEEK tube and the
         reconstruction circle; a crop of the interior keeps the whole volume),
@@ -120,6 +125,8 @@ class AnalysisOptions:
     labels: Path | None = None
     model: Path | None = None
     voltage: Path | None = None
+    voltage_cycle: int | None = None
+    voltage_step: int | None = None
     roi: str = "auto"
 
     def __post_init__(self) -> None:
@@ -261,6 +268,24 @@ class ScanHistograms:
 
     full: Any
     interior: Any = None
+
+
+def charge_for_scan(record: Any, cycle: int | None = None, step: int | None = None):
+    """The part of a cycler record that matches the scan: the charge step asked for, else the first charge.
+
+    A record of one step is kept whole; one without any charge step too, unless
+    a cycle or step was asked for (then the one-line error names the file).
+    """
+    from .echem.charge_steps import select_charge, split_steps
+
+    if cycle is None and step is None:
+        if len(split_steps(record)) <= 1:
+            return record
+        try:
+            return select_charge(record)[0]
+        except LiCellInputError:  # e.g. a discharge-only record: shown whole
+            return record
+    return select_charge(record, cycle=cycle, step=step)[0]
 
 
 def find_scan_region(data: Any, options: AnalysisOptions | None = None, *,
@@ -668,7 +693,7 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
     if options.voltage is not None:
         from .echem.cycler_readers import read_voltage_curve
 
-        voltage = read_voltage_curve(options.voltage)
+        voltage = charge_for_scan(read_voltage_curve(options.voltage), options.voltage_cycle, options.voltage_step)
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".analyze-", dir=out_dir))
     result = None

@@ -67,6 +67,9 @@ def register(subparsers) -> None:
     p.add_argument("--current-density", metavar="MA_CM2", help="plating current density in mA/cm2")
     p.add_argument("--charge-minutes", metavar="MIN", help="charge time in minutes")
     p.add_argument("--voltage", metavar="FILE", help="cycler file with the charging curve (for the report)")
+    p.add_argument("--cycle", metavar="N", help="the cycle of the cycler file that matches the scan "
+                   "(default: the first Li-plating charge)")
+    p.add_argument("--step", metavar="N", help="the step of the cycler file that matches the scan")
     p.add_argument("--stack-axis", metavar="{0,1,2}", help="axis across the layers (default: found from the metal slab)")
     p.add_argument("--collector-end", metavar="{start,end}", help="end of the stack axis holding the collector")
     p.add_argument("--roi", metavar="{auto,none,FILE}", default="auto",
@@ -142,7 +145,21 @@ def options_from_arguments(args: argparse.Namespace) -> AnalysisOptions:
         collector_at_start=None if args.collector_end is None else args.collector_end == "start",
         memory_limit_bytes=int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30),
         labels=labels, model=model, voltage=Path(args.voltage) if args.voltage else None, roi=roi,
+        voltage_cycle=_whole_number(getattr(args, "cycle", None), "--cycle", args.voltage),
+        voltage_step=_whole_number(getattr(args, "step", None), "--step", args.voltage),
     )
+
+
+def _whole_number(text: str | None, flag: str, voltage: str | None) -> int | None:
+    """``--cycle``/``--step`` as an int (they need ``--voltage``)."""
+    if text is None:
+        return None
+    if not voltage:
+        raise LiCellInputError(None, f"{flag} picks a step of the cycler file", "give the file with --voltage")
+    try:
+        return int(text)
+    except ValueError:
+        raise LiCellInputError(None, f"{flag} {text!r} is not a whole number") from None
 
 
 def _command_line(args: argparse.Namespace) -> list[str]:

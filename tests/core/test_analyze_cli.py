@@ -276,3 +276,46 @@ def test_out_is_a_file(demo_dir, tmp_path, capsys):
     target.write_text("x")
     assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(target)) == 2
     _one_error_line(capsys, "taken", "not a folder")
+
+
+def _multi_charge_cycler_file() -> Path | None:
+    """A real cycler file from tests/data/cycler whose record holds two or more charge steps."""
+    from napari_licell.echem.charge_steps import split_steps
+    from napari_licell.echem.cycler_readers import read_voltage_curve
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "cycler"
+    for path in sorted(folder.glob("*")) if folder.exists() else []:
+        if path.suffix.lower() not in (".csv", ".txt", ".ndax", ".mpr"):
+            continue
+        try:
+            if sum(s.kind == "charge" for s in split_steps(read_voltage_curve(path))) >= 2:
+                return path
+        except Exception:  # noqa: BLE001 - only a readable multi-step file is wanted
+            continue
+    return None
+
+
+def test_voltage_cycle_and_step_pick_the_charge_that_matches_the_scan(demo_dir, tmp_path, capsys):
+    from napari_licell.echem.charge_steps import select_charge, split_steps
+    from napari_licell.echem.cycler_readers import read_voltage_curve
+    from napari_licell.pipeline import charge_for_scan
+
+    path = _multi_charge_cycler_file()
+    if path is None:
+        pytest.skip("no real multi-step cycler file in tests/data/cycler")
+    record = read_voltage_curve(path)
+    first = charge_for_scan(record)
+    assert first.n_points == select_charge(record)[0].n_points < record.n_points  # not the whole record
+    last = [s for s in split_steps(record) if s.kind == "charge"][-1]
+    picked = charge_for_scan(record, cycle=last.cycle, step=last.step) if last.step is not None else \
+        charge_for_scan(record, step=last.ordinal)
+    assert picked.time_min[0] == pytest.approx(record.time_min[last.start])
+
+    scan = str(demo_dir / "process3_after_Xe6.tif")
+    assert _analyze(scan, "--out", str(tmp_path / "a"), "--labels", str(demo_dir / "process3_after_Xe6_labels.tif"),
+                    "--voltage", str(path)) == 0
+    capsys.readouterr()
+    assert _analyze(scan, "--out", str(tmp_path / "b"), "--voltage", str(path), "--step", "99999") == 2
+    _one_error_line(capsys, path.name, "step 99999")
+    assert _analyze(scan, "--out", str(tmp_path / "c"), "--cycle", "2") == 2
+    _one_error_line(capsys, "--voltage")
