@@ -42,6 +42,8 @@ __all__ = [
     "judge_contrast",
     "resolve_fill_gas",
     "charge_for_scan",
+    "PreparedScan",
+    "prepare_scan",
     "classify_scan",
     "measure_scan",
     "analyze_scan",
@@ -268,6 +270,42 @@ class ScanHistograms:
 
     full: Any
     interior: Any = None
+
+
+@dataclass
+class PreparedScan:
+    """A scan made ready for thresholds: its cell region, rings taken off, its histograms.
+
+    Attributes
+    ----------
+    data : array-like
+        The scan, or a lazy ring- and cupping-corrected view of it (same shape and grey scale).
+    region : CellRegion, mask or None
+        The cell region (None: the whole volume is the cell).
+    rings : RingProfile or None
+        The rings measured (None when not looked for).
+    histograms : ScanHistograms
+        Counted inside the region, on ``data``.
+    """
+
+    data: Any
+    region: Any
+    rings: Any
+    histograms: ScanHistograms
+
+
+def prepare_scan(data: Any, options: AnalysisOptions | None = None, *, progress: StageProgress | None = None,
+                 cancel: CancelLike = None) -> PreparedScan:
+    """The first steps of every analysis, the same in ``analyze`` and in the Thresholds dock.
+
+    Finds the cell region (:func:`find_scan_region`), takes rings and cupping off
+    (:func:`correct_scan_rings`) and counts the histograms inside the region
+    (:func:`scan_histograms`). ``progress(stage, done, total)`` names the stage.
+    """
+    region = find_scan_region(data, options, progress=_stage(progress, "cell region"), cancel=cancel)
+    corrected, rings = correct_scan_rings(data, region, cancel=cancel)
+    hists = scan_histograms(corrected, progress=_stage(progress, "histogram"), cancel=cancel, region=region)
+    return PreparedScan(corrected, region, rings, hists)
 
 
 def charge_for_scan(record: Any, cycle: int | None = None, step: int | None = None):
@@ -579,9 +617,8 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
     voxel = tuple(scan.voxel_size_um)
     data = scan.data
     calibration = scan_calibration(scan.metadata)
-    region = find_scan_region(data, options, progress=_stage(progress, "cell region"), cancel=cancel)
-    data, rings = correct_scan_rings(data, region, cancel=cancel)
-    hists = scan_histograms(data, progress=_stage(progress, "histogram"), cancel=cancel, region=region)
+    prepared = prepare_scan(data, options, progress=progress, cancel=cancel)
+    data, region, rings, hists = prepared.data, prepared.region, prepared.rings, prepared.histograms
     given = options
     options, inference = resolve_fill_gas(hists, options, calibration)
     verdict = judge_contrast_with_inference(hists, options, inference, calibration)

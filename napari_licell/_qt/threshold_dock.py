@@ -350,11 +350,10 @@ class ThresholdDock(LicellDock):
 
         def work(progress, cancel):
             counted = []
-            for token, d in data:  # as analyze: the cell region (the jig stays out), then rings and cupping off
-                region = pipeline.find_scan_region(d, options, cancel=cancel)
-                corrected, _rings = pipeline.correct_scan_rings(d, region, cancel=cancel)
-                hists = pipeline.scan_histograms(corrected, progress=progress, cancel=cancel, region=region)
-                counted.append((token, hists, region, corrected))
+            for token, d in data:  # as analyze: the cell region (the jig stays out), rings and cupping off
+                prepared = pipeline.prepare_scan(d, options, cancel=cancel,
+                                                 progress=lambda stage, done, total: progress(done, total))
+                counted.append((token, prepared.histograms, prepared.region, prepared.data))
             return counted
 
         self.start_task(work, label=f"Counting the histogram of {layers[0].name}…", on_done=self._on_histograms)
