@@ -41,6 +41,7 @@ __all__ = [
     "suggest_scan_thresholds",
     "judge_contrast",
     "resolve_fill_gas",
+    "judge_scan_contrast",
     "charge_for_scan",
     "PreparedScan",
     "prepare_scan",
@@ -492,6 +493,19 @@ def judge_contrast_with_inference(histograms: ScanHistograms, options: AnalysisO
     return verdict
 
 
+def judge_scan_contrast(histograms: ScanHistograms, options: AnalysisOptions, calibration: Any = None):
+    """The fill gas (given, or inferred from the data) and the Li/void contrast verdict, as analyze judges them.
+
+    Returns
+    -------
+    options, inference, verdict
+        The options with the inferred gas filled in, what the data said of the
+        gas (None when it was given) and the verdict.
+    """
+    options, inference = resolve_fill_gas(histograms, options, calibration)
+    return options, inference, judge_contrast_with_inference(histograms, options, inference, calibration)
+
+
 def contrast_record(verdict: Any, options: AnalysisOptions) -> dict[str, Any]:
     """The contrast verdict as stored with measurements (with where it came from)."""
     gas_text = f"{options.gas} {options.gas_pressure_atm:g} atm" if options.gas else ""
@@ -620,8 +634,7 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
     prepared = prepare_scan(data, options, progress=progress, cancel=cancel)
     data, region, rings, hists = prepared.data, prepared.region, prepared.rings, prepared.histograms
     given = options
-    options, inference = resolve_fill_gas(hists, options, calibration)
-    verdict = judge_contrast_with_inference(hists, options, inference, calibration)
+    options, inference, verdict = judge_scan_contrast(hists, options, calibration)
     thresholds, store = None, None
     if options.labels is not None:
         labels = _read_given_labels(options.labels, scan)

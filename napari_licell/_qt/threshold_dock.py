@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -420,7 +420,8 @@ class ThresholdDock(LicellDock):
         if hists is None:
             self._count_missing_histograms()
             raise LiCellInputError(None, f"{layer.name}: the histogram is still being counted", "try again shortly")
-        ts = pipeline.suggest_scan_thresholds(hists, self.analysis_options(), pipeline.scan_calibration(layer.metadata))
+        ts = pipeline.suggest_scan_thresholds(hists, self.resolved_options(layer),
+                                              pipeline.scan_calibration(layer.metadata))
         self.set_thresholds(ts)
         self.show_status("Suggested " + _describe(ts))
         return ts
@@ -481,7 +482,21 @@ class ThresholdDock(LicellDock):
         hists = self._hists(layer)
         if hists is None:
             return None
-        return pipeline.judge_contrast(hists, options, pipeline.scan_calibration(layer.metadata))
+        resolved, inference, verdict = pipeline.judge_scan_contrast(hists, options,
+                                                                    pipeline.scan_calibration(layer.metadata))
+        if inference is not None and inference.gas is not None:  # as analyze: the gas the data show
+            pressure = f" {resolved.gas_pressure_atm:.1f} atm" if resolved.gas_pressure_atm is not None else ""
+            verdict = replace(verdict, reason=f"{verdict.reason} (fill gas not given: {resolved.gas}{pressure} "
+                                              "inferred from the data)")
+        return verdict
+
+    def resolved_options(self, layer=None) -> pipeline.AnalysisOptions:
+        """The dock's options with the fill gas inferred from the scan when none is set (as analyze does)."""
+        layer = self.image_layer if layer is None else layer
+        options, hists = self.analysis_options(), self._hists(layer)
+        if hists is None or options.gas is not None:
+            return options
+        return pipeline.resolve_fill_gas(hists, options, pipeline.scan_calibration(layer.metadata))[0]
 
     def set_side_by_side(self, on: bool) -> None:
         """napari grid mode with the scan and the compared scan next to each other."""
@@ -589,7 +604,7 @@ class ThresholdDock(LicellDock):
         if result.carbon_band is not None:
             meta["carbon_band"] = asdict(result.carbon_band)
         if self.verdict is not None:  # the scan's one CNR travels with its labels (Results dock, reports)
-            meta["contrast"] = pipeline.contrast_record(self.verdict, self.analysis_options())
+            meta["contrast"] = pipeline.contrast_record(self.verdict, self.resolved_options(layer))
         name = f"{layer.name} labels"
         existing = self.layer_named(name)
         if existing is not None:

@@ -307,3 +307,15 @@ def test_a_scan_with_the_whole_jig_in_view_is_analysed_inside_the_cell_region(ma
     measured = results.measurement.li_layer.mean_thickness_um
     assert abs(measured - cell.truth.li_layer_thickness_um) < 2.0, measured
     assert results.measurement.to_dict()["verdict"] == "uniform"
+
+
+def test_a_scan_without_its_fill_gas_is_judged_as_analyze_judges_it(make_napari_viewer, qtbot):
+    cell = load_demo_cell(CELL)
+    meta = {k: v for k, v in cell.metadata.items() if k not in ("gas", "gas_pressure_atm")}
+    viewer = make_napari_viewer()
+    viewer.add_image(cell.image, name="no_gas_scan", scale=cell.scale, metadata=meta)
+    _, thresholds = viewer.window.add_plugin_dock_widget(PLUGIN, "Thresholds (Xe contrast)")
+    qtbot.waitUntil(lambda: thresholds.worker is None and thresholds.thresholds is not None, timeout=120000)
+    assert thresholds.gas_combo.currentText() == "unknown"
+    text = thresholds.verdict_label.text()
+    assert "inferred from the data" in text and "Xe" in text and "NOT" not in text
