@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -54,6 +54,12 @@ def real_viewer(viewer: Any) -> Any:
 def real_layer(layer: Any) -> Any:
     """The layer behind a proxy (the layer itself when not wrapped)."""
     return getattr(layer, "__wrapped__", layer)
+
+
+class _ProgressRelay(QObject):
+    """Carries a task's progress from its worker thread to the task bar (queued across threads)."""
+
+    progress = Signal(int, int)
 
 
 class TaskBar(QWidget):
@@ -106,7 +112,6 @@ class LicellDock(JoinsLicellTabs, QWidget):
     :meth:`on_layers_changed`.
     """
 
-    _task_progress = Signal(int, int)
 
     def __init__(self, napari_viewer, parent=None, *, scroll: bool = True):
         super().__init__(parent)
@@ -141,7 +146,8 @@ class LicellDock(JoinsLicellTabs, QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._task_progress.connect(self.task_bar.advanced)
+        cancel = self._cancel  # a dock napari deletes stops its task (the slot must not hold the dock)
+        self.destroyed.connect(lambda *_args, event=cancel: event.set())
         self.link(self.viewer.layers.events.inserted, self._layers_changed)
         self.link(self.viewer.layers.events.removed, self._layers_changed)
         self.link(self.viewer.layers.selection.events.active, self._active_changed)
@@ -267,10 +273,14 @@ class LicellDock(JoinsLicellTabs, QWidget):
             raise LiCellInputError(None, "a computation is already running", "wait for it or press Cancel")
         self._cancel.clear()
         cancel = self._cancel
-        emit = self._task_progress.emit
+        # progress goes through a relay the task owns, never through the dock: a worker that outlives its
+        # dock (napari deleted it) must not emit a signal of a deleted C++ object (a segfault, not an error)
+        relay = _ProgressRelay()
+        relay.progress.connect(self.task_bar.advanced)
+        self._relay = relay
 
         def run():
-            return work(lambda done, total: emit(int(done), int(total)), cancel)
+            return work(lambda done, total: relay.progress.emit(int(done), int(total)), cancel)
 
         worker = create_worker(run, _start_thread=False, _ignore_errors=True)
         self._task_outcome = ""
