@@ -139,6 +139,10 @@ class LicellDock(JoinsLicellTabs, QWidget):
             self.scroll_area = None
         self.body_layout = QVBoxLayout(self.body)
         self.body_layout.setContentsMargins(4, 4, 4, 4)
+        #: Below the scrolled body, always in view: the main action, its progress and the outcome line.
+        self.footer_layout = QVBoxLayout()
+        self.footer_layout.setContentsMargins(4, 0, 4, 4)
+        outer.addLayout(self.footer_layout)
         self.setMinimumSize(DOCK_MIN_WIDTH, DOCK_MIN_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.task_bar = TaskBar()

@@ -153,8 +153,8 @@ class ResultsDock(LicellDock):
         self.json_button = QPushButton("Numbers (JSON)…")
         row2.addWidget(self.report_button)
         row2.addWidget(self.json_button)
-        layout.addLayout(row2)
-        layout.addWidget(self.status)
+        self.footer_layout.addLayout(row2)  # the report buttons stay in view
+        self.footer_layout.addWidget(self.status)
 
     def _add_callbacks(self) -> None:
         self.measure_button.clicked.connect(lambda: self.guarded(self.measure))

@@ -185,10 +185,11 @@ class ThresholdDock(LicellDock):
         self.body_layout.addWidget(tabs, 1)
         self.apply_button = QPushButton("Apply to volume")
         self.apply_button.setToolTip("Classify the whole scan with these thresholds (in the background)")
-        self.body_layout.addWidget(self.apply_button)
-        self.body_layout.addWidget(self.task_bar)
+        # in the footer: Apply, its progress and Cancel stay in view on a laptop screen however long the tabs
+        self.footer_layout.addWidget(self.apply_button)
+        self.footer_layout.addWidget(self.task_bar)
         self.progress_bar, self.cancel_button = self.task_bar.progress_bar, self.task_bar.cancel_button
-        self.body_layout.addWidget(self.status)
+        self.footer_layout.addWidget(self.status)
         self.image_combo.currentTextChanged.connect(lambda _t: self.guarded(self._on_image_changed))
         self.compare_combo.currentTextChanged.connect(lambda _t: self.guarded(self._on_compare_changed))
         self.side_by_side.toggled.connect(lambda on: self.guarded(self.set_side_by_side, on))

@@ -164,6 +164,11 @@ def test_the_launcher_window_fits_the_screen_with_every_dock_reachable(make_napa
         top_left = docks[name].mapTo(window, docks[name].rect().topLeft())
         assert 0 <= top_left.y() < window.height() - 40, f"{name} starts below the window's bottom"
         assert docks[name].height() >= 100, f"{name} is squeezed to {docks[name].height()} px"
+    # the main action, its progress bar and Cancel are in view without scrolling
+    thresholds = docks["Thresholds (Xe contrast)"]
+    for widget in (thresholds.apply_button, thresholds.task_bar.cancel_button):
+        bottom = widget.mapTo(window, widget.rect().bottomLeft()).y()
+        assert widget.isVisible() and bottom < window.height(), f"{widget.text()} below the window at {bottom} px"
 
 
 def test_compare_measures_the_cells_in_the_background_with_progress_and_cancel(make_napari_viewer, qtbot):

@@ -95,6 +95,8 @@ def test_threshold_dock_with_preview(fixed_viewer, qtbot):
     assert preview.visible and preview.data.any()
     shot = canvas_shot(fixed_viewer)
     assert_matches_reference(shot, "threshold_preview_process1")
+    dock.plot.setFixedSize(400, 255)  # the figure's own size, whatever room the dock layout gives it
+    qtbot.wait(100)
     assert_matches_reference(widget_shot(dock.plot), "threshold_histogram_process1")
     preview.visible = False  # a missing preview must not pass for the reference
     assert differs_from_reference(canvas_shot(fixed_viewer), "threshold_preview_process1")
