@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 from ..errors import LiCellInputError
 from .curve_checks import checked_curve
 from .cycler_formats import MACCOR_TXT, is_maccor_header
+from .readers_table import decimal_mark
 from .text_files import read_text_file, split_lines
 from .units import (
     CURRENT_UNITS_MA,
@@ -47,8 +47,6 @@ _DATE_BASES = ("dpt time", "dpttime")
 # Candidate units of a bare numeric TestTime, tried against the DPt Time clock.
 _BARE_TIME_FACTORS = {"s": 1.0, "min": 60.0, "h": 3600.0}
 
-_COMMA_NUMBER = re.compile(r"^[-+]?\d+,\d+(?:[eE][-+]?\d+)?$")
-_DOT_NUMBER = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$")
 
 
 def _find(columns: list[str], bases: tuple[str, ...]) -> str | None:
@@ -65,17 +63,7 @@ def _find(columns: list[str], bases: tuple[str, ...]) -> str | None:
 
 def _decimal(rows: list[str], sep: str) -> str:
     """"," when the data rows write decimal commas (tab-separated exports only)."""
-    if sep != "\t":
-        return "."
-    commas = dots = 0
-    for row in rows:
-        for field in row.split(sep):
-            field = field.strip()
-            if _COMMA_NUMBER.match(field):
-                commas += 1
-            elif _DOT_NUMBER.match(field):
-                dots += 1
-    return "," if commas > dots else "."
+    return decimal_mark(rows, sep) if sep == "\t" else "."
 
 
 def _clock_span_s(values: Any) -> float | None:

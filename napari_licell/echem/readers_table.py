@@ -266,7 +266,8 @@ def _maker(preamble: list[str], fields: list[str]) -> str | None:
     return None
 
 
-def _decimal(lines: list[str], delimiter: str) -> str:
+def decimal_mark(lines: list[str], delimiter: str) -> str:
+    """"," when the first 50 data lines write more decimal-comma numbers than decimal-point ones, else "."."""
     if delimiter == ",":
         return "."
     commas = dots = 0
@@ -423,7 +424,7 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> VoltageCurve:
                 "cycle/step summary rows skipped"
             )
             body = [body[0], *records]
-    decimal = _decimal(body[1:], header.delimiter)
+    decimal = decimal_mark(body[1:], header.delimiter)
     positions = sorted(position for position, _, _ in _picks(header).values())
     try:
         frame = pd.read_csv(

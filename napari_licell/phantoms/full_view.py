@@ -37,9 +37,9 @@ from scipy import ndimage
 from ..classes import BACKGROUND, LI
 from ..physics.attenuation import gas_mu, material_mu
 from .cell_geometry import generate_cell_geometry
-from .cell_spec import PROCESS_DESCRIPTIONS, CellSpec, CellState
+from .cell_spec import CellSpec, CellState
 from .imaging import ImagingSettings, attenuation_map, fbp_noise_sigma_per_cm
-from .synthetic_cell import SyntheticCell, _imaging_metadata
+from .synthetic_cell import SyntheticCell, _imaging_metadata, cell_spec_metadata
 from .voltage_curves import synthetic_voltage_curve
 
 __all__ = ["JigView", "EXPORT_TYPES", "make_full_view_cell", "full_view_attenuation", "as_export", "bore_geometry"]
@@ -291,19 +291,8 @@ def make_full_view_cell(spec: CellSpec, jig: JigView | None = None, imaging: Ima
     image, grey = as_export(recon, export, jig.no_data)
     metadata = _imaging_metadata(settings, False)
     metadata.update(grey)
+    metadata.update(cell_spec_metadata(spec))
     metadata.update({
-        "process": spec.process.value,
-        "process_description": PROCESS_DESCRIPTIONS[spec.process],
-        "state": spec.state.value,
-        "gas": spec.gas,
-        "gas_pressure_atm": spec.gas_pressure_atm,
-        "current_density_ma_cm2": spec.current_density_ma_cm2,
-        "charge_minutes": spec.charge_minutes,
-        "se_pressure_mpa": spec.se_pressure_mpa,
-        "carbon_pressure_mpa": spec.carbon_pressure_mpa,
-        "stack_pressure_mpa": 3.0,
-        "seed": spec.seed,
-        "synthetic": True,
         "export": export,
         "full_view": {k: (list(v) if isinstance(v, tuple) else v) for k, v in jig.__dict__.items()},
         "bore": {k: (list(v) if isinstance(v, tuple) else v)

@@ -76,6 +76,24 @@ def _imaging_metadata(settings: ImagingSettings, faithful: bool) -> dict[str, An
     }
 
 
+def cell_spec_metadata(spec: CellSpec) -> dict[str, Any]:
+    """What a synthetic cell's scan says of the cell: process, gas, charge, pressures (MPa), seed."""
+    return {
+        "process": spec.process.value,
+        "process_description": PROCESS_DESCRIPTIONS[spec.process],
+        "state": spec.state.value,
+        "gas": spec.gas,
+        "gas_pressure_atm": spec.gas_pressure_atm,
+        "current_density_ma_cm2": spec.current_density_ma_cm2,
+        "charge_minutes": spec.charge_minutes,
+        "se_pressure_mpa": spec.se_pressure_mpa,
+        "carbon_pressure_mpa": spec.carbon_pressure_mpa,
+        "stack_pressure_mpa": 3.0,
+        "seed": spec.seed,
+        "synthetic": True,
+    }
+
+
 def _image(mu, vox, settings, faithful, progress):
     if faithful:
         return image_faithful(mu, vox, settings, progress=progress)
@@ -107,22 +125,7 @@ def make_synthetic_cell(
     image = _image(mu, spec.voxel_size_um, settings, faithful, progress)
     voltage = synthetic_voltage_curve(spec) if spec.state.value == "after" else None
     metadata = _imaging_metadata(settings, faithful)
-    metadata.update(
-        {
-            "process": spec.process.value,
-            "process_description": PROCESS_DESCRIPTIONS[spec.process],
-            "state": spec.state.value,
-            "gas": spec.gas,
-            "gas_pressure_atm": spec.gas_pressure_atm,
-            "current_density_ma_cm2": spec.current_density_ma_cm2,
-            "charge_minutes": spec.charge_minutes,
-            "se_pressure_mpa": spec.se_pressure_mpa,
-            "carbon_pressure_mpa": spec.carbon_pressure_mpa,
-            "stack_pressure_mpa": 3.0,
-            "seed": spec.seed,
-            "synthetic": True,
-        }
-    )
+    metadata.update(cell_spec_metadata(spec))
     return SyntheticCell(
         name=spec.name,
         image=image,
