@@ -26,6 +26,7 @@ from ..errors import LiCellInputError
 from .readers_table import HEADER_SEARCH_LINES, _picks, curve_from_table, find_header
 from .units import parse_durations_s
 from .voltage_curve import VoltageCurve
+from .xlsx_fast import NotFast, SheetHead, fastexcel_version, load_columns, sheet_heads
 
 __all__ = ["read_excel", "cell_text"]
 
@@ -72,6 +73,8 @@ def _goes_back(previous: Any, first: Any) -> bool:
         return bool(np.isfinite(before) and np.isfinite(after) and after < before)
     if isinstance(first, _dt.datetime) and isinstance(previous, _dt.datetime):
         return first < previous
+    if isinstance(first, _dt.timedelta) and isinstance(previous, _dt.timedelta):
+        return first < previous
     return False
 
 
@@ -98,18 +101,81 @@ def read_excel(path: str | os.PathLike, fmt: str) -> VoltageCurve:
     -------
     VoltageCurve
         As :func:`~napari_licell.echem.readers_table.read_table`;
-        ``metadata["sheets"]`` names the sheet(s) read and
-        ``metadata["other_sheets"]`` the others.
+        ``metadata["sheets"]`` names the sheet(s) read,
+        ``metadata["other_sheets"]`` the others and ``metadata["reader"]``
+        the library that read the cells: fastexcel (only the used columns,
+        as Arrow arrays; .xlsx) or python-calamine (every cell; .xls, and
+        .xlsx that the fast path cannot vouch for).
 
     Raises
     ------
     LiCellInputError
         A damaged workbook, or no sheet with a time and a voltage column.
     """
+    p = Path(path)
+    fallback_note = None
+    if fmt == "excel-xlsx":
+        try:
+            return _read_xlsx_fast(p, fmt)
+        except LiCellInputError:
+            raise
+        except NotFast as exc:
+            fallback_note = f"read cell by cell with python-calamine ({exc})"
+        except Exception as exc:  # noqa: BLE001 - fastexcel raises its own errors on odd workbooks
+            fallback_note = f"read cell by cell with python-calamine (fastexcel: {type(exc).__name__}: {exc})"
+    curve = _read_calamine(p, fmt)
+    if fallback_note is not None:
+        curve.metadata.setdefault("notes", []).append(fallback_note)
+    return curve
+
+
+def _read_xlsx_fast(p: Path, fmt: str) -> VoltageCurve:
+    """The record's used columns through fastexcel (see :mod:`.xlsx_fast`)."""
+    import pandas as pd
+
+    names, heads = sheet_heads(p)
+    if not heads:
+        raise NotFast("no sheet names a time and a voltage column")
+    groups: dict[tuple[str, ...], list[SheetHead]] = {}
+    for head in heads:
+        groups.setdefault(tuple(f.strip() for f in head.header.fields), []).append(head)
+    group = max(groups.values(), key=lambda g: sum(h.n_rows_estimate for h in g))
+    header = group[0].header
+    time_at = _picks(header)["time"][0]
+    used: list[str] = []
+    notes: list[str] = []
+    parts = []
+    last_time: Any = None
+    for name, frame in load_columns(p, group):
+        if frame.empty:
+            continue
+        times = frame[f"c{time_at}"]
+        if used and _goes_back(last_time, times.iloc[0]):
+            skipped = [h.name for h in group if h.name not in used]
+            notes.append(
+                f"sheets {', '.join(skipped)} have the same columns but their time starts again "
+                "(another channel or test): not read"
+            )
+            break
+        parts.append(frame)
+        used.append(name)
+        last_time = times.iloc[-1]
+    if not parts:
+        raise LiCellInputError(p, "no data rows", f"sheet '{group[0].name}' has a header but no measurements")
+    frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    meta = {
+        "reader": f"fastexcel {fastexcel_version()}",
+        "sheets": used,
+        "other_sheets": [name for name in names if name not in used],
+    }
+    return curve_from_table(p, fmt, header, frame, preamble=[], decimal=".", meta=meta, notes=notes)
+
+
+def _read_calamine(p: Path, fmt: str) -> VoltageCurve:
+    """Every cell of the workbook through python-calamine (.xls, and the .xlsx fallback)."""
     import pandas as pd
     from python_calamine import CalamineWorkbook
 
-    p = Path(path)
     try:
         workbook = CalamineWorkbook.from_path(str(p))
         names = list(workbook.sheet_names)

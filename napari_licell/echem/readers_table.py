@@ -298,7 +298,7 @@ def _numeric(series: Any, decimal: str = ".") -> np.ndarray:
 
 
 def _nonempty(series: Any) -> np.ndarray:
-    if _is_number_column(series):
+    if _is_number_column(series) or getattr(series.dtype, "kind", "O") in "Mm":
         return series.notna().to_numpy(dtype=bool)
     return (series.notna() & (series.astype("string").str.strip() != "")).to_numpy(dtype=bool, na_value=False)
 
@@ -316,6 +316,13 @@ def _time_seconds(
     filled = _nonempty(series)
     if not filled.any():
         return np.full(len(series), np.nan)  # checked_curve: "no finite time values"
+    kind = getattr(series.dtype, "kind", "O")
+    if kind == "m":  # durations (a spreadsheet's elapsed time)
+        return series.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+    if kind == "M":  # dates read as dates (a spreadsheet's date cells)
+        seconds = (series - series[series.notna()].iloc[0]).dt.total_seconds()
+        notes.append(f"time from the dates in '{name}'")
+        return seconds.to_numpy(dtype=float, na_value=np.nan)
     if role.rank != _ABSOLUTE_TIME_RANK or unit_factor(role.unit, TIME_UNITS_S) is not None:
         # (an absolute time with a unit is a number: "Unix Time / s")
         numbers = _numeric(series, decimal)

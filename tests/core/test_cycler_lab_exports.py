@@ -240,7 +240,56 @@ def test_arbin_xlsx_export():
     np.testing.assert_allclose(curve.current_ma, truth["Current(A)"] * 1e3)
     assert curve.metadata["sheets"] == ["Channel_11_1"]
     assert curve.metadata["other_sheets"] == ["Global_Info"]
-    assert curve.metadata["reader"].startswith("python-calamine")
+    assert curve.metadata["reader"].startswith("fastexcel")
+
+
+@pytest.mark.parametrize(
+    "name", ["arbin_bs542_004_gr_li_Channel_11.xlsx", "lanhe_custom_data_002.xlsx", "neware_sample_data_neware.xlsx"]
+)
+def test_xlsx_fast_path_agrees_with_reading_every_cell(name):
+    """fastexcel (used columns only) and python-calamine (every cell) give the same curve."""
+    from napari_licell.echem.readers_excel import _read_calamine
+
+    path = DATA / name
+    fast = read_voltage_curve(path)
+    slow = _read_calamine(path, "excel-xlsx")
+    assert fast.metadata["reader"].startswith("fastexcel")
+    assert slow.metadata["reader"].startswith("python-calamine")
+    assert fast.n_points == slow.n_points
+    np.testing.assert_allclose(fast.time_min, slow.time_min, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(fast.voltage_v, slow.voltage_v)
+    np.testing.assert_array_equal(fast.current_ma, slow.current_ma)
+    assert fast.metadata["sheets"] == slow.metadata["sheets"]
+
+
+def test_xlsx_with_a_header_below_a_preamble_and_columns_from_c(tmp_path):
+    """The header row and columns found in the XML are the ones fastexcel loads."""
+    import zipfile
+
+    path = tmp_path / "shifted.xlsx"
+    _write_xlsx(path, {
+        "Info": [["Cell", "Li|LPSCl|steel"]],
+        "Record": [["exported by", "a logger"], ["note"], ["Test_Time(s)", "Voltage(V)", "Current(A)"],
+                   [0, 3.0, 0.001], [10, 3.1, "-"], [20, 3.2, 0.002]],
+    })
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    import re
+
+    sheet = parts["xl/worksheets/sheet2.xml"].decode()
+    # move every cell two columns right and two rows down (a sheet starting at C3)
+    sheet = re.sub(r'r="([A-Z])(\d+)"', lambda m: f'r="{chr(ord(m.group(1)) + 2)}{int(m.group(2)) + 2}"', sheet)
+    sheet = re.sub(r'<row r="(\d+)">', lambda m: f'<row r="{int(m.group(1)) + 2}">', sheet)
+    parts["xl/worksheets/sheet2.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    curve = read_voltage_curve(path)
+    assert curve.metadata["reader"].startswith("fastexcel")
+    assert curve.metadata["sheets"] == ["Record"]
+    np.testing.assert_allclose(curve.time_min, [0, 10 / 60, 20 / 60])
+    np.testing.assert_allclose(curve.voltage_v, [3.0, 3.1, 3.2])
+    np.testing.assert_allclose(curve.current_ma, [1.0, np.nan, 2.0])
 
 
 def test_lanhe_xlsx_export():
