@@ -90,16 +90,41 @@ def _biologic_curve(
 
 #: Data column IDs of newer EC-Lab versions that galvani 0.5 does not know:
 #: ID -> (column name, numpy dtype). The byte width is what matters for
-#: reading the record; names follow EC-Lab's .mpt headers. Checked against
-#: EC-Lab's own .mpt export of the same run (tests/data/cycler/biologic_mb.issue_223).
+#: reading the record; names follow EC-Lab's .mpt headers. Newer EC-Lab
+#: writes the low byte of IDs that older files (and galvani's table) number
+#: 256 higher (yadg reads every ID modulo 256 since its 2025 "MPR column id
+#: modulo 256" change): 175-177 are galvani's 431-433, the impedance between
+#: working and counter electrode of a PEIS/GEIS with Ece recorded (yadg's
+#: mpr_columns: 175 "|Zwe-ce|" f4 in Ohm). Checked against EC-Lab's own .mpt
+#: export of the same runs (tests/data/cycler/biologic_mb.issue_223 and
+#: biologic_peis.issue_225.with_ece). Other unknown IDs below 256 take
+#: galvani's entry for ID + 256, where it has one (:func:`_extra_ids`).
 EXTRA_MPR_COLUMN_IDS: dict[int, tuple[str, str]] = {
     112: ("Energy we/W.h", "<f8"),
     115: ("Energy ce charge/W.h", "<f8"),
     116: ("Energy ce discharge/W.h", "<f8"),
+    175: ("|Zwe-ce|/Ohm", "<f4"),
+    176: ("Re(Zwe-ce)/Ohm", "<f4"),
+    177: ("-Im(Zwe-ce)/Ohm", "<f4"),
     182: ("step time/s", "<f8"),
     185: ("<Ece>/V", "<f4"),
     215: ("<Ece>/V", "<f4"),
 }
+
+#: ID 174 is "<Ewe>/V" in galvani's table, but beside Ewe (6) or <Ewe> (77)
+#: it is the phase of Zwe-ce (yadg's conflict_columns; EC-Lab's .mpt of the
+#: same run has "Phase(Zwe-ce)/deg" there and one <Ewe>/V).
+_ID_174_BESIDE_EWE = "Phase(Zwe-ce)/deg"
+
+
+def _extra_ids(table: dict[int, Any]) -> dict[int, tuple[str, str]]:
+    """IDs to add to galvani's table for one read: ours, then ID + 256 of galvani's for the rest below 256."""
+    extra = {i: v for i, v in EXTRA_MPR_COLUMN_IDS.items() if i not in table}
+    for high, entry in table.items():
+        low = high - 256
+        if 0 < low < 256 and low not in table and low not in extra:
+            extra[low] = entry
+    return extra
 
 _UNKNOWN_ID = re.compile(r"Column ID (\d+) ")
 _GALVANI_TABLE_LOCK = threading.Lock()
@@ -125,13 +150,14 @@ def _parse_mpr(path: Path) -> tuple[Any, tuple[int, ...]]:
             return BioLogic.MPRfile(handle), ()
     except NotImplementedError as exc:
         match = _UNKNOWN_ID.search(str(exc))
-        if match is None or int(match.group(1)) not in EXTRA_MPR_COLUMN_IDS:
+        if match is None or int(match.group(1)) not in _extra_ids(BioLogic.VMPdata_colID_dtype_map):
             raise
     table = BioLogic.VMPdata_colID_dtype_map
     with _GALVANI_TABLE_LOCK:
-        added = tuple(i for i in EXTRA_MPR_COLUMN_IDS if i not in table)
+        extra = _extra_ids(table)
+        added = tuple(extra)
         try:
-            table.update({i: EXTRA_MPR_COLUMN_IDS[i] for i in added})
+            table.update(extra)
             with open(path, "rb") as handle:
                 mpr = BioLogic.MPRfile(handle)
             used = {int(c) for c in np.asarray(getattr(mpr, "cols", []), dtype=np.int64).ravel()}
@@ -194,6 +220,9 @@ def read_biologic_mpr(path: str | os.PathLike) -> VoltageCurve:
         ) from exc
 
     data = mpr.data
+    ids = [int(c) for c in np.asarray(getattr(mpr, "cols", []), dtype=np.int64).ravel()]
+    if 174 in ids and (6 in ids or 77 in ids):
+        data = _rename_id_174(data, ids)
     columns = tuple(data.dtype.names or ())
     mode = mpr.get_flag("mode") if "mode" in mpr.flags_dict else None
     meta: dict[str, Any] = {"columns": list(columns), "mpr_version": int(mpr.version), "reader": _galvani_label()}
@@ -208,6 +237,39 @@ def read_biologic_mpr(path: str | os.PathLike) -> VoltageCurve:
         return np.asarray(data[name]) if name in columns else None
 
     return _biologic_curve(p, BIOLOGIC_MPR, get, columns, mode, meta)
+
+
+def _rename_id_174(data: np.ndarray, ids: list[int]) -> np.ndarray:
+    """Name column 174 as the phase of Zwe-ce where Ewe or <Ewe> is also recorded.
+
+    galvani names fields in column order, flags first where a flag ID comes
+    first, and a repeated name with " 2": the field of ID 174 is found by
+    walking the IDs as galvani does.
+    """
+    from galvani import BioLogic
+
+    names = list(data.dtype.names or ())
+    table = {**_extra_ids(BioLogic.VMPdata_colID_dtype_map), **BioLogic.VMPdata_colID_dtype_map}
+    counts: dict[str, int] = {}
+    field_of: dict[int, str] = {}
+    for col in ids:
+        if col in BioLogic.VMPdata_colID_flag_map:
+            continue
+        entry = table.get(col)
+        if entry is None:
+            return data
+        name = entry[0]
+        counts[name] = counts.get(name, 0) + 1
+        field_of[col] = name if counts[name] == 1 else f"{name} {counts[name]}"
+    field = field_of.get(174)
+    if field not in names or _ID_174_BESIDE_EWE in names:
+        return data
+    renamed = data.view(np.ndarray).copy()
+    renamed.dtype.names = tuple(_ID_174_BESIDE_EWE if n == field else n for n in names)
+    if field == "<Ewe>/V" and "<Ewe>/V 2" in names:
+        # 77 came after 174: its values are the mean Ewe
+        renamed.dtype.names = tuple("<Ewe>/V" if n == "<Ewe>/V 2" else n for n in renamed.dtype.names)
+    return renamed
 
 
 def read_biologic_mpt(path: str | os.PathLike) -> VoltageCurve:

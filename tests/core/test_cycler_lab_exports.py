@@ -430,6 +430,30 @@ def test_newer_mpr_with_column_ids_galvani_does_not_know():
     assert 112 not in VMPdata_colID_dtype_map
 
 
+def test_newer_mpr_with_the_impedance_between_we_and_ce():
+    """yadg's peis.issue_225.with_ece.mpr: column IDs 175-177 (|Zwe-ce|, Re, -Im; galvani knows them as 431-433)
+    and 174 beside <Ewe> (the phase of Zwe-ce); EC-Lab's .mpt of the same run is the truth."""
+    from galvani.BioLogic import MPRfile
+
+    from napari_licell.echem.readers_biologic import _parse_mpr, _rename_id_174
+
+    path = DATA / "biologic_peis.issue_225.with_ece.mpr"
+    with pytest.raises(NotImplementedError, match="is unknown"):
+        MPRfile(str(path))
+    truth = _mpt_table(DATA / "biologic_peis.issue_225.with_ece.mpt")
+    curve = read_voltage_curve(path)
+    assert curve.n_points == len(truth) == 32
+    np.testing.assert_allclose(curve.voltage_v, truth["<Ewe>/V"], rtol=1e-6)
+    np.testing.assert_allclose(curve.current_ma, truth["<I>/mA"], rtol=1e-6)
+    assert curve.metadata["voltage_column"] == "<Ewe>/V"
+    assert {175, 176, 177} <= set(curve.metadata["extra_column_ids"])
+    mpr, _ = _parse_mpr(path)
+    data = _rename_id_174(mpr.data, [int(c) for c in mpr.cols])
+    for name in ("|Zwe-ce|/Ohm", "Re(Zwe-ce)/Ohm", "-Im(Zwe-ce)/Ohm", "Phase(Zwe-ce)/deg", "<Ece>/V", "|Zce|/Ohm"):
+        np.testing.assert_allclose(data[name], truth[name], rtol=1e-6, err_msg=name)
+    assert "<Ewe>/V 2" not in data.dtype.names
+
+
 # --- Neware cycle numbers ----------------------------------------------------
 
 
