@@ -13,6 +13,7 @@ Qt-free: numpy and dataclasses in, numpy and dataclasses out.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -46,6 +47,8 @@ __all__ = [
     "PreparedScan",
     "prepare_scan",
     "classify_scan",
+    "resolve_scan_gas_pores",
+    "note_gas_pores",
     "measure_scan",
     "analyze_scan",
     "run_analysis",
@@ -94,7 +97,13 @@ class AnalysisOptions:
     collector_at_start : bool or None
         Whether the collector is at index 0 of the stack axis (found when None).
     memory_limit_bytes : int
-        Memory budget of the streamed steps in bytes.
+        Limit on the peak resident memory of the process in bytes: :func:`run_analysis`
+        gives the streamed steps what is left after the process's own memory
+        (:mod:`napari_licell.memory_limit`); the steps themselves take it as their budget.
+    memory_limit_given : bool
+        The user set the limit (``--memory-limit``, the batch's share): a limit below
+        what the process needs is an error. An untouched default in a process that
+        already holds more (a test run, a notebook) runs with the smallest work budget.
     labels : Path or None
         Given class labels: measured instead of thresholding.
     model : Path or None
@@ -125,6 +134,7 @@ class AnalysisOptions:
     stack_axis: int | None = None
     collector_at_start: bool | None = None
     memory_limit_bytes: int = int(DEFAULT_MEMORY_LIMIT_GB * 2**30)
+    memory_limit_given: bool = False
     labels: Path | None = None
     model: Path | None = None
     voltage: Path | None = None
@@ -545,6 +555,38 @@ def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histo
     )
 
 
+def resolve_scan_gas_pores(labels: Any, data: Any, thresholds: Any, voxel_size_um: tuple[float, float, float],
+                           options: AnalysisOptions, *, before_density: float | None = None,
+                           progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None,
+                           orientation: tuple[int, bool | None] | None = None):
+    """Isolated gas pores in the SE relabelled as gas, what stays ambiguous reported (labels written in place).
+
+    See :mod:`napari_licell.segmentation.gas_pores`. Returns the
+    :class:`~napari_licell.segmentation.gas_pores.GasPores` record (None for 2D
+    images); give it to :func:`note_gas_pores` with the measurements. ``orientation``
+    (stack axis, collector at start), e.g. from the classification's carbon band,
+    saves finding it again.
+    """
+    from .segmentation.gas_pores import resolve_gas_pores
+
+    if getattr(data, "ndim", 0) != 3 or thresholds is None:
+        return None
+    axis, at_start = orientation if orientation is not None else (options.stack_axis, options.collector_at_start)
+    return resolve_gas_pores(labels, data, thresholds, voxel_size_um, stack_axis=axis,
+                             collector_at_start=at_start, before_density=before_density,
+                             progress=progress, cancel=cancel)
+
+
+def note_gas_pores(measurements: Any, pores: Any) -> None:
+    """Record the gas-pore step with the measurements; the verdict says what stayed ambiguous."""
+    from .segmentation.gas_pores import ambiguous_sentence
+
+    measurements.parameters["gas_pores"] = pores.to_dict()
+    sentence = ambiguous_sentence(pores, measurements.li_volume_um3)
+    if sentence and sentence not in measurements.verdict.reason:
+        measurements.verdict = replace(measurements.verdict, reason=measurements.verdict.reason + sentence)
+
+
 def measure_scan(labels: Any, voxel_size_um: tuple[float, float, float], options: AnalysisOptions, *,
                  image: Any = None, contrast: dict[str, Any] | None = None, name: str = "",
                  thresholds: Any = None, progress: Callable[[int, int], None] | None = None,
@@ -635,7 +677,7 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
     data, region, rings, hists = prepared.data, prepared.region, prepared.rings, prepared.histograms
     given = options
     options, inference, verdict = judge_scan_contrast(hists, options, calibration)
-    thresholds, store = None, None
+    thresholds, store, pores = None, None, None
     if options.labels is not None:
         labels = _read_given_labels(options.labels, scan)
     elif options.model is not None:
@@ -648,10 +690,15 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
     else:
         thresholds = suggest_scan_thresholds(hists, options, calibration)
         out, store = new_label_output(scan.shape, voxel, options.memory_limit_bytes, scratch)
-        result = classify_scan(data, thresholds, options, histograms=hists, voxel_size_um=voxel,
+        result = classify_scan(data, thresholds, _budget_beside_labels(options, scan.shape, store),
+                               histograms=hists, voxel_size_um=voxel,
                                out=out if store is not None else None,
                                progress=_stage(progress, "classification"), cancel=cancel, region=region)
         labels, thresholds = result.labels, result.thresholds
+        band = result.carbon_band
+        pores = resolve_scan_gas_pores(labels, data, thresholds, voxel, options, progress=_stage(progress, "gas pores"),
+                                       cancel=cancel, orientation=(band.axis, band.collector_at_start)
+                                       if band is not None and band.axis is not None else None)
     contrast = contrast_record(verdict, options)
     if inference is not None:
         contrast["gas_inference"] = inference.to_dict()
@@ -674,8 +721,18 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
         m.parameters["gas_inference"] = inference.to_dict()
     if rings is not None:
         m.parameters["ring_artifacts"] = {**rings.to_dict(), "corrected": rings.any_significant}
+    if pores is not None:
+        note_gas_pores(m, pores)
     extras = {"options": options, "gas_inference": inference, "given_options": given, "rings": rings}
     return AnalysisResult(labels, store, thresholds, contrast, m, hists, extras=extras, region=region)
+
+
+def _budget_beside_labels(options: AnalysisOptions, shape: tuple[int, ...], store: Path | None) -> AnalysisOptions:
+    """Options whose budget leaves room for labels held in memory (1 byte per voxel) beside the work arrays."""
+    if store is not None:
+        return options
+    held = math.prod(int(s) for s in shape)
+    return options.evolve(memory_limit_bytes=max(options.memory_limit_bytes - held, options.memory_limit_bytes // 2))
 
 
 def _clear_outside(labels: Any, region: Any, memory_limit_bytes: int) -> None:
@@ -713,13 +770,21 @@ def _sensitivity_classifier(thresholds: Any, options: AnalysisOptions):
 
 # --------------------------------------------------------------------------- files
 def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, command: list[str] | None = None,
-                 progress: StageProgress | None = None, cancel: CancelLike = None) -> tuple[Any, dict[str, Path]]:
+                 progress: StageProgress | None = None, cancel: CancelLike = None,
+                 memory_baseline_bytes: int | None = None) -> tuple[Any, dict[str, Path]]:
     """Analyse the scan file ``volume`` into ``out_dir`` (what ``napari-licell analyze`` does).
 
     Writes labels (``labels.tif``, or ``labels.zarr`` for big scans),
     ``measurements.json``, ``report.html``, the CSV tables and, when a bore or
     a reconstruction circle was found, ``cell_region.json`` (give it back
     with ``--roi`` after correcting it).
+
+    ``options.memory_limit_bytes`` bounds the peak resident memory of the
+    whole process (:mod:`napari_licell.memory_limit`): the process's own
+    resident memory is measured here, after the analysis modules are imported
+    (or taken from ``memory_baseline_bytes``, e.g. a batch running scans in
+    threads of one process), and only the rest goes to the streamed steps. A
+    limit below what the process needs is one LiCellInputError line.
 
     Returns
     -------
@@ -728,6 +793,11 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
     files : dict of str to Path
         The written files by role (labels, measurements, report, tables).
     """
+    from .memory_limit import import_analysis_modules, process_budget
+
+    import_analysis_modules()
+    budget = process_budget(options.memory_limit_bytes, baseline_bytes=memory_baseline_bytes,
+                            strict=options.memory_limit_given)
     from .io.label_store import add_label_pyramid, publish_label_store
     from .io.read_volume import read_volume
     from .io.writers import write_json, write_labels_tiff
@@ -748,8 +818,10 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
     scratch = Path(tempfile.mkdtemp(prefix=".analyze-", dir=out_dir))
     result = None
     try:
-        result = analyze_scan(scan, options, scratch, progress=progress, cancel=cancel)
+        result = analyze_scan(scan, options.evolve(memory_limit_bytes=budget.work_bytes), scratch,
+                              progress=progress, cancel=cancel)
         m, thresholds = result.measurements, result.thresholds
+        m.parameters["memory"] = budget.to_dict()
         if result.store is not None:  # zoomed-out views of the big label volume read the coarser levels
             add_label_pyramid(result.store)
         m.parameters["voxel_size_assumed"] = bool(scan.voxel_size_assumed)

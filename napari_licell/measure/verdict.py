@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = ["Verdict", "judge_deposition", "UNIFORM", "NON_UNIFORM", "UNDETERMINED",
-           "MAX_LI_IN_SE_SHARE", "MIN_LAYER_COVERAGE"]
+           "MAX_LI_IN_SE_SHARE", "MIN_LAYER_COVERAGE", "SHARE_WORDS"]
 
 UNIFORM = "uniform"
 NON_UNIFORM = "non-uniform"
@@ -23,6 +23,8 @@ UNDETERMINED = "undetermined"
 
 #: Largest share of the Li (including Li inside SE + Li voxels) in the SE for a uniform deposit.
 MAX_LI_IN_SE_SHARE = 0.2
+#: What the Li-in-SE share of the verdict counts; the report's table row of that share says the same words.
+SHARE_WORDS = "SE + Li included"
 #: Smallest share of the cell area the layer must cover for a uniform deposit.
 MIN_LAYER_COVERAGE = 0.8
 
@@ -116,17 +118,18 @@ def judge_deposition(
         tail = f" ({', '.join(details)})" if details else ""
         return Verdict(
             NON_UNIFORM,
-            f"{share_pct:.0f} % of the lithium lies inside the solid electrolyte{tail}; "
+            f"{share_pct:.1f} % of the lithium lies inside the solid electrolyte ({SHARE_WORDS}){tail}; "
             f"the layer on the collector side covers {100 * layer_coverage:.0f} % of the area.",
         )
     if layer_coverage < min_layer_coverage:
         return Verdict(
             NON_UNIFORM,
-            f"the lithium stays on the collector side ({share_pct:.0f} % in the SE) but covers only "
+            f"the lithium stays on the collector side ({share_pct:.1f} % in the SE, {SHARE_WORDS}) but covers only "
             f"{100 * layer_coverage:.0f} % of the cell area (uniform needs {100 * min_layer_coverage:.0f} %).",
         )
     return Verdict(
         UNIFORM,
         f"lithium forms a layer on the collector side, {layer_mean_thickness_um:.1f} µm thick on average, "
-        f"covering {100 * layer_coverage:.0f} % of the area; only {share_pct:.1f} % of it lies inside the SE.",
+        f"covering {100 * layer_coverage:.0f} % of the area; only {share_pct:.1f} % of it lies inside the SE "
+        f"({SHARE_WORDS}).",
     )

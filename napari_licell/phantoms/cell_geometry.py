@@ -175,7 +175,8 @@ def generate_cell_geometry(spec: CellSpec) -> CellGeometry:
     se_region = labels == SE.code
     clearance = 3.0 / vox
     pore_region = se_region & (zz >= se_bottom[None] + clearance)
-    pores = _pores(rng, spec.shape, pore_region, spec.se_porosity, (4.0 / vox, 7.0 / vox))
+    r_lo, r_hi = spec.se_pore_radius_um
+    pores = _pores(rng, spec.shape, pore_region, spec.se_porosity, (r_lo / vox, r_hi / vox))
     labels[pores] = VOID.code
 
     n_masses = 0

@@ -77,6 +77,8 @@ class CellSpec:
         Collector and carbon-interlayer thicknesses in the crop, micrometres.
     se_porosity : float
         Volume share of gas-filled pores in the solid electrolyte.
+    se_pore_radius_um : (float, float)
+        Range of the pores' radii, micrometres (pores of a few voxels are all partial volume).
     tilt_deg : float
         Tilt of the layer stack about the y axis, degrees.
     seed : int
@@ -94,6 +96,7 @@ class CellSpec:
     collector_um: float = 8.0
     carbon_um: float = 8.0
     se_porosity: float = 0.015
+    se_pore_radius_um: tuple[float, float] = (4.0, 7.0)
     tilt_deg: float = 0.0
     seed: int = 0
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..measure.verdict import SHARE_WORDS
 from . import figures
 from .tables import study_rows
 
@@ -90,6 +91,17 @@ def _voltage_events(voltage: Any) -> Any:
         return None
 
 
+def _gas_pore_rows(m: Any) -> list[tuple[str, str, str]]:
+    """Gas pores found in the SE and what stayed ambiguous (gas pore or Li), when the step ran."""
+    pores = getattr(m, "parameters", {}).get("gas_pores")
+    if not pores:
+        return []
+    return [
+        ("gas pores in the SE (isolated dark regions relabelled as gas)", _fmt(pores["n_pores"]), ""),
+        ("ambiguous: gas pore or Li (not counted as Li)", _fmt(pores["ambiguous_um3"]), "µm³"),
+    ]
+
+
 def _key_numbers(m: Any) -> list[tuple[str, str, str]]:
     layer, in_se, fr = m.li_layer, m.li_in_se, m.fractions
     rows = [
@@ -106,7 +118,8 @@ def _key_numbers(m: Any) -> list[tuple[str, str, str]]:
         ("Li layer tilt", _fmt(layer.tilt_deg), "degree"),
         ("Li inside SE, volume", _fmt(in_se.volume_um3), "µm³"),
         ("Li inside SE, share of Li voxels", _pct(in_se.fraction_of_li), ""),
-        (f"Li inside SE incl. SE + Li ({m.se_li_li_source})", _pct(m.li_in_se_share_with_se_li), ""),
+        (f"Li inside SE, share of Li ({SHARE_WORDS}, {m.se_li_li_source}; the verdict's share)",
+         _pct(m.li_in_se_share_with_se_li), ""),
         ("Li inside SE, max depth", _fmt(in_se.max_depth_um), "µm"),
         ("Li inside SE, median / 90th pct depth", f"{_fmt(in_se.p50_depth_um)} / {_fmt(in_se.p90_depth_um)}", "µm"),
     ]
@@ -128,6 +141,7 @@ def _key_numbers(m: Any) -> list[tuple[str, str, str]]:
         ("SE + Li volume", _fmt(fr.se_li_volume_um3), "µm³"),
         ("Li inside SE + Li voxels", _fmt(m.se_li_li_volume_um3), "µm³"),
         ("gas-filled void volume", _fmt(fr.void_volume_um3), "µm³"),
+        *_gas_pore_rows(m),
         ("SE porosity (gas-filled)", _pct(fr.se_porosity), ""),
     ]
     if m.faraday is not None:

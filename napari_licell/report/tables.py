@@ -134,6 +134,7 @@ def study_rows(cells: list[Any]) -> list[dict[str, Any]]:
                 "li_in_se_volume_um3": m.li_in_se.volume_um3,
                 "li_in_se_fraction_of_li": m.li_in_se.fraction_of_li,
                 "li_in_se_fraction_including_se_li": m.li_in_se_share_with_se_li,
+                "ambiguous_gas_pore_or_li_um3": (m.parameters.get("gas_pores") or {}).get("ambiguous_um3"),
                 "li_in_se_max_depth_um": m.li_in_se.max_depth_um,
                 "n_li_masses": m.li_in_se.masses.count if m.li_in_se.masses else None,
                 "faraday_thickness_um": m.faraday_thickness_um,
