@@ -28,6 +28,7 @@ __all__ = [
     "EXCEL_XLSX",
     "EXCEL_XLS",
     "INDIGO_HDF5",
+    "BATTDAT_HDF5",
     "SUPPORTED_HINT",
     "detect_format",
     "detect_format_from_bytes",
@@ -46,6 +47,7 @@ TSV = "tsv"
 EXCEL_XLSX = "excel-xlsx"
 EXCEL_XLS = "excel-xls"
 INDIGO_HDF5 = "indigo-hdf5"
+BATTDAT_HDF5 = "battdat-hdf5"
 
 #: Every format string :func:`detect_format` can return.
 FORMATS: tuple[str, ...] = (
@@ -61,12 +63,13 @@ FORMATS: tuple[str, ...] = (
     EXCEL_XLSX,
     EXCEL_XLS,
     INDIGO_HDF5,
+    BATTDAT_HDF5,
 )
 
 #: The hint given with every "not a cycler file" error.
 SUPPORTED_HINT = (
     "supported: BioLogic .mpr/.mpt, Neware .nda/.ndax, Arbin .res, Maccor text export, "
-    "Gamry .dta, Indigo .h5, an Excel export (.xlsx/.xls) or a CSV/TSV table with time "
+    "Gamry .dta, Indigo or battdat HDF5, an Excel export (.xlsx/.xls) or a CSV/TSV table with time "
     "and voltage columns"
 )
 
@@ -135,8 +138,10 @@ def detect_format(path: str | os.PathLike) -> str:
         raise LiCellInputError(p, "file is empty")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _zip_format(p)
-    if head.startswith(_HDF5_MAGIC) and _is_indigo_hdf5(p):
-        return INDIGO_HDF5
+    if head.startswith(_HDF5_MAGIC):
+        kind = _cycler_hdf5_kind(p)
+        if kind is not None:
+            return kind
     if head.startswith(_OLE_MAGIC) and (_OLE_WORKBOOK in head or p.suffix.lower() == ".xls"):
         # (the OLE directory of a big workbook can lie beyond the bytes read)
         return EXCEL_XLS
@@ -149,16 +154,29 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OLE_WORKBOOK = "Workbook".encode("utf-16-le")
 
 
-def _is_indigo_hdf5(path: Path) -> bool:
-    """True for an HDF5 file holding Indigo's ``time_series_data`` table."""
+def _cycler_hdf5_kind(path: Path) -> str | None:
+    """Indigo's ``time_series_data`` frame (pandas fixed or table layout), or a battdat table; else None."""
     try:
         import h5py
 
         with h5py.File(path, "r") as handle:
             group = handle.get("time_series_data")
-            return group is not None and "axis0" in group
+            if isinstance(group, h5py.Group) and ("axis0" in group or "table" in group):
+                return INDIGO_HDF5
+            found: list[str] = []
+
+            def visit(name: str, obj: object) -> bool | None:
+                if isinstance(obj, h5py.Dataset) and obj.attrs.get("CLASS") in (b"TABLE", "TABLE"):
+                    fields = set(obj.dtype.names or ())
+                    if {"test_time", "voltage"} <= fields:
+                        found.append(name)
+                        return True
+                return None
+
+            handle.visititems(visit)
+            return BATTDAT_HDF5 if found else None
     except Exception:  # noqa: BLE001 - a damaged file is refused as HDF5 below
-        return False
+        return None
 
 
 def detect_format_from_bytes(head: bytes, path: str | os.PathLike | None = None) -> str:

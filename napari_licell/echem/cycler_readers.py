@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import LiCellInputError
 from .cycler_formats import (
     ARBIN_RES,
+    BATTDAT_HDF5,
     BIOLOGIC_MPR,
     BIOLOGIC_MPT,
     CSV,
@@ -78,6 +79,10 @@ def reader_for(fmt: str) -> Callable[[Path], VoltageCurve]:
         from .readers_hdf5 import read_indigo_hdf5
 
         return read_indigo_hdf5
+    if fmt == BATTDAT_HDF5:
+        from .readers_hdf5 import read_battdat_hdf5
+
+        return read_battdat_hdf5
     raise ValueError(f"unknown cycler format {fmt!r}")
 
 

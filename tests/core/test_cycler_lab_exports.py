@@ -379,6 +379,46 @@ def test_indigo_hdf5_matches_pandas_read_hdf():
     np.testing.assert_array_equal(curve.cycle, truth["cycle_count"])
 
 
+@pytest.mark.parametrize("data_columns", [None, ["cell_voltage_v", "time_s"]])
+def test_indigo_hdf5_in_pandas_table_layout(tmp_path, data_columns):
+    """pandas' other HDF5 layout (format="table", as pandas.read_hdf reads either): the real Indigo record,
+    written again by pandas in that layout (no public Indigo file in it was found); pandas.read_hdf is the truth."""
+    pytest.importorskip("tables")
+    truth = pd.read_hdf(DATA / "indigo_test_sample.h5", "time_series_data")
+    path = tmp_path / "indigo_table.h5"
+    truth.to_hdf(path, key="time_series_data", format="table", data_columns=data_columns, complevel=9)
+    assert detect_format(path) == "indigo-hdf5"
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.metadata["layout"] == "pandas table"
+    assert curve.n_points == 20000
+    np.testing.assert_allclose(curve.voltage_v, truth["cell_voltage_v"].astype(float))
+    np.testing.assert_allclose(curve.current_ma, truth["cell_current_a"].astype(float) * 1e3)
+    np.testing.assert_allclose(curve.time_min, (truth["time_s"].astype(float) - float(truth["time_s"].iloc[0])) / 60)
+    np.testing.assert_array_equal(curve.cycle, truth["cycle_count"])
+    assert curve.metadata["start_time"].startswith("2019-10-10")
+
+
+def test_battdat_hdf5_table():
+    """battdat's own example file (PyTables table raw_data; simulated single-resistor cell, battdat 0.4.2).
+    Truth: the table read with PyTables, battdat's units (s, A, V; charging positive)."""
+    tables = pytest.importorskip("tables")
+    path = DATA / "battdat_single-resistor-constant-charge_from-charged.hdf"
+    with tables.open_file(str(path), "r") as handle:
+        truth = handle.root.raw_data.read()
+    assert detect_format(path) == "battdat-hdf5"
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth) == 2401
+    assert curve.voltage_v.min() == pytest.approx(1.9) and curve.voltage_v.max() == pytest.approx(3.1)
+    np.testing.assert_allclose(curve.voltage_v, truth["voltage"])
+    np.testing.assert_allclose(curve.current_ma, truth["current"] * 1e3)
+    np.testing.assert_allclose(curve.time_min, (truth["test_time"] - truth["test_time"][0]) / 60)
+    assert curve.time_min[-1] == pytest.approx(120.0)
+    assert curve.metadata["table"] == "raw_data"
+    assert "battdat 0.4.2" in curve.metadata["reader"]
+
+
 def test_other_hdf5_is_still_refused(tmp_path):
     import h5py
 
