@@ -101,6 +101,7 @@ class HistogramPlot(ThemedFigureWidget):
         self.thresholds = thresholds
         if i >= len(self.marker_lines) or self.ax is None:
             return
+        self.canvas.settle()
         self.marker_lines[i].set_xdata([thresholds.values[i]] * 2)
         x0, x1 = self.ax.get_xlim()
         edges = [x0, *thresholds.values, x1]

@@ -1,16 +1,171 @@
 """One base widget owning a matplotlib figure styled to napari's theme.
 
 Every plot dock (attenuation chart, histogram, voltage curve, results)
-subclasses it and only says what to draw in :meth:`draw`.
+subclasses it and only says what to draw in :meth:`draw`. The figure is
+rendered off the GUI thread (:class:`BackgroundAggCanvas`): a redraw after
+Measure or a new histogram costs the GUI thread building the artists, not
+the 50-400 ms of laying out and rasterising them.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
+from qtpy.QtCore import QObject, QPoint, QTimer, Signal
+from qtpy.QtGui import QImage, QPainter
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-__all__ = ["ThemedFigureWidget", "theme_colours"]
+__all__ = ["BackgroundAggCanvas", "ThemedFigureWidget", "theme_colours"]
+
+_log = logging.getLogger(__name__)
+_render_pool: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The one thread every plot renders on (one at a time, so plots never compete for the cores)."""
+    global _render_pool
+    if _render_pool is None:
+        _render_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="licell-plot")
+    return _render_pool
+
+
+class _RenderRelay(QObject):
+    """Carries a finished render from the plot thread to the GUI thread."""
+
+    finished = Signal(int, object)
+
+
+class BackgroundAggCanvas(FigureCanvasQTAgg):
+    """A Qt Agg canvas whose idle draws render on a worker thread.
+
+    ``draw_idle`` (what resizes, toolbars and the plot docks' redraws call)
+    rasterises the figure on the plot thread and paints the image when it is
+    ready; the last finished image stays on screen meanwhile. ``draw`` stays
+    synchronous for code that needs the pixels at once (exports, tests).
+    Code that changes artists calls :meth:`settle` first, so no artist is
+    changed while the plot thread draws it.
+    """
+
+    # class defaults: the base class's __init__ may already ask for a draw
+    _future = None
+    _serial = 0
+    _queued = False
+    _again = False
+    _image: QImage | None = None
+    _gui_thread: int | None = None
+
+    def __init__(self, figure: Figure):
+        super().__init__(figure)
+        self._relay = _RenderRelay(self)
+        self._relay.finished.connect(self._on_rendered)
+        self._gui_thread = threading.get_ident()
+
+    def _on_plot_thread(self) -> bool:
+        return self._gui_thread is not None and threading.get_ident() != self._gui_thread
+
+    @property
+    def rendering(self) -> bool:
+        """True while a render is queued or running."""
+        return self._queued or self._future is not None
+
+    def draw_idle(self) -> None:
+        if self._future is not None or self._on_plot_thread():  # e.g. a limits callback during a render
+            self._again = True
+            return
+        if not self._queued:
+            self._queued = True
+            QTimer.singleShot(0, self._start_render)
+
+    def _start_render(self) -> None:
+        self._queued = False
+        if self._future is not None or self.figure is None or not hasattr(self, "_relay") or self.width() <= 0 or self.height() <= 0:
+            return
+        self._serial += 1
+        serial, relay = self._serial, self._relay
+
+        def render():
+            try:
+                FigureCanvasAgg.draw(self)
+                result = self._snapshot()
+            except Exception as exc:  # noqa: BLE001 - reported on the GUI thread
+                result = exc
+            try:
+                relay.finished.emit(serial, result)
+            except RuntimeError:  # the canvas was deleted meanwhile
+                pass
+            return result
+
+        self._future = _pool().submit(render)
+
+    def _snapshot(self) -> tuple[bytes, int, int]:
+        buffer = self.renderer.buffer_rgba()
+        height, width = buffer.shape[:2]
+        return bytes(buffer), width, height
+
+    def _show(self, result) -> None:
+        if isinstance(result, Exception):
+            _log.warning("a plot could not be drawn: %s", result)
+            return
+        data, width, height = result
+        image = QImage(data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
+        image.setDevicePixelRatio(self.device_pixel_ratio)
+        self._image = image
+        self.update()
+
+    def _on_rendered(self, serial: int, result) -> None:
+        if serial != self._serial or self._future is None:
+            return  # settled already
+        self._future = None
+        self._show(result)
+        if self._again:
+            self._again = False
+            self.draw_idle()
+
+    def settle(self) -> None:
+        """Wait for the render in flight (a queued one is cancelled), so artists can be changed safely."""
+        future = self._future
+        if future is None or self._on_plot_thread():
+            return
+        self._future = None
+        self._serial += 1  # its signal, if any, is stale now
+        if future.cancel():  # not started: render the changed figure later instead
+            self.draw_idle()
+            return
+        try:
+            self._show(future.result())
+        except Exception as exc:  # noqa: BLE001
+            _log.warning("a plot could not be drawn: %s", exc)
+
+    def draw(self) -> None:
+        """Render now, on the calling thread (for exports and code that reads the drawn layout)."""
+        self.settle()
+        super().draw()
+        self._show(self._snapshot())
+
+    def print_figure(self, *args, **kwargs):
+        self.settle()
+        return super().print_figure(*args, **kwargs)
+
+    def paintEvent(self, event) -> None:
+        if getattr(self, "_draw_pending", False):  # set by print_figure
+            self._draw_pending = False
+            self.draw_idle()
+        if self._image is None:
+            return
+        painter = QPainter(self)
+        try:
+            painter.eraseRect(event.rect())
+            painter.drawImage(QPoint(0, 0), self._image)
+            callback = getattr(self, "_draw_rect_callback", None)
+            if callback is not None:
+                callback(painter)
+        finally:
+            painter.end()
 
 
 def theme_colours(viewer) -> dict[str, str]:
@@ -36,7 +191,7 @@ class ThemedFigureWidget(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.figure = Figure(figsize=figsize, layout="constrained")
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas = BackgroundAggCanvas(self.figure)
         self.canvas.setMinimumHeight(90)  # plots shrink with the dock; a laptop screen is 768 px tall
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -69,6 +224,7 @@ class ThemedFigureWidget(QWidget):
         self.redraw()
 
     def redraw(self) -> None:
+        self.canvas.settle()
         self.figure.clear()
         self.draw()
         self.canvas.draw_idle()

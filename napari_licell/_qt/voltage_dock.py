@@ -326,6 +326,7 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         if self._line is None or self._ax is None:
             return
         x0, x1 = self._ax.get_xlim()
+        self.canvas.settle()
         self._line.set_data(*self.displayed_points(min(x0, x1), max(x0, x1)))
         self.canvas.draw_idle()
 
@@ -358,6 +359,7 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         if self._cursor is None:
             return
         index = self.current_scan_index()
+        self.canvas.settle()
         if index is None:
             self._cursor.set_visible(False)
         else:

@@ -15,7 +15,7 @@ from qtpy.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
 from qtpy.QtGui import QMouseEvent
 from qtpy.QtWidgets import QApplication
 
-__all__ = ["canvas_point", "drag_on_canvas", "GuiThreadWatch"]
+__all__ = ["canvas_point", "drag_on_canvas", "GuiThreadWatch", "StallSampler"]
 
 
 def _canvas(viewer):
@@ -79,3 +79,115 @@ class GuiThreadWatch:
 
     def __exit__(self, *exc) -> None:
         self._timer.stop()
+
+
+class StallSampler:
+    """Finds what the GUI thread (and the other threads) were doing whenever it stalled.
+
+    A QTimer on the GUI thread beats every ``beat_ms``; a Python thread checks the
+    beat every ``sample_ms`` and, while the beat is more than ``late_ms`` overdue,
+    records the innermost frames of every thread. After the run, :meth:`stalls`
+    lists each stall with its length (ms) and the frames seen most often in it, so
+    a stall can be put down to a function (a GUI-thread call) or to another
+    thread holding the interpreter lock (a worker's pure-Python or import work).
+    """
+
+    def __init__(self, beat_ms: int = 5, sample_ms: float = 5.0, late_ms: float = 50.0, depth: int = 12):
+        import threading
+
+        self.beat_ms, self.sample_ms, self.late_ms, self.depth = beat_ms, sample_ms, late_ms, depth
+        self._beat = time.perf_counter()
+        self._beat_cpu = float("nan")
+        self._timer = QTimer()
+        self._timer.setInterval(beat_ms)
+        self._timer.timeout.connect(self._on_beat)
+        self._gui_id = threading.get_ident()
+        self._gui_tid = threading.get_native_id()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._current: dict | None = None
+        self.records: list[dict] = []
+
+    def _gui_cpu_ms(self) -> float:
+        """CPU time the GUI thread has used so far (ms; 10 ms ticks), from /proc."""
+        import os
+
+        try:
+            with open(f"/proc/self/task/{self._gui_tid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return 1000.0 * (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
+    def _on_beat(self) -> None:
+        now = time.perf_counter()
+        if self._current is not None:
+            self._current["ms"] = 1000 * (now - self._current["start"])
+            self._current["gui_cpu_ms"] = self._gui_cpu_ms() - self._current["gui_cpu_start"]
+            self.records.append(self._current)
+            self._current = None
+        self._beat = now
+        self._beat_cpu = self._gui_cpu_ms()
+
+    def _frames(self) -> dict[str, list[str]]:
+        import sys
+        import threading
+
+        names = {t.ident: t.name for t in threading.enumerate()}
+        out = {}
+        for ident, frame in sys._current_frames().items():
+            if ident == threading.get_ident():
+                continue
+            stack = []
+            while frame is not None and len(stack) < self.depth:
+                code = frame.f_code
+                stack.append(f"{code.co_filename.split('site-packages/')[-1]}:{frame.f_lineno} {code.co_name}")
+                frame = frame.f_back
+            out["GUI" if ident == self._gui_id else names.get(ident, str(ident))] = stack
+        return out
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.sample_ms / 1000):
+            late = 1000 * (time.perf_counter() - self._beat)
+            if late > self.late_ms:
+                if self._current is None:
+                    self._current = {"start": self._beat, "samples": [], "gui_cpu_start": self._beat_cpu}
+                self._current["samples"].append(self._frames())
+
+    def __enter__(self) -> StallSampler:
+        self._beat = time.perf_counter()
+        self._timer.start()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._timer.stop()
+
+    @property
+    def longest_ms(self) -> float:
+        return max((r["ms"] for r in self.records), default=0.0)
+
+    def stalls(self, over_ms: float = 100.0, top: int = 4) -> list[tuple[float, list[str]]]:
+        """Stalls longer than ``over_ms``: (length in ms, the most frequent frame lines, per thread).
+
+        The first line says how much of the stall the GUI thread spent on the CPU (the rest it
+        waited: for the interpreter lock, or for a core when other processes load the machine).
+        """
+        from collections import Counter
+
+        found = []
+        for record in self.records:
+            if record["ms"] < over_ms:
+                continue
+            counts: Counter = Counter()
+            for sample in record["samples"]:
+                for thread, stack in sample.items():
+                    for line in set(stack):
+                        counts[f"[{thread}] {line}"] += 1
+            n = max(len(record["samples"]), 1)
+            lines = [f"GUI thread on the CPU for {record.get('gui_cpu_ms', float('nan')):.0f} ms of it"]
+            lines += [f"{100 * c / n:3.0f}% {line}" for line, c in counts.most_common(top * 6)]
+            found.append((record["ms"], lines))
+        return sorted(found, key=lambda f: -f[0])

@@ -33,10 +33,27 @@ def canvas_shot(viewer, scale: float = 2.0):
     return viewer.window._qt_viewer.screenshot(flash=False, fit_to_data_extent=True, scale=scale)
 
 
+def wait_for_plots(widget, timeout_s: float = 30.0) -> None:
+    """Let the plots inside ``widget`` finish rendering (they render off the GUI thread)."""
+    import time
+
+    from qtpy.QtWidgets import QApplication
+
+    from napari_licell._qt.mpl_canvas import BackgroundAggCanvas
+
+    deadline = time.perf_counter() + timeout_s
+    QApplication.processEvents()
+    while any(c.rendering for c in widget.findChildren(BackgroundAggCanvas)) and time.perf_counter() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.005)
+    QApplication.processEvents()
+
+
 def widget_shot(widget):
-    """Pixels of a Qt widget as an (H, W, 4) uint8 array."""
+    """Pixels of a Qt widget as an (H, W, 4) uint8 array, once its plots are drawn."""
     from qtpy.QtGui import QImage
 
+    wait_for_plots(widget)
     image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
     width, height = image.width(), image.height()
     ptr = image.constBits()
