@@ -494,6 +494,32 @@ def test_newer_mpr_with_the_impedance_between_we_and_ce():
     assert "<Ewe>/V 2" not in data.dtype.names
 
 
+def test_btlab_text_export():
+    """Battery Data Format's BT-Lab (BCS-815) export: 'BT-Lab ASCII FILE', 'Nb header lines : 103', Ecell/V, I/mA.
+    Truth: pandas with the header line the file names."""
+    path = DATA / "biologic_btlab_Sample_data_biologic_01_MB_CA1.txt"
+    truth = pd.read_csv(path, sep="\t", skiprows=102, encoding="latin-1", index_col=False)
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.format == "biologic-mpt"
+    assert curve.n_points == len(truth) == 1397
+    assert curve.voltage_v.min() == pytest.approx(3.4854481) and curve.voltage_v.max() == pytest.approx(3.5180547)
+    np.testing.assert_allclose(curve.voltage_v, truth["Ecell/V"])
+    np.testing.assert_allclose(curve.current_ma, truth["I/mA"])
+    np.testing.assert_allclose(curve.time_min, truth["time/s"] / 60)
+
+
+def test_eclab_export_without_its_header():
+    """Battery Data Format's Sample_data_biologic_no_header.mpt: the column line first, no 'EC-Lab ASCII FILE'."""
+    path = DATA / "biologic_Sample_data_biologic_no_header.mpt"
+    truth = pd.read_csv(path, sep="\t", encoding="latin-1", index_col=False)
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == len(truth) == 15
+    np.testing.assert_allclose(curve.voltage_v, truth["Ecell/V"])
+    np.testing.assert_allclose(curve.time_min, (truth["time/s"] - truth["time/s"].iloc[0]) / 60)
+
+
 # --- Neware cycle numbers ----------------------------------------------------
 
 
