@@ -228,6 +228,15 @@ def detect_format_from_bytes(head: bytes, path: str | os.PathLike | None = None)
         )
     if first == "EXPLAIN":
         return GAMRY_DTA
+    if first.lower().startswith(("<?xml", "<!doctype", "<html")):
+        # (a table whose first column is "<Ewe>/V" starts with "<" too)
+        head_text = " ".join(nonblank[:5])
+        if "MaccorTestProcedure" in head_text or "Maccor Procedure File" in head_text:
+            raise LiCellInputError(
+                path, "not a cycler file (a Maccor test procedure, XML: no measurements)",
+                "give the Maccor data file of the run (numbered like NAME.001, or its text export)",
+            )
+        raise LiCellInputError(path, "not a cycler file (looks like an XML or HTML document)", SUPPORTED_HINT)
     if any(is_maccor_header(line) for line in lines[:60]):
         return MACCOR_TXT
     tabs = sum(line.count("\t") for line in nonblank[:50])

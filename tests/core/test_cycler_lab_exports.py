@@ -56,6 +56,32 @@ def test_maccor_raw_file_with_numbered_extension_and_test_sec():
     assert np.all(curve.current_ma < 0)
 
 
+def test_maccor_raw_file_070():
+    """beep's xTESLADIAG_000019_CH70.070 (the .070 of the issue): beep reads 11669 rows (test_cyclerpaths.py)."""
+    path = DATA / "maccor_xTESLADIAG_000019_CH70.070"
+    truth = pd.read_csv(path, sep="\t", skiprows=1, index_col=False)
+    assert len(truth) == 11669  # beep: raw_data.shape == (11669, 40)
+    assert detect_format(path) == "maccor-txt"
+    curve = read_voltage_curve(path)
+    _valid(curve)
+    assert curve.n_points == 11669
+    assert curve.voltage_v.min() == pytest.approx(2.99984741) and curve.voltage_v.max() == pytest.approx(4.10086213)
+    np.testing.assert_allclose(curve.voltage_v, truth["Volts"])
+    seconds = truth["Test (Sec)"].to_numpy()
+    np.testing.assert_allclose(curve.time_min, (seconds - seconds[0]) / 60, atol=1e-9)
+    np.testing.assert_allclose(curve.current_ma, truth["Amps"].to_numpy() * 1e3)
+
+
+def test_maccor_procedure_file_is_refused_in_one_line():
+    """beep's goto_end_example.000: a Maccor test procedure (XML), which beep's own tests use as a procedure."""
+    path = DATA / "maccor_procedure_goto_end_example.000"
+    with pytest.raises(LiCellInputError) as info:
+        read_voltage_curve(path)
+    assert info.value.problem == "not a cycler file (a Maccor test procedure, XML: no measurements)"
+    assert "NAME.001" in info.value.hint
+    assert "\n" not in str(info.value)
+
+
 def test_maccor_raw_file_with_test_min():
     """battdat's maccor_example.001: "Test (Min)" is minutes."""
     path = DATA / "maccor_example.001"
