@@ -17,18 +17,25 @@ runs the autosave rules of :mod:`napari_licell.autosave.thresholds`:
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from psygnal import Signal
 
+from . import pipeline
 from .autosave import thresholds as ts_autosave
 from .errors import LiCellInputError
+from .layer_roles import Role, tagged
 from .pipeline import ScanHistograms
 
-__all__ = ["ScanRef", "ThresholdSession"]
+__all__ = ["ScanRef", "ThresholdSession", "describe_thresholds", "classify_to_labels", "count_histograms", "labels_metadata",
+           "new_store_folder", "verdict_with_gas_note"]
 
 
 @dataclass(frozen=True)
@@ -67,24 +74,38 @@ class ThresholdSession:
 
     #: ``(token, ThresholdSet or None)`` after the thresholds of a scan changed.
     thresholds_changed = Signal(int, object)
+    #: ``(record or None, damaged)`` when the autosave offered for recovery changed.
+    recovery_changed = Signal(object, bool)
 
     def __init__(self) -> None:
         self._thresholds: dict[int, Any] = {}
         self._histograms: dict[int, ScanHistograms] = {}
         self._regions: dict[int, Any] = {}
+        self._corrected: dict[int, Any] = {}
         self._pending: tuple[ScanRef, Any] | None = None
         self._own: dict[Path, float] = {}
         self.last_autosave: Path | None = None
+        #: The autosave offered for recovery of the scan shown (None: nothing offered).
+        self.offered: ts_autosave.ThresholdAutosave | None = None
+        self._damaged: Path | None = None
 
     # ------------------------------------------------------------------ histograms
     def histograms(self, data_token: int) -> ScanHistograms | None:
         """Cached histograms of a scan's data (None until counted)."""
         return self._histograms.get(data_token)
 
-    def store_histograms(self, data_token: int, histograms: ScanHistograms, region: Any = None) -> None:
-        """Keep a scan's histograms and the cell region they were counted in (None: the whole volume)."""
+    def store_histograms(self, data_token: int, histograms: ScanHistograms, region: Any = None,
+                         corrected: Any = None) -> None:
+        """Keep a scan's histograms, the cell region they were counted in (None: the whole volume) and the scan
+        with rings and cupping taken off that they were counted from (None: the scan as it is)."""
         self._histograms[data_token] = histograms
         self._regions[data_token] = region
+        if corrected is not None:
+            self._corrected[data_token] = corrected
+
+    def corrected(self, data_token: int, data: Any) -> Any:
+        """The scan ``data`` as its histograms were counted (rings and cupping taken off), to classify it alike."""
+        return self._corrected.get(data_token, data)
 
     def region(self, data_token: int) -> Any:
         """The cell region found with the scan's histograms (None: the whole volume, or not counted yet)."""
@@ -176,3 +197,145 @@ class ThresholdSession:
         """Delete an autosave the user chose not to restore."""
         ts_autosave.discard_threshold_autosave(path)
         self._own.pop(path, None)
+
+    # ------------------------------------------------------------------ recovery offer of the scan shown
+    def offer(self, record: ts_autosave.ThresholdAutosave | None, damaged: Path | None = None) -> None:
+        """Offer ``record`` for recovery (None: nothing), or a ``damaged`` autosave that can only be discarded."""
+        self.offered, self._damaged = record, damaged
+        self.recovery_changed.emit(record, damaged is not None)
+
+    def check_recovery(self, scan: ScanRef | None) -> ts_autosave.ThresholdAutosave | None:
+        """Offer ``scan``'s autosaved thresholds when they were never applied (not this session's own).
+
+        Raises
+        ------
+        LiCellInputError
+            The autosave is damaged (then only discarding it is offered).
+        """
+        if scan is None:
+            self.offer(None)
+            return None
+        try:
+            record = self.recoverable(scan)
+        except LiCellInputError:
+            self.offer(None, damaged=scan.autosave_path)
+            raise
+        self.offer(record)
+        return record
+
+    def restore_offered(self, scan: ScanRef) -> Any:
+        """Use the offered autosave's thresholds for ``scan``; None when nothing was offered."""
+        record = self.offered
+        if record is None:
+            return None
+        self.restore(scan, record)
+        self.offer(None)
+        return record.thresholds
+
+    def discard_offered(self) -> None:
+        """Delete the offered (or damaged) autosave."""
+        path = self.offered.path if self.offered is not None else self._damaged
+        if path is not None:
+            self.discard(path)
+        self.offer(None)
+
+    def write_pending_now(self) -> Path | None:
+        """:meth:`write_pending`, and withdraw an offer the newer thresholds just replaced."""
+        path = self.write_pending()
+        if path is not None and self.offered is not None and self.offered.path == path:
+            self.offer(None)  # the user kept working: the newer thresholds replaced the offer
+        return path
+
+    def applied_elsewhere(self) -> None:
+        """Withdraw an offer whose autosave no longer exists (applying retired it)."""
+        if self.offered is not None and not self.offered.path.exists():
+            self.offer(None)
+
+    # ------------------------------------------------------------------ judging a scan
+    def verdict(self, data_token: int, options: pipeline.AnalysisOptions, calibration: Any = None):
+        """The scan's Li/void contrast verdict as analyze judges it (None until its histograms are counted)."""
+        hists = self.histograms(data_token)
+        return None if hists is None else verdict_with_gas_note(hists, options, calibration)
+
+    def resolved_options(self, data_token: int, options: pipeline.AnalysisOptions,
+                         calibration: Any = None) -> pipeline.AnalysisOptions:
+        """``options`` with the fill gas inferred from the scan when none is set (as analyze does)."""
+        hists = self.histograms(data_token)
+        if hists is None or options.gas is not None:
+            return options
+        return pipeline.resolve_fill_gas(hists, options, calibration)[0]
+
+
+def verdict_with_gas_note(hists: ScanHistograms, options: pipeline.AnalysisOptions, calibration: Any = None):
+    """:func:`pipeline.judge_scan_contrast`'s verdict, its reason saying when the fill gas was inferred."""
+    resolved, inference, verdict = pipeline.judge_scan_contrast(hists, options, calibration)
+    if inference is not None and inference.gas is not None:  # as analyze: the gas the data show
+        pressure = f" {resolved.gas_pressure_atm:.1f} atm" if resolved.gas_pressure_atm is not None else ""
+        verdict = replace(verdict, reason=f"{verdict.reason} (fill gas not given: {resolved.gas}{pressure} "
+                                          "inferred from the data)")
+    return verdict
+
+
+def describe_thresholds(ts: Any) -> str:
+    """One line naming the method and every threshold (grey values), with the suggestion's notes."""
+    text = f"({ts.method}): " + ", ".join(f"{n} {v:.0f}" for n, v in zip(ts.boundary_names, ts.values))
+    return text + ("; " + "; ".join(ts.notes) if ts.notes else "")
+
+
+def count_histograms(scans: list[tuple[int, Any]], options: pipeline.AnalysisOptions, *,
+                     progress: Callable[[int, int], None], cancel: Any = None) -> list[tuple[int, Any, Any, Any]]:
+    """Prepare ``(token, data)`` scans as analyze does: the cell region (the jig stays out), rings and cupping off.
+
+    Returns
+    -------
+    list of (token, histograms, region, corrected data)
+    """
+    counted = []
+    for token, data in scans:
+        prepared = pipeline.prepare_scan(data, options, cancel=cancel,
+                                         progress=lambda stage, done, total: progress(done, total))
+        counted.append((token, prepared.histograms, prepared.region, prepared.data))
+    return counted
+
+
+def new_store_folder(name: str) -> Path:
+    """A fresh folder in the cache (``$LICELL_CACHE_DIR/label-stores``) for a big scan's label store."""
+    from .cache_dir import cache_root
+
+    base = cache_root() / "label-stores"
+    base.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "labels"
+    return Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=base))
+
+
+def classify_to_labels(data: Any, thresholds: Any, options: pipeline.AnalysisOptions, *, name: str,
+                       voxel_size_um: tuple[float, float, float], histograms: ScanHistograms | None = None,
+                       region: Any = None, progress: Callable[[int, int], None] | None = None,
+                       cancel: Any = None):
+    """Classify a whole scan into labels in memory, or into a new label store when they do not fit (one rule).
+
+    A cancelled or failed run leaves no half-written store behind.
+    """
+    if data.ndim == 2:
+        return pipeline.classify_scan(data, thresholds, options)
+    out, store = pipeline.new_label_output(data.shape, voxel_size_um, options.memory_limit_bytes,
+                                           lambda: new_store_folder(name))
+    try:
+        return pipeline.classify_scan(data, thresholds, options, histograms=histograms,
+                                      voxel_size_um=voxel_size_um, out=out if store is not None else None,
+                                      progress=progress, cancel=cancel, region=region)
+    except BaseException:
+        if store is not None:
+            shutil.rmtree(store.parent, ignore_errors=True)
+        raise
+
+
+def labels_metadata(result: Any, scan_name: str, denoise: str, contrast: dict[str, Any] | None) -> dict[str, Any]:
+    """Metadata of a scan's thresholded labels: thresholds, rules, carbon band and the scan's contrast record."""
+    meta = tagged({"thresholds": result.thresholds.to_dict(), "source_image": scan_name, "denoise": denoise,
+                   "partial_volume": bool(result.partial_volume)}, Role.LABELS, scan_name)
+    if result.carbon_band is not None:
+        meta["carbon_band"] = asdict(result.carbon_band)
+    if contrast is not None:  # the scan's one CNR travels with its labels (Results dock, reports)
+        meta["contrast"] = contrast
+    return meta

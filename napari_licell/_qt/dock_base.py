@@ -187,6 +187,15 @@ class LicellDock(JoinsLicellTabs, QWidget):
         finally:
             self._adding_own_layer = False
 
+    @contextmanager
+    def keeping_active(self):
+        """:meth:`adding_own_layer`, and the layer that was active is made active again afterwards."""
+        active = self.viewer.layers.selection.active
+        with self.adding_own_layer():
+            yield
+            if active is not None and self.has_layer(active):
+                self.viewer.layers.selection.active = active
+
     def _active_changed(self, event=None) -> None:
         from ..layer_roles import scan_of
 
@@ -211,6 +220,20 @@ class LicellDock(JoinsLicellTabs, QWidget):
             if layer.name == name and (kind is None or isinstance(layer, kind)):
                 return layer
         return None
+
+    def put_layer(self, layer_data: tuple, keep_active: bool = False) -> Any:
+        """Add a layer from its ``(data, kwargs, kind)`` tuple, or update the data and metadata of the layer of
+        that name; ``keep_active``: the user's active layer stays active (the dock does not follow)."""
+        data, kwargs, kind = layer_data
+        existing = self.layer_named(kwargs["name"])
+        if existing is not None:
+            existing.data = data
+            existing.metadata.update(kwargs.get("metadata", {}))
+            return existing
+        if not keep_active:
+            return getattr(self.viewer, f"add_{kind}")(data, **kwargs)
+        with self.keeping_active():
+            return getattr(self.viewer, f"add_{kind}")(data, **kwargs)
 
     def has_layer(self, layer: Any) -> bool:
         """Whether ``layer`` (this very object) is still in the viewer."""
