@@ -361,7 +361,8 @@ def find_scan_region(data: Any, options: AnalysisOptions | None = None, *,
     if roi == "none" or getattr(data, "ndim", 0) != 3:
         return None
     if roi == "auto":
-        return find_cell_region(data, progress=progress, cancel=cancel)
+        return find_cell_region(data, stack_axis=None if options is None else options.stack_axis,
+                                progress=progress, cancel=cancel)
     path = Path(roi)
     if not path.exists():
         raise LiCellInputError(path, "region file not found", "give --roi auto, none or a region file")
@@ -399,8 +400,8 @@ def correct_scan_rings(data: Any, region: Any, *, cancel: CancelLike = None):
     from .segmentation.rings import RingCorrectedScan, estimate_rings
 
     recon = getattr(region, "recon", None)
-    if recon is None or getattr(data, "ndim", 0) != 3:
-        return data, None
+    if recon is None or getattr(data, "ndim", 0) != 3 or getattr(region, "axis", 0) != 0:
+        return data, None  # rings are measured in planes across axis 0 only
     rings = estimate_rings(data, centre_yx=recon.centre_start, region=region, cancel=cancel)
     return (RingCorrectedScan(data, rings) if rings.any_significant else data), rings
 

@@ -8,7 +8,9 @@ carbon, so left in they swamp the dark corner of the histogram where Li and
 gas are told apart, and every column outside the bore counts as cell area
 without Li. The cell region keeps them out.
 
-The region is a cylinder along the stack axis (axis 0 of the array): the
+The region is a cylinder along the stack axis (any array axis: the one
+across which the no-data area is the outside of the reconstruction circle,
+axis 0 when there is none; :attr:`CellRegion.axis`): the
 bore, given by its centre at each end of the stack (it may sit off the
 rotation axis and be slightly tilted) and its radius, shrunk by a margin
 against the wall's partial volume; cut with the reconstruction circle when
@@ -44,7 +46,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from .chunks import CancelLike, ProgressCallback, raise_if_cancelled, read_slab
+from .chunks import CancelLike, ProgressCallback, raise_if_cancelled, read_block, read_slab
 
 __all__ = ["Circle", "CellRegion", "find_cell_region", "no_data_value", "REGION_FORMAT"]
 
@@ -103,6 +105,10 @@ class CellRegion:
         (the two end circles' intersection): then every column is cell from
         the collector to the SE, as the layer measurements need, even in a
         tilted bore. False follows the tilted cylinder.
+    axis : int
+        The array axis the cylinder runs along (the stack axis). The circles
+        are given in the planes across it: "plane" counts along ``axis``,
+        (y, x) are the two other axes in their order. ``shape`` is the scan's.
     """
 
     shape: tuple[int, int, int]
@@ -113,6 +119,7 @@ class CellRegion:
     source: str = "found"
     notes: tuple[str, ...] = field(default_factory=tuple)
     whole_columns: bool = True
+    axis: int = 0
 
     # -- array-like ---------------------------------------------------------------------
     dtype = np.dtype(bool)
@@ -142,7 +149,7 @@ class CellRegion:
                 a, b = (int(pos.min()), int(pos.max()) + 1) if pos.size else (0, 0)
                 picks.append((axis, pos - a))
                 ranges.append((a, b, False))
-        block = self.block((ranges[0][0], ranges[0][1]), (ranges[1][0], ranges[1][1]), (ranges[2][0], ranges[2][1]))
+        block = self.block(*((r[0], r[1]) for r in ranges))
         for axis, pos in picks:
             block = np.take(block, pos, axis=axis)
         squeeze = tuple(i for i, r in enumerate(ranges) if r[2])
@@ -152,8 +159,24 @@ class CellRegion:
         out = self.block((0, self.shape[0]), (0, self.shape[1]), (0, self.shape[2]))
         return out if dtype is None else out.astype(dtype)
 
-    def block(self, zr: tuple[int, int], yr: tuple[int, int], xr: tuple[int, int]) -> np.ndarray:
-        """The mask of ``[z0:z1, y0:y1, x0:x1]`` (bool)."""
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        """Shape with the cylinder's axis first: (planes along ``axis``, then the two other axes)."""
+        a, b = (i for i in range(3) if i != self.axis)
+        return (self.shape[self.axis], self.shape[a], self.shape[b])
+
+    def block(self, r0: tuple[int, int], r1: tuple[int, int], r2: tuple[int, int]) -> np.ndarray:
+        """The mask of ``[a0:a1, b0:b1, c0:c1]`` in the scan's axis order (bool)."""
+        if self.axis == 0:
+            return self._frame_block(r0, r1, r2)
+        ranges = (r0, r1, r2)
+        a, b = (i for i in range(3) if i != self.axis)
+        frame = self._frame_block(ranges[self.axis], ranges[a], ranges[b])
+        return np.moveaxis(frame, 0, self.axis)
+
+    def _frame_block(self, zr: tuple[int, int], yr: tuple[int, int], xr: tuple[int, int]) -> np.ndarray:
+        """The mask of ``[z0:z1, y0:y1, x0:x1]`` with the cylinder's axis first (bool)."""
+        n_planes = self.frame_shape[0]
         z = np.arange(zr[0], zr[1], dtype=np.float64)
         y = np.arange(yr[0], yr[1], dtype=np.float64)[None, :, None]
         x = np.arange(xr[0], xr[1], dtype=np.float64)[None, None, :]
@@ -168,7 +191,7 @@ class CellRegion:
         for circle, shrink in circles:
             if circle is None:
                 continue
-            cy, cx = circle.centre_at(z, self.shape[0])
+            cy, cx = circle.centre_at(z, n_planes)
             r = max(circle.radius_vox - shrink, 0.0)
             out &= (y - cy[:, None, None]) ** 2 + (x - cx[:, None, None]) ** 2 < r * r
         return out
@@ -194,14 +217,16 @@ class CellRegion:
         Returns
         -------
         list of dict
-            ``{"plane", "centre_yx", "radius_vox"}`` for plane 0 and the last
-            plane, with the margin already taken off; empty when no bore was found.
+            ``{"plane", "centre_yx", "radius_vox", "axis"}`` for plane 0 and the last
+            plane along ``axis``, with the margin already taken off; empty when no bore was found.
         """
         if self.bore is None:
             return []
         r = max(self.bore.radius_vox - self.margin_vox, 0.0)
-        return [{"plane": 0, "centre_yx": tuple(map(float, self.bore.centre_start)), "radius_vox": float(r)},
-                {"plane": self.shape[0] - 1, "centre_yx": tuple(map(float, self.bore.centre_end)), "radius_vox": float(r)}]
+        return [{"plane": 0, "centre_yx": tuple(map(float, self.bore.centre_start)), "radius_vox": float(r),
+                 "axis": self.axis},
+                {"plane": self.frame_shape[0] - 1, "centre_yx": tuple(map(float, self.bore.centre_end)),
+                 "radius_vox": float(r), "axis": self.axis}]
 
     def with_bore_circles(self, start: tuple[float, float], end: tuple[float, float], radius_vox: float) -> "CellRegion":
         """A copy with the bore set from a circle per end (as drawn; the margin is not taken off again)."""
@@ -231,7 +256,7 @@ class CellRegion:
         return cls(shape=tuple(int(s) for s in d["shape"]), bore=circle(d.get("bore")), recon=circle(d.get("recon")),
                    margin_vox=float(d.get("margin_vox", 2.0)), no_data=d.get("no_data"),
                    source=str(d.get("source", "file")), notes=tuple(d.get("notes", ())),
-                   whole_columns=bool(d.get("whole_columns", True)))
+                   whole_columns=bool(d.get("whole_columns", True)), axis=int(d.get("axis", 0)))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the region as JSON (atomically)."""
@@ -360,7 +385,95 @@ def _fit_line(t: np.ndarray, v: np.ndarray, keep: np.ndarray) -> tuple[float, fl
     return float(offset), float(slope)
 
 
+class _AxisView:
+    """A scan seen with ``axis`` first (the two other axes keep their order), read plane by plane."""
+
+    def __init__(self, data: Any, axis: int) -> None:
+        self.data, self.axis = data, int(axis)
+        src = tuple(int(n) for n in data.shape)
+        a, b = (i for i in range(3) if i != self.axis)
+        self.shape = (src[self.axis], src[a], src[b])
+        self.dtype = np.dtype(data.dtype)
+        self.ndim = 3
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        if not isinstance(index, tuple):
+            index = (index,)
+        first = index[0]
+        if not isinstance(first, slice) or len(index) > 1 and any(ix != slice(None) for ix in index[1:]):
+            raise IndexError("_AxisView reads whole planes only")
+        src: list[Any] = [slice(None)] * 3
+        src[self.axis] = first
+        block = np.asarray(read_block(self.data, tuple(src)))
+        return np.moveaxis(block, self.axis, 0)
+
+
+def _rotation_axis(data: Any) -> int | None:
+    """The array axis the CT rotated about, from the no-data area of the middle plane across each axis.
+
+    Across the rotation axis the no-data area is what lies outside the
+    reconstruction circle (the corners); in a plane along it, it is two bands
+    that run the plane's whole length (the circle seen from the side). The one
+    axis whose plane shows no-data that is not such a band is the rotation
+    axis; None when that cannot be told (no no-data, or not exactly one axis).
+    """
+    found = []
+    for axis in range(3):
+        view = _AxisView(data, axis) if axis else data
+        m = view.shape[0] // 2
+        plane = np.asarray(read_slab(view, m, m + 1)[0])
+        missing = ~np.isfinite(plane) if plane.dtype.kind == "f" else np.zeros(plane.shape, dtype=bool)
+        nd = no_data_value(np.where(missing, 0, plane) if missing.any() else plane)
+        if nd is not None:
+            missing |= plane == nd
+        if missing.sum() < 0.01 * missing.size:
+            continue
+        along_rows = np.mean(missing == missing[missing.shape[0] // 2][None, :])
+        along_cols = np.mean(missing == missing[:, missing.shape[1] // 2][:, None])
+        if max(along_rows, along_cols) < 0.98:  # not a band: the corners outside the circle
+            found.append(axis)
+    return found[0] if len(found) == 1 else None
+
+
 def find_cell_region(
+    data: Any,
+    *,
+    stack_axis: int | None = None,
+    n_samples: int = 32,
+    planes_per_sample: int = 4,
+    max_plane_pixels: int = 512,
+    margin_vox: float | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelLike = None,
+) -> CellRegion | None:
+    """Find the bore of the PEEK tube (and the reconstruction circle) in a scan, along any array axis.
+
+    ``stack_axis`` (the array axis the cell's layers are stacked along, which
+    is the rotation axis of the CT) is used when given. Otherwise the axis
+    across which the no-data area is the outside of the reconstruction circle
+    (:func:`_rotation_axis`); axis 0 when that cannot be told (a crop of the
+    interior holds no no-data).
+    See :func:`_find_along_first_axis` for how the bore is found.
+    """
+    shape = tuple(int(s) for s in data.shape)
+    if len(shape) != 3:
+        raise ValueError("the cell region is found in a 3D scan")
+    kwargs = dict(n_samples=n_samples, planes_per_sample=planes_per_sample, max_plane_pixels=max_plane_pixels,
+                  margin_vox=margin_vox, progress=progress, cancel=cancel)
+    if stack_axis is not None and int(stack_axis) != 0:
+        found = _find_along_first_axis(_AxisView(data, int(stack_axis)), **kwargs)
+        return None if found is None else replace(found, shape=shape, axis=int(stack_axis))
+    axis = 0 if stack_axis is not None else (_rotation_axis(data) or 0)
+    if axis == 0:
+        return _find_along_first_axis(data, **kwargs)
+    found = _find_along_first_axis(_AxisView(data, axis), **kwargs)
+    if found is None:
+        return None
+    notes = found.notes + (f"the reconstruction circle lies across array axis {axis}: the region runs along it",)
+    return replace(found, shape=shape, axis=axis, notes=notes)
+
+
+def _find_along_first_axis(
     data: Any,
     *,
     n_samples: int = 32,

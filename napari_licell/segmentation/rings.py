@@ -329,25 +329,86 @@ def estimate_rings(
                        gain, zero, cup, grid, drift, ref, drift_grey, nz)
 
 
+def _material_groups(lv: np.ndarray, spread: float = 1.25) -> list[np.ndarray]:
+    """Indices of the planes grouped by material: sorted levels, a new group when one exceeds ``spread``
+    times its group's lowest (a drift of up to 25 % keeps one material in one group)."""
+    order = np.argsort(lv)
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and lv[i] <= spread * lv[groups[-1][0]]:
+            groups[-1].append(int(i))
+        else:
+            groups.append([int(i)])
+    return [np.asarray(g) for g in groups]
+
+
+def _fit_shared_drift(zz: np.ndarray, lv: np.ndarray, groups: list[np.ndarray], nz: int):
+    """Relative drift ``d`` of ``lv = A_g (1 + d z)`` (one level per material group, one drift for all):
+    (d, its standard error, the group levels A_g)."""
+    from scipy.optimize import minimize_scalar
+
+    def levels_for(d: float) -> list[float]:
+        out = []
+        for g in groups:
+            f = 1.0 + d * zz[g]
+            out.append(float(np.sum(lv[g] * f) / np.sum(f * f)))
+        return out
+
+    def cost(d: float) -> float:
+        total = 0.0
+        for g, a in zip(groups, levels_for(d)):
+            total += float(np.sum(((lv[g] - a * (1.0 + d * zz[g])) / a) ** 2))
+        return total
+
+    bound = 0.9 / max(nz - 1, 1)
+    d = float(minimize_scalar(cost, bounds=(-bound, bound), method="bounded").x)
+    dof = sum(g.size for g in groups) - len(groups) - 1
+    lever = sum(float(np.sum((zz[g] - zz[g].mean()) ** 2)) for g in groups)
+    se = float(np.sqrt(cost(d) / max(dof, 1) / lever)) if lever > 0 else np.inf
+    return d, se, levels_for(d)
+
+
 def _drift(levels, planes_z, zero, noise, nz):
-    """Relative drift per plane of the SE planes' grey value about ``zero``: (per plane, reference plane, change)."""
+    """Relative drift per plane of the bright planes' grey value about ``zero``: (per plane, reference plane, change).
+
+    Drift scales every material's attenuation alike, so it is fitted on all bright
+    planes at once, one level per material (the SE, the collector's metal, ...) and
+    one drift for all: a cell whose SE fills only the last quarter of the stack
+    still gets it from the SE and the collector at the other end. The change is
+    reported on the SE (the bright material of most planes). Not measured (0) when
+    the planes leave it uncertain (less than 4 standard errors).
+    """
     lv = np.asarray(levels, dtype=np.float64) - zero
     zz = np.asarray(planes_z, dtype=np.float64)
-    bright = lv > 30.0 * noise
-    if np.count_nonzero(bright) < 3:
+    bright = np.flatnonzero(lv > 30.0 * noise)
+    if bright.size < 3:
         return 0.0, 0.0, 0.0
-    # the SE fills most bright planes (metal only the collector's, mixtures a few): planes near their median
-    se_ref = float(np.median(lv[bright]))
-    se = bright & (np.abs(lv - se_ref) < 0.25 * se_ref)
-    if np.count_nonzero(se) < 3 or np.ptp(zz[se]) < 0.25 * nz:  # no far extrapolation
+    groups = [bright[g] for g in _material_groups(lv[bright])]
+    groups = [g for g in groups if g.size >= 2]
+    if not groups:
         return 0.0, 0.0, 0.0
-    slope, offset = np.polyfit(zz[se], lv[se], 1)
-    ref = float(np.mean(zz[se]))
-    level = float(offset + slope * ref)
-    if level <= 0:
+    used = np.concatenate(groups)
+    if used.size - len(groups) - 1 < 2 or sum(float(np.ptp(zz[g])) for g in groups) < 0.15 * nz:
         return 0.0, 0.0, 0.0
-    per_plane = float(slope / level)
-    return per_plane, ref, float(slope * (nz - 1))
+    d, se, amps = _fit_shared_drift(zz, lv, groups, nz)
+    if not abs(d) >= 4.0 * se:
+        return 0.0, 0.0, 0.0
+    # one stray plane (an interface) in a group: drop what the fit leaves far out, fit again
+    resid = np.concatenate([(lv[g] - a * (1.0 + d * zz[g])) / a for g, a in zip(groups, amps)])
+    mad = 1.4826 * float(np.median(np.abs(resid))) or float(np.std(resid))
+    if mad > 0 and np.any(np.abs(resid) > 4.0 * mad):
+        keep = set(used[np.abs(resid) <= 4.0 * mad].tolist())
+        groups = [np.asarray([i for i in g if i in keep]) for g in groups]
+        groups = [g for g in groups if g.size >= 2]
+        if not groups or sum(g.size for g in groups) - len(groups) - 1 < 2:
+            return 0.0, 0.0, 0.0
+        d, se, amps = _fit_shared_drift(zz, lv, groups, nz)
+        if not abs(d) >= 4.0 * se:
+            return 0.0, 0.0, 0.0
+    main = int(np.argmax([g.size for g in groups]))  # the SE: the bright material of most planes
+    ref = float(np.mean(zz[np.concatenate(groups)]))
+    per_plane = float(d / (1.0 + d * ref))
+    return per_plane, ref, float(amps[main] * d * (nz - 1))
 
 
 def _lowest_mode(values: np.ndarray, noise: float) -> float:
