@@ -19,10 +19,10 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from qtpy.QtCore import QObject, Qt, Signal
+from qtpy.QtCore import QObject, Qt, QTimer, Signal
 from qtpy.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -122,6 +122,8 @@ class LicellDock(JoinsLicellTabs, QWidget):
         self.worker = None
         self._cancel = threading.Event()
         self._task_outcome = ""
+        self._finish_steps: Iterator | None = None  # on_done's GUI-side steps still to run
+        self._worker_finished = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         if scroll:
@@ -286,7 +288,10 @@ class LicellDock(JoinsLicellTabs, QWidget):
         label : str
             Shown while it runs (e.g. "Classifying process3…").
         on_done : callable(result)
-            Runs in the GUI thread with the result.
+            Runs in the GUI thread with the result. When it returns a generator, the
+            task (and the dock's ``busy``) lasts until the generator is exhausted, one
+            ``next`` per event-loop turn, so a big result is shown in steps that each
+            keep the GUI thread short.
         on_cancelled : callable(), optional
             Runs in the GUI thread when the user cancelled.
 
@@ -345,8 +350,35 @@ class LicellDock(JoinsLicellTabs, QWidget):
             self._task_outcome = "cancelled"
             return
         self._task_outcome = "done"
-        if self.guarded(_call_ok, on_done, value) is None:
+        outcome = self.guarded(_call_ok, on_done, value)
+        if outcome is None:
             self._task_outcome = "failed"
+        elif isinstance(outcome, Iterator):
+            self._finish_steps = outcome  # the task ends when its GUI-side steps are done
+            QTimer.singleShot(0, _weak_slot(self, self._next_finish_step))
+
+    def _next_finish_step(self) -> None:
+        """Run one GUI-side step of a task's ``on_done`` (a generator), then yield to the event loop."""
+        steps = self._finish_steps
+        if steps is None:
+            return
+        if not self._alive():
+            self._finish_steps = None
+            steps.close()
+            return
+        try:
+            next(steps)
+        except StopIteration:
+            pass
+        except Exception as exc:  # noqa: BLE001 - shown as a message like any failure
+            self._task_outcome = "failed"
+            self.show_status(report_error(exc))
+        else:
+            QTimer.singleShot(0, _weak_slot(self, self._next_finish_step))
+            return
+        self._finish_steps = None
+        if self._worker_finished:
+            self._on_task_finished()
 
     def _on_task_error(self, exc: BaseException, on_cancelled: Callable[[], None] | None) -> None:
         if not self._alive():
@@ -362,6 +394,10 @@ class LicellDock(JoinsLicellTabs, QWidget):
         self.show_status(report_error(exc))
 
     def _on_task_finished(self) -> None:
+        if self._finish_steps is not None:  # on_done still writing its result in steps
+            self._worker_finished = True
+            return
+        self._worker_finished = False
         self.worker = None
         if not self._alive():
             return
@@ -397,6 +433,7 @@ def _weak_slot(dock: LicellDock, slot: Callable) -> Callable:
     return call
 
 
-def _call_ok(func: Callable[[Any], None], value: Any) -> bool:
-    func(value)
-    return True
+def _call_ok(func: Callable[[Any], Any], value: Any) -> Any:
+    """``func(value)``; its generator when it finishes in steps, else True (None means it failed)."""
+    result = func(value)
+    return result if isinstance(result, Iterator) else True

@@ -9,7 +9,7 @@ the scribbles. napari's undo/redo of the result also undo/redo the mirror.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -81,6 +81,33 @@ class PaintBinding:
             self.result.data_setitem(index, values)
         finally:
             self.internal_write = False
+
+    def write_result_steps(self, index: tuple, values: Any, chunk_voxels: int = 200_000) -> Iterator[None]:
+        """Write a prediction in chunks, one per ``next``, as one undo step.
+
+        Each chunk costs the GUI thread a few tens of milliseconds, so a dock can
+        write a whole volume's prediction between event-loop turns (see
+        ``LicellDock.start_task``). The classes layer takes no strokes meanwhile.
+        """
+        layer = self.result
+        editable = layer.editable
+        layer.editable = False
+        self.internal_write = True
+        history = layer.block_history()
+        history.__enter__()
+        try:
+            n = int(index[0].size)
+            for start in range(0, n, chunk_voxels):
+                part = tuple(axis[start:start + chunk_voxels] for axis in index)
+                layer.data_setitem(part, values[start:start + chunk_voxels], refresh=False)
+                yield
+        finally:
+            try:
+                history.__exit__(None, None, None)  # one undo item; its paint event is judged as ours
+            finally:
+                self.internal_write = False
+                layer.editable = editable
+                layer.refresh()
 
     def _on_paint(self, event) -> None:
         layer = event.source

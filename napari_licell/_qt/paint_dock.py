@@ -379,6 +379,7 @@ class PaintDock(LicellDock):
         scribbles = np.array(self.scribble_layer.data, dtype=LABEL_DTYPE, copy=True)
         retrain = classifier is None
         clf = classifier or PixelClassifier()
+        before = np.array(self.result_layer.data, copy=True)  # what the prediction is compared with
 
         def work(progress, cancel):
             if retrain:
@@ -389,20 +390,21 @@ class PaintDock(LicellDock):
             clf.predict(image, labels_out=labels, uncertainty_out=uncertainty, scribbles=scribbles,
                         progress=progress, cancel=cancel.is_set)
             seconds = time.perf_counter() - t0
+            changed = np.nonzero(before != labels)
             # float16 textures are not portable across GL drivers; converted here, not on the GUI thread
-            return clf, labels, uncertainty.astype(np.float32), seconds
+            return clf, labels, uncertainty.astype(np.float32), seconds, changed, labels[changed]
 
         return self.start_task(work, label="Training and predicting…" if retrain else "Predicting…",
                                on_done=self._on_prediction)
 
-    def _on_prediction(self, value) -> None:
-        clf, labels, uncertainty, seconds = value
+    def _on_prediction(self, value):
+        """Write the prediction in chunks between event-loop turns (a generator: the task ends after it)."""
+        clf, labels, uncertainty, seconds, changed, new_codes = value
         self.classifier = clf
         if self.result_layer is None or self.binding is None:
             return
-        changed = np.nonzero(np.asarray(self.result_layer.data) != labels)
         if changed[0].size:
-            self.binding.write_result(changed, labels[changed])
+            yield from self.binding.write_result_steps(changed, new_codes)
         self._show_uncertainty(uncertainty, len(clf.class_codes))
         mvox = labels.size / 1e6
         self.show_status(
