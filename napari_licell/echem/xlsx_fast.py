@@ -259,9 +259,21 @@ def _series(column: Any) -> Any:
         return pd.Series(column.to_pandas())
     if pa.types.is_date(kind):
         return pd.Series(column.cast(pa.timestamp("ms")).to_pandas())
+    if pa.types.is_timestamp(kind):
+        series = pd.Series(column.to_pandas())
+        valid = series.dropna()
+        if len(valid) and valid.max() < _EXCEL_DAY_ZERO + pd.Timedelta(days=60):
+            # Excel times of day and [h]:mm:ss durations (Neware's "Total
+            # Time") come as dates on Excel's day 0: elapsed time, not dates.
+            return series - _EXCEL_DAY_ZERO
+        return series
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return pd.Series(column.to_pylist(), dtype=object)
     return pd.Series(column.to_pandas())
+
+
+#: The date fastexcel gives an Excel time of day (serial number below 1).
+_EXCEL_DAY_ZERO = np.datetime64("1899-12-31T00:00:00")
 
 
 def _number(text: str) -> float:
