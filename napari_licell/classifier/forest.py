@@ -18,18 +18,37 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..classes import LABEL_DTYPE, class_by_code
+from ..classes import LABEL_DTYPE, METAL, SE, class_by_code
 from ..errors import LiCellInputError
-from .features import FeatureSettings, default_block_shape, feature_names, iter_blocks, region_features
+from .compiled import CompiledForest, compile_forest
+from .features import (
+    FeatureSettings,
+    default_block_shape,
+    feature_halo,
+    feature_names,
+    iter_blocks,
+    region_features,
+)
+from .filters import gaussian_kernel
+from .transfer import (
+    ScanContext,
+    TransferSettings,
+    scan_context,
+    transfer_feature_names,
+    transfer_features,
+    transfer_halo,
+    transfer_stage1,
+)
 
 __all__ = [
     "MODEL_FORMAT",
@@ -44,7 +63,7 @@ MODEL_FORMAT = "napari-licell-pixel-classifier"
 #: Bump when the file layout changes; files of another version are refused.
 from ..cancellation import Cancelled
 
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
@@ -68,12 +87,16 @@ class TrainingSummary:
         Voxels per class actually used (after the per-class cap).
     seconds : float
         Wall time of feature extraction and fitting, s.
+    boundary_voxels : dict of int to int
+        Unpainted boundary voxels per class labelled by the partial-volume rule
+        and added to the training set (transfer features; see ``boundary_samples``).
     """
 
     class_codes: tuple[int, ...]
     painted_voxels: dict[int, int]
     training_voxels: dict[int, int]
     seconds: float
+    boundary_voxels: dict[int, int] = field(default_factory=dict)
 
 
 def _is_cancelled(cancel) -> bool:
@@ -109,24 +132,39 @@ class PixelClassifier:
 
     def __init__(
         self,
-        feature_settings: FeatureSettings | None = None,
-        n_estimators: int = 64,
-        max_depth: int | None = 20,
+        feature_settings: FeatureSettings | TransferSettings | None = None,
+        n_estimators: int = 32,
+        max_depth: int | None = 16,
         max_samples_per_class: int = 40_000,
         class_weight: str | None = "balanced",
         random_state: int = 0,
         n_jobs: int = -1,
+        gate: bool = True,
+        boundary_samples: int = 4000,
     ) -> None:
-        self.feature_settings = feature_settings or FeatureSettings()
+        self.feature_settings = feature_settings or TransferSettings()
         self.n_estimators = int(n_estimators)
         self.max_depth = max_depth
         self.max_samples_per_class = int(max_samples_per_class)
         self.class_weight = class_weight
         self.random_state = int(random_state)
         self.n_jobs = int(n_jobs)
+        self.gate = bool(gate)
+        self.boundary_samples = int(boundary_samples)
         self.forest = None
         self.class_codes: tuple[int, ...] = ()
         self.summary: TrainingSummary | None = None
+        #: per painted class: median ``g1`` (1/cm or grey), spread in noise units (transfer features only)
+        self.levels: dict[int, dict[str, float]] = {}
+        #: ``mu`` above which a voxel is metal (collector map), or None
+        self.metal_threshold: float | None = None
+        #: ``mu`` below which a voxel counts as dark in the per-plane dark fraction, or None
+        self.dark_threshold: float | None = None
+        #: True when the model was trained on grey values calibrated to 1/cm
+        self.calibrated: bool = False
+        self._compiled: CompiledForest | None = None
+        #: share of the voxels of the last :meth:`predict` decided by the gate (transfer features)
+        self.last_gate_fraction: float | None = None
 
     # --- state -----------------------------------------------------------------
     @property
@@ -135,13 +173,56 @@ class PixelClassifier:
         return self.forest is not None
 
     @property
+    def transfer(self) -> bool:
+        """The model uses the transferable feature set (:mod:`.transfer`)."""
+        return isinstance(self.feature_settings, TransferSettings)
+
+    @property
     def feature_names(self) -> list[str]:
         """Names of the features the forest sees, in column order."""
+        if self.transfer:
+            return transfer_feature_names(self.feature_settings)
         return feature_names(self.feature_settings)
 
     def __repr__(self) -> str:
         classes = ", ".join(class_by_code(c).key for c in self.class_codes) or "untrained"
         return f"PixelClassifier({classes}; {len(self.feature_names)} features, {self.n_estimators} trees)"
+
+    @property
+    def compiled(self) -> CompiledForest:
+        """The forest flattened for the numba tree walker (built on first use)."""
+        if self._compiled is None:
+            if self.forest is None:
+                raise RuntimeError("the classifier is not trained; call fit() or load() first")
+            self._compiled = compile_forest(self.forest)
+        return self._compiled
+
+    # --- per-scan context --------------------------------------------------------
+    def _halo(self) -> int:
+        return transfer_halo(self.feature_settings) if self.transfer else feature_halo(self.feature_settings)
+
+    def scan_context(self, volume, calibration=None, voxel_size_um: float | None = None) -> ScanContext | None:
+        """Calibration, noise and collector map of ``volume`` as this model's features need them."""
+        if not self.transfer:
+            return None
+        if self.is_trained and self.calibrated and calibration is None:
+            raise LiCellInputError(
+                None,
+                "this classifier was trained on grey values calibrated to 1/cm, and the scan has no calibration",
+                "open the scan with its grey scale (grey_offset, grey_per_inv_cm) or calibrate it first",
+            )
+        if self.is_trained and not self.calibrated:
+            calibration = None  # a grey-unit model reads grey units
+        return scan_context(volume, self.feature_settings, calibration, voxel_size_um, self.metal_threshold,
+                            self.dark_threshold)
+
+    def _block(self, volume, region, ctx):
+        """Features of ``volume[region]`` (read with the halo) and, for transfer features, the stage-1 arrays."""
+        if not self.transfer:
+            return region_features(volume, region, self.feature_settings), None
+        block, crop, origin = _read_with_halo(volume, region, self._halo())
+        s1 = transfer_stage1(block, ctx, self.feature_settings)
+        return (block, crop, origin), s1
 
     # --- training --------------------------------------------------------------
     def fit(
@@ -151,6 +232,8 @@ class PixelClassifier:
         progress: Progress | None = None,
         cancel: Cancel | None = None,
         slab_depth: int | None = None,
+        calibration=None,
+        voxel_size_um: float | None = None,
     ) -> TrainingSummary:
         """Train on the painted voxels of ``scribbles``.
 
@@ -168,6 +251,11 @@ class PixelClassifier:
         slab_depth : int, optional
             Slab thickness in voxels (default: blocks of about 2 million voxels,
             see :func:`~napari_licell.classifier.features.default_block_shape`).
+        calibration : GreyCalibration, optional
+            Grey -> 1/cm map of the scan (transfer features are then in 1/cm and
+            the model can be applied to any calibrated scan).
+        voxel_size_um : float, optional
+            Voxel size (heights above the collector in micrometres).
 
         Returns
         -------
@@ -185,27 +273,22 @@ class PixelClassifier:
             raise LiCellInputError(
                 None, f"scribbles of shape {tuple(scribbles.shape)} do not match the scan {tuple(volume.shape)}"
             )
-        settings = self.feature_settings
         shape = tuple(volume.shape)
         blocks = [
             region
             for region in iter_blocks(shape, default_block_shape(shape, slab_depth=slab_depth))
             if np.any(np.asarray(scribbles[region]))
         ]
-        xs, ys = [], []
-        total = len(blocks) + 1
-        for i, region in enumerate(blocks):
-            if _is_cancelled(cancel):
-                raise PredictionCancelled("training cancelled")
+        # painted codes and (transfer features) the painted grey levels, before any feature is computed
+        painted_codes: list[np.ndarray] = []
+        painted_grey: list[np.ndarray] = []
+        for region in blocks:
             s = np.asarray(scribbles[region])
             painted = s != 0
-            feats = region_features(volume, region, settings)
-            xs.append(feats[painted])
-            ys.append(s[painted].astype(np.int64))
-            if progress is not None:
-                progress(i + 1, total)
-        y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
-        codes, counts = np.unique(y, return_counts=True)
+            painted_codes.append(s[painted].astype(np.int64))
+            painted_grey.append(np.asarray(volume[region])[painted].astype(np.float64))
+        y_all = np.concatenate(painted_codes) if painted_codes else np.zeros(0, np.int64)
+        codes, counts = np.unique(y_all, return_counts=True)
         if codes.size < 2:
             raise LiCellInputError(
                 None,
@@ -214,6 +297,40 @@ class PixelClassifier:
             )
         for c in codes:
             class_by_code(int(c))  # unknown codes are an error, not a silent class
+        ctx = None
+        metal_threshold = None
+        settings = self.feature_settings
+        if self.transfer:
+            cal = calibration
+            offset, per = (0.0, 1.0) if cal is None else (float(cal.offset), float(cal.per_inv_cm))
+            probe = ScanContext(offset, per, cal is not None, 1.0, 1.0, shape)
+            mu = probe.to_mu(np.concatenate(painted_grey)).astype(np.float64)
+            med = {int(c): float(np.median(mu[y_all == c])) for c in codes}
+            if METAL.code in med and settings.position:
+                others = [m for c, m in med.items() if c != METAL.code and m < med[METAL.code]]
+                if others:
+                    metal_threshold = 0.5 * (med[METAL.code] + max(others))
+            if settings.position and metal_threshold is None:
+                settings = replace(settings, position=False)  # no metal stroke: no collector map
+            dark_threshold = 0.5 * med[SE.code] if SE.code in med else None
+            ctx = scan_context(volume, settings, cal, voxel_size_um, metal_threshold, dark_threshold)
+        xs, ys = [], []
+        total = len(blocks) + 1
+        for i, region in enumerate(blocks):
+            if _is_cancelled(cancel):
+                raise PredictionCancelled("training cancelled")
+            s = np.asarray(scribbles[region])
+            painted = s != 0
+            if ctx is None:
+                feats = region_features(volume, region, settings)
+            else:
+                block, crop, origin = _read_with_halo(volume, region, transfer_halo(settings))
+                feats = transfer_features(block, ctx, settings, origin, crop)
+            xs.append(feats[painted])
+            ys.append(s[painted].astype(np.int64))
+            if progress is not None:
+                progress(i + 1, total)
+        y = np.concatenate(ys)
         X = np.concatenate(xs)
         rng = np.random.default_rng(self.random_state)
         keep = []
@@ -225,6 +342,37 @@ class PixelClassifier:
             keep.append(idx)
             used[int(c)] = int(idx.size)
         keep_idx = np.concatenate(keep)
+        X, y = X[keep_idx], y[keep_idx]
+        weight = np.ones(y.size)
+        levels: dict[int, dict[str, float]] = {}
+        boundary: dict[int, int] = {}
+        if ctx is not None:
+            levels = _painted_levels(X, y, codes, ctx.noise)
+            intervals = self.gate_intervals(ctx, levels)
+            if self.boundary_samples and intervals:
+                # boundary voxels labelled by the partial-volume rule next to the plateaus the thresholds are sure of
+                cap = max(1, self.boundary_samples // len(blocks))
+                bx, by = [], []
+                for region in blocks:
+                    if _is_cancelled(cancel):
+                        raise PredictionCancelled("training cancelled")
+                    block, crop, origin = _read_with_halo(volume, region, transfer_halo(settings))
+                    feats = transfer_features(block, ctx, settings, origin, crop)
+                    pseudo = _boundary_labels(feats, intervals, levels, ctx.noise, settings)
+                    pseudo[np.asarray(scribbles[region]) != 0] = 0
+                    for c in np.unique(pseudo[pseudo > 0]):
+                        idx = np.flatnonzero(pseudo.reshape(-1) == c)
+                        if idx.size > cap:
+                            idx = np.sort(rng.choice(idx, cap, replace=False))
+                        bx.append(feats.reshape(-1, feats.shape[-1])[idx])
+                        by.append(np.full(idx.size, int(c), np.int64))
+                    del feats, pseudo, block
+                if by:
+                    yb = np.concatenate(by)
+                    boundary = {int(c): int((yb == c).sum()) for c in np.unique(yb)}
+                    X = np.concatenate([X, np.concatenate(bx)])
+                    y = np.concatenate([y, yb])
+                    weight = np.concatenate([np.full(weight.size, PAINTED_WEIGHT), np.ones(yb.size)])
         if _is_cancelled(cancel):
             raise PredictionCancelled("training cancelled")
         forest = RandomForestClassifier(
@@ -234,14 +382,22 @@ class PixelClassifier:
             random_state=self.random_state,
             n_jobs=self.n_jobs,
         )
-        forest.fit(X[keep_idx], y[keep_idx])
+        forest.fit(X, y, sample_weight=weight)
         self.forest = forest
+        self._compiled = None
+        self.feature_settings = settings
         self.class_codes = tuple(int(c) for c in forest.classes_)
+        if ctx is not None:
+            self.calibrated = ctx.calibrated
+            self.metal_threshold = metal_threshold
+            self.dark_threshold = dark_threshold
+            self.levels = levels
         self.summary = TrainingSummary(
             class_codes=self.class_codes,
             painted_voxels={int(c): int(n) for c, n in zip(codes, counts)},
             training_voxels=used,
             seconds=time.perf_counter() - t0,
+            boundary_voxels=boundary,
         )
         if progress is not None:
             progress(total, total)
@@ -249,30 +405,52 @@ class PixelClassifier:
 
     # --- prediction --------------------------------------------------------------
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities (n, n_classes) of feature rows, summed over trees in a fixed order.
+        """Class probabilities (n, n_classes) of feature rows.
 
-        sklearn sums tree votes from threads in whatever order they finish;
-        here the sum runs in tree order, so the same model always gives
+        Walks the forest compiled to flat arrays (:mod:`.compiled`) with numba,
+        trees summed in a fixed order, so the same model always gives
         bit-identical probabilities (a saved and re-loaded model reproduces
-        its prediction exactly).
+        its prediction exactly); equal to scikit-learn's ``predict_proba`` up
+        to float rounding.
         """
         if self.forest is None:
             raise RuntimeError("the classifier is not trained; call fit() or load() first")
-        from joblib import Parallel, delayed
+        return self.compiled.predict_proba(X)
 
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        trees = self.forest.estimators_
-        proba = np.zeros((X.shape[0], len(self.class_codes)), dtype=np.float64)
-        if X.shape[0] == 0:
-            return proba
-        parallel = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")
-        batch = 1 << 18  # rows per pass: bounds the per-tree probability arrays in flight
-        for r0 in range(0, X.shape[0], batch):
-            rows = X[r0 : r0 + batch]
-            for p in parallel(delayed(t.predict_proba)(rows, check_input=False) for t in trees):
-                proba[r0 : r0 + batch] += p
-        proba /= len(trees)
-        return proba
+    def gate_intervals(self, ctx: ScanContext, levels: dict | None = None) -> list[tuple[int, float, float]]:
+        """Classes the thresholds decide without the forest: ``(code, lo, hi)`` on ``g1``.
+
+        A painted class gets an interval ``median g1 +- 5 sd(g1)`` (sd of the
+        noise after the sigma-1 smoothing, of the scan being classified) when
+        its painted voxels are flat (spread under 2 noise sd) and the interval
+        overlaps no other class's interval nor the inter-quartile range of
+        another class's painted ``g1``. A voxel whose ``g1`` lies in such an
+        interval and whose gradient is within noise takes that class; every
+        other voxel goes to the forest.
+        """
+        levels = self.levels if levels is None else levels
+        if not self.transfer or not levels:
+            return []
+        sd = ctx.noise * _g1_noise_factor(self.feature_settings)
+        hw = 5.0 * sd
+        flat = {c: lv for c, lv in levels.items() if lv["spread_per_noise"] < 2.0}
+        out = []
+        for c, lv in flat.items():
+            lo, hi = lv["g1"] - hw, lv["g1"] + hw
+            clash = False
+            for d, other in levels.items():
+                if d == c:
+                    continue
+                if d in flat:
+                    olo, ohi = other["g1"] - hw, other["g1"] + hw
+                else:
+                    olo, ohi = other["g1_q25"], other["g1_q75"]
+                if lo <= ohi and olo <= hi:
+                    clash = True
+                    break
+            if not clash:
+                out.append((int(c), float(lo), float(hi)))
+        return out
 
     def predict(
         self,
@@ -284,8 +462,12 @@ class PixelClassifier:
         progress: Progress | None = None,
         cancel: Cancel | None = None,
         slab_depth: int | None = None,
+        calibration=None,
+        voxel_size_um: float | None = None,
+        direct: bool = False,
+        gate: bool | None = None,
     ):
-        """Classify every voxel, z-slab by z-slab.
+        """Classify every voxel, block by block.
 
         Parameters
         ----------
@@ -301,14 +483,28 @@ class PixelClassifier:
             Painted voxels (non-zero) keep their painted code, with uncertainty 0
             and probability 1 for that code.
         progress : callable(done, total), optional
-            Called after each slab.
+            Called after each block.
         cancel : callable() -> bool or threading.Event, optional
-            Checked between slabs; when set, raises :class:`PredictionCancelled`.
-            Results are staged in scratch memory and copied into the outputs
-            only after the last slab, so a cancelled run leaves them untouched.
+            Checked between blocks; when set, raises :class:`PredictionCancelled`.
+            Unless ``direct``, results are staged in scratch memory and copied
+            into the outputs only after the last block, so a cancelled run
+            leaves them untouched.
         slab_depth : int, optional
             Slab thickness in voxels (default: blocks of about 2 million voxels;
             large planes are tiled in y and x as well).
+        calibration : GreyCalibration, optional
+            Grey -> 1/cm map of this scan; required for a model trained in 1/cm.
+        voxel_size_um : float, optional
+            Voxel size of this scan (heights above the collector).
+        direct : bool
+            Write each block straight into the outputs (zarr, memmap, ...): no
+            staging copy, so scans larger than memory and than the scratch
+            disk are classified within the memory of one block; a cancelled run
+            leaves the blocks done so far written.
+        gate : bool, optional
+            Decide the voxels the thresholds leave in no doubt without the
+            forest (see :meth:`gate_intervals`; they get uncertainty 0).
+            Default: the model's :attr:`gate`.
 
         Returns
         -------
@@ -331,26 +527,55 @@ class PixelClassifier:
                 raise LiCellInputError(None, f"{name} has shape {tuple(arr.shape)}, expected {want}")
         if labels_out is None:
             labels_out = np.zeros(shape, dtype=LABEL_DTYPE)
-        settings = self.feature_settings
+        gate = self.gate if gate is None else bool(gate)
+        ctx = self.scan_context(volume, calibration, voxel_size_um)
+        intervals = self.gate_intervals(ctx) if (gate and ctx is not None) else []
+        grad_limit = 4.0 * _grad_noise_factor(self.feature_settings) if intervals else 0.0
         blocks = iter_blocks(shape, default_block_shape(shape, slab_depth=slab_depth))
         codes = np.asarray(self.class_codes, dtype=LABEL_DTYPE)
         code_index = {c: i for i, c in enumerate(self.class_codes)}
+        gated = 0
 
         with tempfile.TemporaryDirectory(prefix="licell-predict-") as scratch_dir:
-            stage_labels = _scratch(scratch_dir, "labels", shape, LABEL_DTYPE)
-            stage_unc = _scratch(scratch_dir, "uncertainty", shape, np.float16) if uncertainty_out is not None else None
-            stage_prob = (
-                _scratch(scratch_dir, "probabilities", (n_classes, *shape), np.float16)
-                if probabilities_out is not None
-                else None
-            )
+            if direct:
+                stage_labels, stage_unc, stage_prob = labels_out, uncertainty_out, probabilities_out
+            else:
+                stage_labels = _scratch(scratch_dir, "labels", shape, LABEL_DTYPE)
+                stage_unc = (_scratch(scratch_dir, "uncertainty", shape, np.float16)
+                             if uncertainty_out is not None else None)
+                stage_prob = (
+                    _scratch(scratch_dir, "probabilities", (n_classes, *shape), np.float16)
+                    if probabilities_out is not None
+                    else None
+                )
             for i, region in enumerate(blocks):
                 if _is_cancelled(cancel):
                     raise PredictionCancelled("prediction cancelled")
-                feats = region_features(volume, region, settings)
-                block_shape = feats.shape[:-1]
-                proba = self.predict_proba_features(feats.reshape(-1, feats.shape[-1]))
-                del feats
+                block_shape = tuple(sl.stop - sl.start for sl in region)
+                n = int(np.prod(block_shape))
+                if ctx is None:
+                    feats = region_features(volume, region, self.feature_settings)
+                    proba = self.predict_proba_features(feats.reshape(-1, feats.shape[-1]))
+                    del feats
+                else:
+                    block, crop, origin = _read_with_halo(volume, region, transfer_halo(self.feature_settings))
+                    s1 = transfer_stage1(block, ctx, self.feature_settings)
+                    doubt = np.ones(n, dtype=bool)
+                    proba = np.zeros((n, n_classes), dtype=np.float64)
+                    if intervals:
+                        g1 = s1[1][crop].reshape(-1)
+                        calm = s1[2][crop].reshape(-1) <= np.float32(grad_limit * ctx.noise)
+                        for c, lo, hi in intervals:
+                            sure = calm & (g1 >= np.float32(lo)) & (g1 <= np.float32(hi))
+                            proba[sure, code_index[c]] = 1.0
+                            doubt &= ~sure
+                        gated += n - int(doubt.sum())
+                    if doubt.any():
+                        rows = transfer_features(block, ctx, self.feature_settings, origin, crop, stage1=s1,
+                                                 where=doubt)
+                        proba[doubt] = self.predict_proba_features(rows)
+                        del rows
+                    del block, s1
                 best = np.argmax(proba, axis=1)
                 lab = codes[best]
                 unc = 1.0 - proba[np.arange(proba.shape[0]), best]
@@ -373,17 +598,19 @@ class PixelClassifier:
                     )
                 if progress is not None:
                     progress(i + 1, len(blocks))
-            if _is_cancelled(cancel):
+            if _is_cancelled(cancel) and not direct:
                 raise PredictionCancelled("prediction cancelled")
-            step = max(1, (1 << 24) // max(1, shape[1] * shape[2]))
-            for z0 in range(0, shape[0], step):  # commit: copy the staged results into the caller's arrays
-                z1 = min(z0 + step, shape[0])
-                labels_out[z0:z1] = stage_labels[z0:z1]
-                if stage_unc is not None:
-                    uncertainty_out[z0:z1] = stage_unc[z0:z1]
-                if stage_prob is not None:
-                    probabilities_out[:, z0:z1] = stage_prob[:, z0:z1]
+            if not direct:
+                step = max(1, (1 << 24) // max(1, shape[1] * shape[2]))
+                for z0 in range(0, shape[0], step):  # commit: copy the staged results into the caller's arrays
+                    z1 = min(z0 + step, shape[0])
+                    labels_out[z0:z1] = stage_labels[z0:z1]
+                    if stage_unc is not None:
+                        uncertainty_out[z0:z1] = stage_unc[z0:z1]
+                    if stage_prob is not None:
+                        probabilities_out[:, z0:z1] = stage_prob[:, z0:z1]
             del stage_labels, stage_unc, stage_prob
+        self.last_gate_fraction = gated / max(1, int(np.prod(shape))) if ctx is not None else None
         return labels_out
 
     # --- files -----------------------------------------------------------------------
@@ -405,6 +632,7 @@ class PixelClassifier:
         payload = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
+            "feature_kind": "transfer" if self.transfer else "multiscale",
             "feature_settings": self.feature_settings.as_dict(),
             "feature_names": self.feature_names,
             "class_codes": list(self.class_codes),
@@ -415,7 +643,13 @@ class PixelClassifier:
                 "max_samples_per_class": self.max_samples_per_class,
                 "class_weight": self.class_weight,
                 "random_state": self.random_state,
+                "gate": self.gate,
+                "boundary_samples": self.boundary_samples,
             },
+            "levels": {int(c): dict(v) for c, v in self.levels.items()},
+            "metal_threshold": self.metal_threshold,
+            "dark_threshold": self.dark_threshold,
+            "calibrated": self.calibrated,
             "sklearn_version": sklearn.__version__,
             "forest": self.forest,
         }
@@ -434,7 +668,7 @@ class PixelClassifier:
 
     @classmethod
     def load(cls, path: str | os.PathLike, n_jobs: int = -1) -> "PixelClassifier":
-        """Read a model written by :meth:`save`.
+        """Read a model written by :meth:`save` (this format version, or version 1: multi-scale features).
 
         Raises
         ------
@@ -453,19 +687,100 @@ class PixelClassifier:
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise LiCellInputError(path, "not a napari-licell pixel-classifier file")
         version = payload.get("format_version")
-        if version != MODEL_FORMAT_VERSION:
+        if version not in (1, MODEL_FORMAT_VERSION):
             raise LiCellInputError(
                 path,
-                f"pixel-classifier file has format version {version}; this napari-licell reads version "
-                f"{MODEL_FORMAT_VERSION}",
+                f"pixel-classifier file has format version {version}; this napari-licell reads versions "
+                f"1 to {MODEL_FORMAT_VERSION}",
                 "retrain the classifier from its scribbles and save it again",
             )
         params = dict(payload.get("params", {}))
-        model = cls(FeatureSettings.from_dict(payload["feature_settings"]), n_jobs=n_jobs, **params)
+        if payload.get("feature_kind", "multiscale") == "transfer":
+            settings = TransferSettings.from_dict(payload["feature_settings"])
+        else:
+            settings = FeatureSettings.from_dict(payload["feature_settings"])
+        model = cls(settings, n_jobs=n_jobs, **params)
         model.forest = payload["forest"]
         model.forest.n_jobs = n_jobs
         model.class_codes = tuple(int(c) for c in payload["class_codes"])
+        model.levels = {int(c): dict(v) for c, v in payload.get("levels", {}).items()}
+        model.metal_threshold = payload.get("metal_threshold")
+        model.dark_threshold = payload.get("dark_threshold")
+        model.calibrated = bool(payload.get("calibrated", False))
         return model
+
+
+#: Weight of a painted voxel relative to a boundary voxel labelled by the partial-volume rule.
+PAINTED_WEIGHT = 3.0
+
+
+def _painted_levels(X: np.ndarray, y: np.ndarray, codes, noise: float) -> dict[int, dict[str, float]]:
+    """Median and quartiles of the painted ``g1`` (feature column 1) per class, spread in noise units."""
+    out = {}
+    for c in codes:
+        g1 = X[y == c, 1].astype(np.float64)
+        q25, q50, q75 = np.percentile(g1, [25, 50, 75])
+        out[int(c)] = {"g1": float(q50), "g1_q25": float(q25), "g1_q75": float(q75),
+                       "spread_per_noise": float((q75 - q25) / 1.349 / noise)}
+    return out
+
+
+def _boundary_labels(feats: np.ndarray, intervals, levels, noise: float, settings: TransferSettings) -> np.ndarray:
+    """Class codes for voxels at the rim of plateaus the thresholds are sure of (0 elsewhere).
+
+    A voxel within 4 voxels of a sure plateau of class ``c`` (``g1`` in its
+    interval, gradient within noise), not itself sure, next to a phase at
+    least 20 noise sd brighter or darker (the extreme ``g1`` within 3 voxels),
+    takes ``c`` when its own value lies less than 35 % of the way from ``c``'s
+    level to that phase: the partial-volume rule puts the interface at 50 %.
+    """
+    from scipy import ndimage as ndi
+
+    mu, g1, grad = feats[..., 0], feats[..., 1], feats[..., 4]
+    limit = 4.0 * _grad_noise_factor(settings)
+    sure = np.zeros(g1.shape, np.int16)
+    for c, lo, hi in intervals:
+        sure[(g1 >= lo) & (g1 <= hi) & (grad <= limit)] = c
+    bright = ndi.maximum_filter(g1, size=7, mode="nearest")
+    dark = ndi.minimum_filter(g1, size=7, mode="nearest")
+    out = np.zeros(g1.shape, np.uint8)
+    free = sure == 0
+    for c, _, _ in intervals:
+        lc = np.float32(levels[c]["g1"])
+        near = ndi.binary_dilation(sure == c, iterations=4) & free & (out == 0)
+        ext = np.where(bright - lc >= lc - dark, bright, dark)
+        span = ext - lc
+        ok = near & (np.abs(span) > 20.0 * noise)
+        frac = np.divide(mu - lc, span, out=np.ones_like(mu), where=ok)
+        out[ok & (frac < 0.35)] = c
+    return out
+
+
+def _g1_noise_factor(settings: TransferSettings) -> float:
+    """Std of ``g1`` over the noise std (white noise)."""
+    w = gaussian_kernel(settings.small, settings.truncate).astype(np.float64)
+    return float((w**2).sum()) ** 1.5
+
+
+def _grad_noise_factor(settings: TransferSettings) -> float:
+    """Std of one central-difference component of ``grad g1`` over the noise std (white noise)."""
+    w = gaussian_kernel(settings.small, settings.truncate).astype(np.float64)
+    d = (np.concatenate([w, [0.0, 0.0]]) - np.concatenate([[0.0, 0.0], w])) / 2.0
+    return math.sqrt(float((d**2).sum()) * float((w**2).sum()) ** 2)
+
+
+def _read_with_halo(volume, region, h: int):
+    """``volume[region]`` grown by ``h`` voxels each side (clipped): (block, crop back to region, block origin)."""
+    read, crop, origin = [], [], []
+    for sl, n in zip(region, volume.shape):
+        a, b, step = sl.indices(n)
+        if step != 1 or a >= b:
+            raise ValueError(f"region {region} is not a non-empty step-1 part of a volume of shape {volume.shape}")
+        lo, hi = max(0, a - h), min(n, b + h)
+        read.append(slice(lo, hi))
+        crop.append(slice(a - lo, b - lo))
+        origin.append(lo)
+    return np.asarray(volume[tuple(read)]), tuple(crop), tuple(origin)
 
 
 def _scratch(folder: str, name: str, shape: tuple[int, ...], dtype) -> Any:

@@ -1,0 +1,303 @@
+"""Features that mean the same thing in every cell, computed fast per block (float32, numba filters).
+
+Per voxel, with ``mu`` the grey value calibrated to 1/cm (``(grey - offset) /
+per_inv_cm``; grey units when the scan has no calibration) and ``noise`` the
+scan's noise in the same units (estimated on the scan, see
+:func:`estimate_noise`):
+
+* ``mu`` and its Gaussian means ``g1`` (sigma 1 voxel) and ``g2.5`` (sigma 2.5,
+  cascaded from ``g1``): absolute attenuation, 1/cm;
+* ``dog_per_noise``: ``(g1 - g2.5) / noise``, local contrast in noise units;
+* ``gradient_per_noise``: ``|grad g1| / noise``;
+* ``texture_per_noise``: Gaussian-weighted (sigma 2.5) RMS of ``mu - g1``
+  over ``noise`` (about 1 in a flat phase, larger in a mixed SE + Li region);
+* ``height_um`` (when the model knows the metal's attenuation): height above
+  the current collector's face in micrometres, from the per-column thickness
+  of the metal slab at the collector end of the stack axis (axis 0), so a
+  carbon interlayer on the collector and a gas void higher up are told apart
+  although their attenuation is the same.
+
+Everything is computed on a block read with :func:`transfer_halo` voxels of
+context on every side, so block-wise features equal whole-volume features.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .filters import gaussian3, gaussian_kernel, gradient_magnitude3, kernel_radius
+
+__all__ = [
+    "TransferSettings",
+    "ScanContext",
+    "scan_context",
+    "estimate_noise",
+    "transfer_feature_names",
+    "transfer_halo",
+    "transfer_stage1",
+    "transfer_features",
+]
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """The transferable feature set.
+
+    Attributes
+    ----------
+    small, large : float
+        Gaussian scales in voxels.
+    truncate : float
+        Kernel half-width in standard deviations.
+    position : bool
+        Include ``height_um`` (needs the metal's attenuation, learnt from a metal stroke).
+    """
+
+    small: float = 1.0
+    large: float = 2.5
+    truncate: float = 3.0
+    position: bool = True
+    min_radius: int = 2
+    kind: str = "transfer"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TransferSettings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def transfer_feature_names(settings: TransferSettings) -> list[str]:
+    names = ["mu", f"g{settings.small:g}", f"g{settings.large:g}", "dog_per_noise", "gradient_per_noise",
+             "texture_per_noise", f"darkest_g{settings.small:g}_within_{settings.min_radius}", "plane_dark_fraction"]
+    if settings.position:
+        names.append("height_um")
+    return names
+
+
+def _large_step(settings: TransferSettings) -> float:
+    return math.sqrt(settings.large**2 - settings.small**2)
+
+
+def transfer_halo(settings: TransferSettings) -> int:
+    """Voxels of context each side of a block needed for exact features."""
+    r1 = kernel_radius(settings.small, settings.truncate)
+    r2 = kernel_radius(_large_step(settings), settings.truncate)
+    rt = kernel_radius(settings.large, settings.truncate)
+    return max(r1 + r2, r1 + rt, r1 + 1, r1 + settings.min_radius) + 1
+
+
+@dataclass
+class ScanContext:
+    """What the features need to know about one scan.
+
+    Attributes
+    ----------
+    offset, per_inv_cm : float
+        ``mu = (grey - offset) / per_inv_cm`` (1/cm; 0 and 1 when uncalibrated).
+    calibrated : bool
+        True when ``mu`` is in 1/cm.
+    noise : float
+        Noise standard deviation of ``mu`` (same units).
+    voxel_um : float
+        Voxel size, micrometres (1 when unknown: heights are then in voxels).
+    shape : tuple of int
+        Scan shape (z, y, x).
+    collector_thickness : ndarray (y, x) of float32 or None
+        Voxels of metal per column at the collector end.
+    collector_at_start : bool
+        The collector lies at ``z = 0`` (else at the last plane).
+    dark_profile : ndarray (z,) of float32 or None
+        Per plane, the fraction of voxels darker than the model's dark threshold.
+    """
+
+    offset: float
+    per_inv_cm: float
+    calibrated: bool
+    noise: float
+    voxel_um: float
+    shape: tuple[int, int, int]
+    collector_thickness: np.ndarray | None = None
+    collector_at_start: bool = True
+    dark_profile: np.ndarray | None = None
+
+    def to_mu(self, grey: np.ndarray) -> np.ndarray:
+        x = np.asarray(grey, dtype=np.float32)
+        if self.offset != 0.0 or self.per_inv_cm != 1.0:
+            x = (x - np.float32(self.offset)) * np.float32(1.0 / self.per_inv_cm)
+        return x
+
+
+def _residual_factor(settings: TransferSettings) -> float:
+    """Std of ``x - G_small(x)`` over std of ``x`` for white noise."""
+    w = gaussian_kernel(settings.small, settings.truncate).astype(np.float64)
+    w0 = w[(w.size - 1) // 2]
+    return math.sqrt(1.0 - 2.0 * w0**3 + float((w**2).sum()) ** 3)
+
+
+def estimate_noise(volume, ctx: ScanContext, settings: TransferSettings, samples: int = 6, side: int = 40) -> float:
+    """Noise of ``mu`` from the median absolute residual ``mu - g1`` in a few sub-blocks spread over the scan."""
+    shape = tuple(volume.shape)
+    d = [min(side, n) for n in shape]
+    vals = []
+    for f in np.linspace(0.1, 0.9, samples):
+        z0 = int(f * (shape[0] - d[0]))
+        y0, x0 = (shape[1] - d[1]) // 2, (shape[2] - d[2]) // 2
+        x = ctx.to_mu(np.asarray(volume[z0 : z0 + d[0], y0 : y0 + d[1], x0 : x0 + d[2]]))
+        res = x - gaussian3(x, settings.small, settings.truncate)
+        r = kernel_radius(settings.small, settings.truncate)
+        core = res[r:-r or None, r:-r or None, r:-r or None] if min(d) > 2 * r + 2 else res
+        vals.append(core.ravel())
+    res = np.concatenate(vals)
+    mad = float(np.median(np.abs(res - np.median(res)))) * 1.4826
+    noise = mad / _residual_factor(settings)
+    return noise if noise > 0 else 1.0
+
+
+def _plane_fraction(volume, ctx: ScanContext, threshold: float) -> np.ndarray:
+    """Fraction of each plane (axis 0) with ``mu`` below ``threshold``."""
+    nz = ctx.shape[0]
+    out = np.zeros(nz, dtype=np.float32)
+    step = max(1, (1 << 23) // max(1, ctx.shape[1] * ctx.shape[2]))
+    for z0 in range(0, nz, step):
+        z1 = min(z0 + step, nz)
+        out[z0:z1] = (ctx.to_mu(np.asarray(volume[z0:z1])) < np.float32(threshold)).mean(axis=(1, 2))
+    return out
+
+
+def _collector_map(volume, ctx: ScanContext, metal_threshold: float) -> tuple[np.ndarray, bool]:
+    """Per-column metal voxel counts in each half of axis 0; the collector end is the half with more metal."""
+    nz = ctx.shape[0]
+    half = nz // 2
+    lo = np.zeros(ctx.shape[1:], dtype=np.float32)
+    hi = np.zeros(ctx.shape[1:], dtype=np.float32)
+    step = max(1, (1 << 23) // max(1, ctx.shape[1] * ctx.shape[2]))
+    for z0 in range(0, nz, step):
+        z1 = min(z0 + step, nz)
+        metal = ctx.to_mu(np.asarray(volume[z0:z1])) > np.float32(metal_threshold)
+        if z0 < half:
+            lo += metal[: max(0, half - z0)].sum(axis=0)
+        if z1 > half:
+            hi += metal[max(0, half - z0) :].sum(axis=0)
+    at_start = float(lo.sum()) >= float(hi.sum())
+    return (lo if at_start else hi), at_start
+
+
+def scan_context(
+    volume,
+    settings: TransferSettings,
+    calibration=None,
+    voxel_size_um: float | None = None,
+    metal_threshold: float | None = None,
+    dark_threshold: float | None = None,
+) -> ScanContext:
+    """Calibration, noise and collector map of a scan.
+
+    Parameters
+    ----------
+    volume : array-like (z, y, x)
+    settings : TransferSettings
+    calibration : GreyCalibration-like (``offset``, ``per_inv_cm``) or None
+        None: features in grey units.
+    voxel_size_um : float, optional
+    metal_threshold : float, optional
+        ``mu`` above which a voxel counts as metal (from the model); None: no collector map.
+    dark_threshold : float, optional
+        ``mu`` below which a voxel counts as dark (gas, carbon, Li) for the per-plane fraction.
+    """
+    shape = tuple(int(n) for n in volume.shape)
+    if calibration is not None:
+        offset, per = float(calibration.offset), float(calibration.per_inv_cm)
+    else:
+        offset, per = 0.0, 1.0
+    ctx = ScanContext(offset, per, calibration is not None, 1.0, float(voxel_size_um or 1.0), shape)
+    ctx.noise = estimate_noise(volume, ctx, settings)
+    if settings.position and metal_threshold is not None:
+        ctx.collector_thickness, ctx.collector_at_start = _collector_map(volume, ctx, metal_threshold)
+    if dark_threshold is not None:
+        ctx.dark_profile = _plane_fraction(volume, ctx, dark_threshold)
+    return ctx
+
+
+def transfer_stage1(block: np.ndarray, ctx: ScanContext, settings: TransferSettings):
+    """``mu``, ``g1`` and ``|grad g1|`` of a block (whole block, no crop): the cheap part used for gating."""
+    x = np.ascontiguousarray(ctx.to_mu(block), dtype=np.float32)
+    g1 = gaussian3(x, settings.small, settings.truncate)
+    return x, g1, gradient_magnitude3(g1)
+
+
+def transfer_features(
+    block: np.ndarray,
+    ctx: ScanContext,
+    settings: TransferSettings,
+    origin: tuple[int, int, int],
+    crop: tuple[slice, slice, slice] | None = None,
+    stage1=None,
+    where: np.ndarray | None = None,
+) -> np.ndarray:
+    """Features of a block (read from the scan at ``origin``), cropped to ``crop``.
+
+    Parameters
+    ----------
+    where : ndarray of bool, optional
+        Mask over the cropped region: return rows only for these voxels
+        (shape (n, n_features)), in C order.
+
+    Returns
+    -------
+    ndarray of float32, shape (dz, dy, dx, n_features), or (n, n_features) with ``where``
+    """
+    if block.ndim != 3:
+        raise ValueError(f"features need a 3-D (z, y, x) block, got shape {block.shape}")
+    x, g1, grad = stage1 if stage1 is not None else transfer_stage1(block, ctx, settings)
+    crop = tuple(crop) if crop is not None else (slice(None),) * 3
+    crop = tuple(slice(*c.indices(n)[:2]) for c, n in zip(crop, x.shape))
+    cshape = tuple(c.stop - c.start for c in crop)
+    if where is None:
+        pos = np.indices(cshape).reshape(3, -1)
+    else:
+        pos = np.stack(np.nonzero(where.reshape(cshape)))
+    pos = [p + c.start for p, c in zip(pos, crop)]
+    flat = np.ravel_multi_index(pos, x.shape)
+    g2 = gaussian3(g1, _large_step(settings), settings.truncate)
+    res = x - g1
+    tex = gaussian3(res * res, settings.large, settings.truncate)
+    dark = ndi.minimum_filter(g1, size=2 * settings.min_radius + 1, mode="reflect")
+    names = transfer_feature_names(settings)
+    out = np.empty((flat.size, len(names)), dtype=np.float32)
+    inv = np.float32(1.0 / ctx.noise)
+    out[:, 0] = x.ravel()[flat]
+    g1v = g1.ravel()[flat]
+    g2v = g2.ravel()[flat]
+    out[:, 1] = g1v
+    out[:, 2] = g2v
+    out[:, 3] = (g1v - g2v) * inv
+    out[:, 4] = grad.ravel()[flat] * inv
+    out[:, 5] = np.sqrt(np.maximum(tex.ravel()[flat], 0.0)) * inv
+    out[:, 6] = dark.ravel()[flat]
+    z_abs = pos[0] + origin[0]
+    if ctx.dark_profile is not None:
+        out[:, 7] = ctx.dark_profile[z_abs]
+    else:
+        out[:, 7] = 0.0
+    if settings.position:
+        out[:, 8] = _heights(ctx, z_abs, pos[1] + origin[1], pos[2] + origin[2])
+    if where is None:
+        return out.reshape((*cshape, len(names)))
+    return out
+
+
+def _heights(ctx: ScanContext, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Height above the collector face (um) of voxels at absolute (z, y, x); 0 without a collector map."""
+    if ctx.collector_thickness is None:
+        return np.zeros(z.shape, np.float32)
+    zz = z.astype(np.float32)
+    if not ctx.collector_at_start:
+        zz = np.float32(ctx.shape[0] - 1) - zz
+    return ((zz - ctx.collector_thickness[y, x]) * np.float32(ctx.voxel_um)).astype(np.float32)
