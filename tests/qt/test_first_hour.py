@@ -15,14 +15,16 @@ from qtpy.QtWidgets import QApplication
 from napari_licell.classes import CARBON, LI, METAL, SE, SE_LI, VOID
 from napari_licell.phantoms.demo_study import load_demo_cell
 
-from user_actions import GuiThreadWatch, drag_on_canvas
+from user_actions import StallSampler, drag_on_canvas
 
 CELL = "process3_after_Xe6"
-#: Longest the GUI thread may stall during a background task (ms). Round one froze it for 10-62 s; what is
-#: left (first-use imports and numba cache loads in the worker, matplotlib drawing the results on the GUI
-#: thread) measures 0.25-0.7 s on a quiet machine and up to 3.5 s when other processes load both cores,
-#: above the 100 ms goal, so the bound catches freezes, not that goal.
+#: Longest the GUI thread may stall (wall time, ms) during a background task: catches freezes (round one:
+#: 10-62 s) on a machine that other processes may load. What may stall it at all is napari building the
+#: layers a task shows (~0.2 s per labels layer in napari itself, benchmarks/bench_gui_stalls.py).
 MAX_STALL_MS = 5000
+#: GUI-thread CPU time our own code may take in one stall (ms): the issue's goal, in CPU time so that a
+#: loaded machine does not fail it (StallSampler.own_stalls).
+OWN_CPU_MS = 100
 PLUGIN = "napari-licell"
 
 
@@ -102,7 +104,7 @@ def test_painting_with_the_mouse_from_the_plugin_menu_trains_the_classifier(make
     np.testing.assert_array_equal(painted > 0, np.asarray(classes.data) > 0)  # strokes reached the scribbles
     assert painted[truth == LI.code].size and (painted[painted > 0] == truth[painted > 0]).mean() > 0.9
 
-    with GuiThreadWatch() as watch:
+    with StallSampler() as watch:
         paint.train_button.click()
         qtbot.waitUntil(lambda: paint.worker is None, timeout=240000)
     assert paint.classifier is not None and paint.classifier.is_trained, paint.status.text()
@@ -110,7 +112,8 @@ def test_painting_with_the_mouse_from_the_plugin_menu_trains_the_classifier(make
     li_true, li_pred = truth == LI.code, predicted == LI.code
     dice = 2 * (li_true & li_pred).sum() / (li_true.sum() + li_pred.sum())
     assert dice >= 0.9, f"Li Dice {dice:.3f} from {strokes} strokes"
-    assert watch.longest_gap_ms < MAX_STALL_MS, f"the GUI thread froze for {watch.longest_gap_ms:.0f} ms"
+    assert watch.longest_ms < MAX_STALL_MS, f"the GUI thread froze for {watch.longest_ms:.0f} ms"
+    assert not watch.own_stalls(OWN_CPU_MS), f"our code held the GUI thread: {watch.own_stalls(OWN_CPU_MS)}"
     assert study.workflow.buttons[2].text().startswith("✓")  # the workflow strip saw the painting
 
 
@@ -124,7 +127,7 @@ def test_measure_runs_in_the_background_and_leaves_the_active_layer(make_napari_
     active = viewer.layers[CELL]
     viewer.layers.selection.active = active
     n_layers = len(viewer.layers)
-    with GuiThreadWatch() as watch:
+    with StallSampler() as watch:
         results.measure_button.click()
         assert results.worker is not None  # Measure returned at once; the work runs in a worker
         qtbot.waitUntil(lambda: results.worker is None, timeout=120000)
@@ -136,7 +139,8 @@ def test_measure_runs_in_the_background_and_leaves_the_active_layer(make_napari_
     assert len(viewer.layers) == n_layers + 1  # the map, and no stray preview layer
     assert thresholds.image_combo.currentText() == CELL  # the Thresholds dock still follows the scan
     assert not any("preview" in layer.name for layer in viewer.layers)
-    assert watch.longest_gap_ms < MAX_STALL_MS, f"the GUI thread froze for {watch.longest_gap_ms:.0f} ms"
+    assert watch.longest_ms < MAX_STALL_MS, f"the GUI thread froze for {watch.longest_ms:.0f} ms"
+    assert not watch.own_stalls(OWN_CPU_MS), f"our code held the GUI thread: {watch.own_stalls(OWN_CPU_MS)}"
 
 
 @pytest.mark.parametrize("screen", [(1366, 768), (1920, 1080)])
@@ -181,14 +185,15 @@ def test_compare_measures_the_cells_in_the_background_with_progress_and_cancel(m
     assert compare.table is None and compare.cell_list.count() == 0  # cancelled: nothing shown, nothing half-done
     assert "Cancelled" in compare.status.text() and compare.demo_button.isEnabled()  # the user can try again
 
-    with GuiThreadWatch() as watch:
+    with StallSampler() as watch:
         compare.demo_button.click()
         qtbot.waitUntil(lambda: compare.worker is None, timeout=240000)
     assert compare.cell_list.count() == 4 and len(compare.table) == 4
     assert compare.task_bar.progress_bar.value() == 100 and not compare.demo_button.isEnabled()
     # measuring ran in the worker (62 s frozen in round one); what stays on the GUI thread is napari building
     # the vispy visuals of eight 5 M-voxel layers for the grid view: 1.5-4 s here under software OpenGL
-    assert watch.longest_gap_ms < 2 * MAX_STALL_MS, f"the GUI thread froze for {watch.longest_gap_ms:.0f} ms"
+    assert watch.longest_ms < 2 * MAX_STALL_MS, f"the GUI thread froze for {watch.longest_ms:.0f} ms"
+    assert not watch.own_stalls(OWN_CPU_MS), f"our code held the GUI thread: {watch.own_stalls(OWN_CPU_MS)}"
 
 
 def test_no_pyqt5_deprecation_toast_covers_the_canvas_on_launch(make_napari_viewer, monkeypatch):

@@ -156,6 +156,7 @@ class StallSampler:
 
     def __enter__(self) -> StallSampler:
         self._beat = time.perf_counter()
+        self._beat_cpu = self._gui_cpu_ms()
         self._timer.start()
         self._thread.start()
         return self
@@ -191,3 +192,37 @@ class StallSampler:
             lines += [f"{100 * c / n:3.0f}% {line}" for line, c in counts.most_common(top * 6)]
             found.append((record["ms"], lines))
         return sorted(found, key=lambda f: -f[0])
+
+    @staticmethod
+    def _owner(stack: list[str]) -> str:
+        """Whose code the innermost frames of a GUI-thread stack are: ``ours``, ``napari`` or ``other``.
+
+        numpy, scipy, the standard library and the like are skipped (they count for whoever called them).
+        """
+        for line in stack:
+            if "napari_licell/" in line and "tests/qt/user_actions.py" not in line:
+                return "ours"
+            if any(part in line for part in ("napari/", "vispy/", "superqt/", "magicgui/", "qtpy/", "app_model/")):
+                return "napari"
+            if "bench_gui_stalls.py" in line or "tests/qt/" in line or "_pytest/" in line:
+                return "other"
+        return "other"
+
+    def own_stalls(self, over_cpu_ms: float = 100.0) -> list[tuple[float, float, list[str]]]:
+        """Stalls in which the GUI thread ran our code for more than ``over_cpu_ms`` of CPU time.
+
+        A stall is ours when most of its GUI-thread samples have our code innermost (numpy and the
+        standard library count for their caller). CPU time, not wall time, so a machine loaded by other
+        processes does not make our code look slow. Returns (wall ms, GUI CPU ms, innermost frames).
+        """
+        found = []
+        for record in self.records:
+            cpu = record.get("gui_cpu_ms", float("nan"))
+            stacks = [sample.get("GUI", []) for sample in record["samples"]]
+            if not stacks or not cpu == cpu or cpu <= over_cpu_ms:
+                continue
+            ours = [stack for stack in stacks if self._owner(stack) == "ours"]
+            if 2 * len(ours) > len(stacks):
+                found.append((record["ms"], cpu, ours[0][:6]))
+        return found
+
