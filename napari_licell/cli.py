@@ -20,6 +20,7 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``napari-licell`` argument parser: ``gui`` and the subcommands of :mod:`napari_licell.commands`."""
     parser = argparse.ArgumentParser(
         prog="napari-licell",
         description=(
