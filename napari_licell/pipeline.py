@@ -532,6 +532,9 @@ def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histo
     """Classify a whole scan with ``thresholds`` (partial-volume rules, carbon band as the options say).
 
     ``region`` (from :func:`find_scan_region`): voxels outside it are background (0).
+    Isolated gas pores in the SE are then relabelled as gas (:func:`resolve_scan_gas_pores`);
+    the result's ``gas_pores`` holds what was decided (None for 2D images); give it to
+    :func:`note_gas_pores` with the measurements of these labels.
 
     Returns
     -------
@@ -546,7 +549,7 @@ def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histo
         labels = classify_slice(np.asarray(data), thresholds)
         return ClassificationResult(labels=labels, thresholds=thresholds, carbon_band=None, denoise="none",
                                     partial_volume=False)
-    return classify_volume(
+    result = classify_volume(
         data, thresholds, out=out, denoise=options.denoise, partial_volume=options.partial_volume,
         carbon_band=options.carbon_band, stack_axis=options.stack_axis,
         collector_at_start=options.collector_at_start,
@@ -554,6 +557,14 @@ def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histo
         memory_limit_bytes=options.memory_limit_bytes, direct_output=out is not None,
         progress=progress, cancel=cancel, region=region,
     )
+    # gas pores in the SE are not Li: relabelled in place, the record rides on the result
+    from .io.volume import DEFAULT_VOXEL_SIZE_UM
+
+    band = result.carbon_band
+    result.gas_pores = resolve_scan_gas_pores(
+        result.labels, data, result.thresholds, voxel_size_um or (DEFAULT_VOXEL_SIZE_UM,) * 3, options, cancel=cancel,
+        orientation=(band.axis, band.collector_at_start) if band is not None and band.axis is not None else None)
+    return result
 
 
 def resolve_scan_gas_pores(labels: Any, data: Any, thresholds: Any, voxel_size_um: tuple[float, float, float],
@@ -579,11 +590,15 @@ def resolve_scan_gas_pores(labels: Any, data: Any, thresholds: Any, voxel_size_u
 
 
 def note_gas_pores(measurements: Any, pores: Any) -> None:
-    """Record the gas-pore step with the measurements; the verdict says what stayed ambiguous."""
+    """Record the gas-pore step (``GasPores`` or its dict, e.g. from the labels' metadata) with the
+    measurements; the verdict says what stayed ambiguous."""
     from .segmentation.gas_pores import ambiguous_sentence
 
-    measurements.parameters["gas_pores"] = pores.to_dict()
-    sentence = ambiguous_sentence(pores, measurements.li_volume_um3)
+    if pores is None:
+        return
+    record = dict(pores) if isinstance(pores, dict) else pores.to_dict()
+    measurements.parameters["gas_pores"] = record
+    sentence = ambiguous_sentence(record, measurements.li_volume_um3)
     if sentence and sentence not in measurements.verdict.reason:
         measurements.verdict = replace(measurements.verdict, reason=measurements.verdict.reason + sentence)
 
@@ -696,10 +711,7 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
                                out=out if store is not None else None,
                                progress=_stage(progress, "classification"), cancel=cancel, region=region)
         labels, thresholds = result.labels, result.thresholds
-        band = result.carbon_band
-        pores = resolve_scan_gas_pores(labels, data, thresholds, voxel, options, progress=_stage(progress, "gas pores"),
-                                       cancel=cancel, orientation=(band.axis, band.collector_at_start)
-                                       if band is not None and band.axis is not None else None)
+        pores = getattr(result, "gas_pores", None)
     contrast = contrast_record(verdict, options)
     if inference is not None:
         contrast["gas_inference"] = inference.to_dict()
@@ -722,8 +734,7 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
         m.parameters["gas_inference"] = inference.to_dict()
     if rings is not None:
         m.parameters["ring_artifacts"] = {**rings.to_dict(), "corrected": rings.any_significant}
-    if pores is not None:
-        note_gas_pores(m, pores)
+    note_gas_pores(m, pores)
     extras = {"options": options, "gas_inference": inference, "given_options": given, "rings": rings}
     return AnalysisResult(labels, store, thresholds, contrast, m, hists, extras=extras, region=region)
 

@@ -150,7 +150,8 @@ def test_sub_resolution_li_near_the_anode_is_reported_ambiguous():
 def test_before_scan_density_sets_the_population():
     """When the SE in view is too thin to hold a pore population far from the anode, position alone cannot
     decide (the pores stay ambiguous); the scan before charging (same thresholds) gives the population."""
-    from napari_licell.pipeline import classify_scan, prepare_scan, suggest_scan_thresholds
+    from napari_licell.pipeline import prepare_scan, suggest_scan_thresholds
+    from napari_licell.segmentation import classify_volume
     from napari_licell.segmentation.gas_pores import pore_population, resolve_gas_pores
 
     shape = (140, 96, 96)  # the SE spans ~19 um: nearly all of it within 15 um of the anode
@@ -158,10 +159,10 @@ def test_before_scan_density_sets_the_population():
     before = make_synthetic_cell(_spec(shape=shape, state="before", seed=5))
     opts = AnalysisOptions(gas="xe")
     prep = prepare_scan(after.image, opts)
-    res_a = classify_scan(after.image, suggest_scan_thresholds(prep.histograms, opts), opts,
-                          histograms=prep.histograms)
+    res_a = classify_volume(after.image, suggest_scan_thresholds(prep.histograms, opts),
+                            histogram=prep.histograms.full)  # the classification alone, pores as SE + Li
     thr = res_a.thresholds
-    res_b = classify_scan(before.image, thr, opts)
+    res_b = classify_volume(before.image, thr)
     density = pore_population(res_b.labels, before.image, thr, (VOX,) * 3)
     # the same measure as the pore population deep in the SE of a tall cell with the same pores
     tall = _analyze(make_synthetic_cell(_spec()).image).measurements.parameters["gas_pores"]["population"]
@@ -175,3 +176,25 @@ def test_before_scan_density_sets_the_population():
     assert with_before.population["density_source"] == "scan before charging"
     assert with_before.ambiguous_um3 == 0.0
     assert with_before.n_pores == alone.n_pores
+
+
+def test_the_docks_classification_resolves_the_pores_too(porous):
+    """The Thresholds dock classifies through pipeline.classify_scan: its labels get the same pore step, and
+    the record it returns gives the Results dock's measurement the same ambiguous quantity and sentence."""
+    from napari_licell.pipeline import classify_scan, measure_scan, note_gas_pores, prepare_scan, suggest_scan_thresholds
+
+    opts = AnalysisOptions(gas="xe")
+    prep = prepare_scan(porous.image, opts)
+    res = classify_scan(porous.image, suggest_scan_thresholds(prep.histograms, opts), opts,
+                        histograms=prep.histograms, voxel_size_um=(VOX,) * 3)
+    assert res.gas_pores is not None and res.gas_pores.n_pores > 100
+    truth_void = porous.labels == VOID.code
+    assert np.count_nonzero(np.asarray(res.labels)[truth_void] == SE_LI.code) < 0.02 * np.count_nonzero(truth_void)
+    # the Results dock gives the scan's contrast record (from its histograms) as analyze does
+    from napari_licell.pipeline import contrast_record, judge_contrast
+
+    contrast = contrast_record(judge_contrast(prep.histograms, opts), opts)
+    m = measure_scan(res.labels, (VOX,) * 3, opts, image=porous.image, contrast=contrast)
+    note_gas_pores(m, res.gas_pores.to_dict())  # as stored in the labels' metadata
+    assert m.parameters["gas_pores"]["n_pores"] == res.gas_pores.n_pores
+    assert m.li_in_se_share_with_se_li < 0.01 and m.verdict.verdict == "uniform"
