@@ -196,6 +196,110 @@ def _mark_band(col, start, length, gas, carbon):  # pragma: no cover - compiled
     return count
 
 
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _runs_planes(lab, step, metal, gas, se, se_li, min_se, c, run_a, bounded, s, run_b, has_se,
+                 cell):  # pragma: no cover - compiled
+    """:func:`_runs_kernel` over a whole volume whose stack axis is axis 0, swept plane by plane.
+
+    Each column keeps the state of the column scan of :func:`_runs_kernel`
+    (metal prefix, the gas run on it, the current SE / SE + Li run and the
+    gas run below it); planes are read whole (contiguous), in the collector's
+    order (``step`` 1 from plane 0, -1 from the last plane). A column is done
+    once its SE face is found; the sweep stops when every column is done.
+    Also marks ``cell`` (columns not all background).
+    """
+    n, ny, nx = lab.shape
+    phase = np.zeros((ny, nx), dtype=np.uint8)  # 0 metal prefix, 1 gas run on it, 2 beyond, 3 done
+    rs = np.full((ny, nx), -1, dtype=np.int64)  # start of the current SE run (-1: none)
+    g = np.zeros((ny, nx), dtype=np.int64)  # gas run ending at the previous voxel (at or above c)
+    gb = np.zeros((ny, nx), dtype=np.int64)  # gas run just below the current SE run
+    for y in range(ny):
+        for x in range(nx):
+            c[y, x] = n
+            run_a[y, x] = 0
+            bounded[y, x] = False
+            s[y, x] = n
+            run_b[y, x] = 0
+            has_se[y, x] = False
+            cell[y, x] = False
+    n_done = 0
+    for i in range(n):
+        k = i if step > 0 else n - 1 - i
+        plane = lab[k]
+        done_here = 0
+        for y in numba.prange(ny):
+            for x in range(nx):
+                ph = phase[y, x]
+                if ph == 3:
+                    continue
+                v = plane[y, x]
+                if v != 0:
+                    cell[y, x] = True
+                if ph == 0:
+                    if v == metal:
+                        continue
+                    c[y, x] = i
+                    ph = 1
+                if ph == 1:
+                    if v != gas:
+                        bounded[y, x] = True
+                        run_a[y, x] = i - c[y, x]
+                        ph = 2
+                # SE face search (from c on)
+                if v == se or v == se_li:
+                    if rs[y, x] < 0:
+                        rs[y, x] = i
+                        gb[y, x] = g[y, x]
+                    if i - rs[y, x] + 1 >= min_se:
+                        s[y, x] = rs[y, x]
+                        has_se[y, x] = True
+                        run_b[y, x] = gb[y, x]
+                        ph = 3
+                        done_here += 1
+                    g[y, x] = 0
+                else:
+                    rs[y, x] = -1
+                    g[y, x] = g[y, x] + 1 if v == gas else 0
+                phase[y, x] = ph
+        n_done += done_here
+        if n_done == ny * nx:
+            return
+    # end of the columns: an SE run reaching the end counts, whatever its length
+    for y in numba.prange(ny):
+        for x in range(nx):
+            if phase[y, x] == 3:
+                continue
+            if phase[y, x] == 0:
+                c[y, x] = n
+            if rs[y, x] >= 0:
+                s[y, x] = rs[y, x]
+                has_se[y, x] = True
+                run_b[y, x] = gb[y, x]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _mark_planes(lab, step, start, length, lo, hi, gas, carbon):  # pragma: no cover - compiled
+    """:func:`_mark_band` over a whole volume with the stack along axis 0 (index ``i`` counted from the collector)."""
+    n, ny, nx = lab.shape
+    count = 0
+    for i in range(lo, hi):
+        k = i if step > 0 else n - 1 - i
+        plane = lab[k]
+        for y in numba.prange(ny):
+            for x in range(nx):
+                a = start[y, x]
+                if a <= i and i < a + length[y, x] and plane[y, x] == gas:
+                    plane[y, x] = carbon
+                    count += 1
+    return count
+
+
+def _sweeps_planes(labels: Any, axis: int) -> bool:
+    """Whether the whole-plane sweep applies: a C-ordered numpy array (memmap included) stacked along axis 0."""
+    return (isinstance(labels, np.ndarray) and axis == 0 and labels.ndim == 3 and labels.flags.c_contiguous
+            and labels.dtype == np.uint8 and labels.flags.writeable)
+
+
 def _min_se_run(voxel_size_um: float | tuple[float, float, float] | None, axis: int) -> int:
     """Shortest SE run (voxels) taken as the SE's lower face: 2 um along the stack axis, at least 3 voxels."""
     if voxel_size_um is None:
@@ -253,6 +357,7 @@ def find_carbon_band(
     memory_limit_bytes: int = 2 * 2**30,
     progress: ProgressCallback | None = None,
     cancel: CancelLike = None,
+    reference: bool = False,
     _maps: dict | None = None,
 ) -> CarbonBand:
     """Look for the carbon band in a label volume (gas-like voxels labelled VOID).
@@ -278,6 +383,10 @@ def find_carbon_band(
         Memory budget (bytes) that sets the default tile.
     progress, cancel
         See :mod:`.chunks`.
+    reference : bool
+        Scan column tiles (the reference) even where the whole-plane sweep
+        applies (a numpy array, memmap included, stacked along axis 0); both
+        give the same maps.
 
     Returns
     -------
@@ -299,6 +408,18 @@ def find_carbon_band(
     maps.update({k: np.zeros(other, dtype=bool) for k in ("bounded", "has_se")})
     cell = np.zeros(other, dtype=bool)  # columns of the cell region (not all background)
     tiles = _tiles(shape, axis, tile)
+    if not reference and _sweeps_planes(labels, axis):
+        raise_if_cancelled(cancel)
+        m64 = {k: np.empty(other, dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
+        _runs_planes(labels, 1 if collector_at_start else -1, METAL.code, VOID.code, SE.code, SE_LI.code,
+                     int(min_se), m64["c"], m64["run_a"], maps["bounded"], m64["s"], m64["run_b"],
+                     maps["has_se"], cell)
+        for k, v in m64.items():
+            maps[k][...] = v
+        if progress is not None:
+            for i in range(len(tiles)):
+                progress(i + 1, len(tiles))
+        tiles = []
     for i, t in enumerate(tiles):
         raise_if_cancelled(cancel)
         col = _oriented(read_block(labels, _index(axis, t)), axis, collector_at_start)
@@ -366,11 +487,31 @@ def label_carbon_band(
     if not band.found:
         return band
     tile = tile or default_tile(shape, band.axis, memory_limit_bytes)
+    reference = bool(find_kwargs.get("reference", False))
     if not maps:
         find_carbon_band(labels, axis=band.axis, collector_at_start=band.collector_at_start, tile=tile,
-                         voxel_size_um=find_kwargs.get("voxel_size_um"), cancel=cancel, _maps=maps)
+                         voxel_size_um=find_kwargs.get("voxel_size_um"), cancel=cancel, reference=reference,
+                         _maps=maps)
     tiles = _tiles(shape, band.axis, tile)
     n_set = 0
+    if not reference and _sweeps_planes(labels, band.axis):
+        raise_if_cancelled(cancel)
+        if band.side == "collector":
+            start = maps["c"].astype(np.int64)
+            length = np.where(maps["bounded"], np.minimum(maps["run_a"], band.cap_vox), 0).astype(np.int64)
+        else:
+            length = np.where(maps["has_se"], np.minimum(maps["run_b"], band.cap_vox), 0).astype(np.int64)
+            start = maps["s"].astype(np.int64) - length
+        some = length > 0
+        if np.any(some):
+            lo = max(int(start[some].min()), 0)
+            hi = min(int((start + length)[some].max()), shape[0])
+            n_set = int(_mark_planes(labels, 1 if band.collector_at_start else -1, start, length, lo, hi,
+                                     VOID.code, CARBON.code))
+        if progress is not None:
+            for i in range(len(tiles)):
+                progress(i + 1, len(tiles))
+        tiles = []
     for i, t in enumerate(tiles):
         raise_if_cancelled(cancel)
         idx = _index(band.axis, t)

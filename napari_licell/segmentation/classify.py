@@ -40,6 +40,7 @@ from .chunks import (
 )
 from .histogram import Histogram, volume_histogram
 from .partial_volume import partial_volume_classify, pv_halo
+from .partial_volume_fast import PvScratch, partial_volume_classify_fast
 from .peaks import estimate_noise_sigma
 from .thresholds import ThresholdSet, class_levels, threshold_lut
 
@@ -218,7 +219,8 @@ def with_levels(thresholds: ThresholdSet, hist: Histogram) -> ThresholdSet:
     return replace(thresholds, levels=levels)
 
 
-def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: bool = True, n_iter: int = 3) -> np.ndarray:
+def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: bool = True, n_iter: int = 3,
+                   reference: bool = False, scratch: Any = None) -> np.ndarray:
     """Class codes of an in-memory 3D block (no denoising, no carbon band).
 
     Parameters
@@ -231,13 +233,21 @@ def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: 
         Apply the partial-volume rules; else plain thresholds.
     n_iter : int
         Growth passes of the partial-volume step.
+    reference : bool
+        Run the partial-volume rules on every voxel
+        (:func:`.partial_volume.partial_volume_classify`, the reference)
+        instead of only where a voxel's class is in doubt
+        (:func:`.partial_volume_fast.partial_volume_classify_fast`); both
+        give the same codes.
+    scratch : PvScratch, optional
+        Work arrays reused between the blocks of one volume (fast path).
     """
     li, void, inter = _dark_setup(thresholds)
     if not partial_volume or (li is None and void is None) or block.ndim != 3:
         return classify_slice(block, thresholds)
     if _needs_levels(thresholds):
         raise ValueError("the partial-volume step needs the Li and gas levels: call with_levels(thresholds, hist)")
-    return partial_volume_classify(
+    args = (
         block,
         thresholds.values,
         thresholds.classes,
@@ -246,8 +256,10 @@ def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: 
         thresholds.level_of(li) if li is not None else float("nan"),
         thresholds.level_of(void) if void is not None else float("nan"),
         inter,
-        n_iter=n_iter,
     )
+    if reference:
+        return partial_volume_classify(*args, n_iter=n_iter)
+    return partial_volume_classify_fast(*args, n_iter=n_iter, scratch=scratch)
 
 
 def _mask_outside(codes: np.ndarray, block: np.ndarray, region: Any | None, index: tuple[slice, slice, slice]) -> None:
@@ -311,6 +323,7 @@ def classify_volume(
     progress: ProgressCallback | None = None,
     cancel: CancelLike = None,
     region: Any | None = None,
+    reference: bool = False,
 ) -> ClassificationResult:
     """Classify a whole volume into class codes, slab by slab.
 
@@ -361,6 +374,11 @@ def classify_volume(
         The cell region (a :class:`~.cell_region.CellRegion` or any boolean
         array of the data's shape, read block by block): voxels outside it,
         and NaN voxels anywhere, are labelled background (0).
+    reference : bool
+        Run the partial-volume rules on every voxel and the carbon-band
+        search column tile by column tile (the reference implementation)
+        instead of only where a voxel's class is in doubt and plane by plane;
+        both give the same labels (``tests/core/test_classify_fast.py``).
 
     Returns
     -------
@@ -408,8 +426,10 @@ def classify_volume(
         if denoise != "none":
             block = denoise_block(block, denoise, thresholds.noise_sigma, denoise_options)
         if use_pv:
-            return classify_block(block, thresholds, True, n_iter)
+            return classify_block(block, thresholds, True, n_iter, reference=reference, scratch=scratch)
         return classify_slice(block, thresholds)
+
+    scratch = PvScratch()
 
     buffer, folder = _scratch(shape, out, memory_limit_bytes, scratch_dir, direct_output)
     try:
@@ -436,11 +456,12 @@ def classify_volume(
             if kept is not None:
                 buffer[r0 + k0 : r0 + k1] = kept
             del slab, kept
+        scratch.clear()
         band = None
         if carbon_band:
             band = label_carbon_band(
                 buffer, axis=stack_axis, collector_at_start=collector_at_start, progress=tick, cancel=cancel,
-                memory_limit_bytes=memory_limit_bytes, voxel_size_um=voxel_size_um,
+                memory_limit_bytes=memory_limit_bytes, voxel_size_um=voxel_size_um, reference=reference,
             )
             done = len(slabs) * len(tiles) + band_steps  # band tiles may be fewer than the estimate
         raise_if_cancelled(cancel)
