@@ -315,7 +315,10 @@ def prepare_scan(data: Any, options: AnalysisOptions | None = None, *, progress:
     """
     region = find_scan_region(data, options, progress=_stage(progress, "cell region"), cancel=cancel)
     corrected, rings = correct_scan_rings(data, region, cancel=cancel)
-    hists = scan_histograms(corrected, progress=_stage(progress, "histogram"), cancel=cancel, region=region)
+    # a histogram slab and its masked copies (float data: a float64 copy too) within the work budget
+    slab_bytes = None if options is None else int(min(128 * 2**20, max(4 * 2**20, options.memory_limit_bytes // 8)))
+    hists = scan_histograms(corrected, progress=_stage(progress, "histogram"), cancel=cancel, region=region,
+                            slab_bytes=slab_bytes)
     return PreparedScan(corrected, region, rings, hists)
 
 
@@ -419,14 +422,19 @@ def _region_record(region: Any, options: AnalysisOptions) -> dict[str, Any]:
 
 
 def scan_histograms(data: Any, *, progress: Callable[[int, int], None] | None = None,
-                    cancel: CancelLike = None, region: Any = None) -> ScanHistograms:
+                    cancel: CancelLike = None, region: Any = None, slab_bytes: int | None = None) -> ScanHistograms:
     """Full and interior histogram of a scan (2D or 3D, streamed in slabs).
 
     ``region`` (from :func:`find_scan_region`): only voxels inside it are counted.
+    ``slab_bytes``: input read at a time by the full histogram (default about 128 MB).
     """
     from .segmentation import estimate_noise_sigma, interior_histogram, volume_histogram
+    from .segmentation.chunks import default_slab_depth
 
-    full = volume_histogram(data, mask=region, progress=progress, cancel=cancel)
+    depth = None
+    if slab_bytes is not None and getattr(data, "ndim", 0) == 3:
+        depth = default_slab_depth(tuple(int(s) for s in data.shape), np.dtype(data.dtype).itemsize, int(slab_bytes))
+    full = volume_histogram(data, mask=region, progress=progress, cancel=cancel, slab_depth=depth)
     if getattr(data, "ndim", 0) != 3:
         return ScanHistograms(full, None)
     raise_if_cancelled(cancel)

@@ -1,9 +1,12 @@
 """User settings of napari-licell kept in Qt's per-user settings, and the dialog that edits them.
 
-Today: the memory budget (GB) of the streamed volume work started from the
-GUI (classification blocks are sized to it, and label volumes larger than
-half of it go to a label store on disk instead of memory). The same number
-is ``--memory-limit`` on the command line.
+Today: the memory limit (GB) of the program. As ``--memory-limit`` on the
+command line it bounds the resident memory of the whole process: the volume
+work started from the GUI gets what is left after the program's own memory
+(napari, Qt, the open layers) and a reserve, measured when the work starts
+(:func:`work_budget_bytes`, the Qt-free rule of :mod:`napari_licell.memory_limit`).
+Classification blocks are sized to that, and label volumes larger than half
+of it go to a label store on disk instead of memory.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from qtpy.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayou
 
 from ..pipeline import DEFAULT_MEMORY_LIMIT_GB
 
-__all__ = ["memory_limit_gb", "memory_limit_bytes", "set_memory_limit_gb", "SettingsDialog",
+__all__ = ["memory_limit_gb", "memory_limit_bytes", "work_budget_bytes", "set_memory_limit_gb", "SettingsDialog",
            "MIN_MEMORY_LIMIT_GB", "MAX_MEMORY_LIMIT_GB"]
 
 _KEY = "memory_limit_gb"
@@ -42,6 +45,20 @@ def memory_limit_bytes() -> int:
     return int(memory_limit_gb() * 2**30)
 
 
+def work_budget_bytes(limit_bytes: int | None = None) -> int:
+    """What volume work started now may hold: the limit minus this process's resident memory and the reserve.
+
+    Parameters
+    ----------
+    limit_bytes : int, optional
+        The limit (default: the setting, :func:`memory_limit_bytes`).
+    """
+    from ..memory_limit import process_budget
+
+    limit = memory_limit_bytes() if limit_bytes is None else int(limit_bytes)
+    return process_budget(limit, strict=False).work_bytes
+
+
 def set_memory_limit_gb(value: float) -> float:
     """Store the memory budget (GB), clipped to the accepted range; returns the stored value."""
     value = min(max(float(value), MIN_MEMORY_LIMIT_GB), MAX_MEMORY_LIMIT_GB)
@@ -65,10 +82,15 @@ class SettingsDialog(QDialog):
         self.memory_spin.setValue(memory_limit_gb())
         form.addRow("Memory limit for volume work:", self.memory_spin)
         layout.addLayout(form)
+        from ..memory_limit import RESERVE_BYTES, resident_bytes
+
+        now = resident_bytes()
+        taken = f" The program takes {now / 2**30:.2f} GB now (napari, Qt and the open layers)." if now else ""
         note = QLabel(
-            "Classification of whole scans works in blocks sized to this budget; label volumes "
-            "larger than half of it are written to a store on disk instead of memory. "
-            "The program itself needs about 0.7 GB on top. Same as --memory-limit on the command line."
+            "The limit covers the whole program: volume work gets what is left after the program's own memory "
+            f"and a reserve of {RESERVE_BYTES / 2**30:.2f} GB.{taken} Classification of whole scans works in "
+            "blocks sized to that; label volumes larger than half of it are written to a store on disk "
+            "instead of memory. Same as --memory-limit on the command line."
         )
         note.setWordWrap(True)
         layout.addWidget(note)

@@ -57,6 +57,12 @@ class ScanJob:
         Given class labels (only with ``labels_from_study``), else thresholded.
     model : Path or None
         Pixel-classifier model that classifies the scan instead of thresholds.
+    memory_limit_bytes : int or None
+        Limit on the peak resident memory of the scan's process (the batch's
+        ``--memory-limit`` shared out, :func:`~.memory_budget.plan_batch_memory`);
+        None: analyze's default. Not an analysis parameter (the numbers do not depend on it).
+    memory_baseline_bytes : int or None
+        The process's own memory when scans share it (threads), else measured by the scan.
     """
 
     cell: str
@@ -74,6 +80,8 @@ class ScanJob:
     voltage: Path | None = None
     labels: Path | None = None
     model: Path | None = None
+    memory_limit_bytes: int | None = None
+    memory_baseline_bytes: int | None = None
 
     @property
     def key(self) -> str:
@@ -152,7 +160,10 @@ def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False,
 
 def analysis_options(job: ScanJob, memory_limit_bytes: int | None = None) -> AnalysisOptions:
     """The :class:`~napari_licell.pipeline.AnalysisOptions` of a job (what ``analyze`` would be given)."""
-    extra = {} if memory_limit_bytes is None else {"memory_limit_bytes": int(memory_limit_bytes)}
+    if memory_limit_bytes is None:
+        memory_limit_bytes = job.memory_limit_bytes
+    extra = {} if memory_limit_bytes is None else {"memory_limit_bytes": int(memory_limit_bytes),
+                                                   "memory_limit_given": True}
     return AnalysisOptions(
         gas=job.gas, gas_pressure_atm=job.gas_pressure_atm if job.gas else None,
         voxel_size_um=job.voxel_size_um, current_density_ma_cm2=job.current_density_ma_cm2,

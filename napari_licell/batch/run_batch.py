@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .jobs import ScanJob, jobs_from_study
-from .memory_budget import concurrency_for_budget, scan_memory_estimate_bytes, scan_shape
+from ..io.voxel_size import assumed_voxel_size_warning
+from .memory_budget import concurrency_for_budget, plan_batch_memory
 from .scan_task import ScanOutcome, clean_partial_folders
 from .scheduling import run_distributed, run_local
 from .summary import summary_row, write_summary_csv, write_summary_html
@@ -76,6 +77,7 @@ def run_batch(
     model: Path | None = None,
     force: bool = False,
     echo: Callable[[str], None] = print,
+    warn: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Analyse every scan of a study into ``out/<cell>/<scan>/`` and write the study summary.
 
@@ -103,6 +105,9 @@ def run_batch(
         Analyse every scan again.
     echo : callable(str)
         Receives the progress lines.
+    warn : callable(str), optional
+        Receives the warning lines (default ``echo``): one per scan whose
+        voxel size was assumed because the scan and the study hold none.
 
     Returns
     -------
@@ -137,11 +142,20 @@ def run_batch(
 
     budget = None if memory_limit_gb is None else int(float(memory_limit_gb) * 1e9)
     limit = workers if workers else (None if scheduler else os.cpu_count() or 1)
-    estimates = [scan_memory_estimate_bytes(scan_shape(job.volume)) for job in jobs] if budget else []
-    concurrency = concurrency_for_budget(estimates, limit or len(jobs) or 1, budget)
-    if budget and estimates and max(estimates) > budget:
-        notes.append(f"memory limit {budget / 1e9:.1f} GB is below the estimated "
-                     f"{max(estimates) / 1e9:.1f} GB of the largest scan; running one scan at a time")
+    concurrency = concurrency_for_budget([], limit or len(jobs) or 1, None)
+    if budget:
+        # every process the batch runs (this one, and its workers) stays within its share of the budget
+        from ..memory_limit import ESTIMATED_BASELINE_BYTES, import_analysis_modules, resident_bytes
+
+        import_analysis_modules()
+        plan = plan_batch_memory(budget, limit or len(jobs) or 1,
+                                 mode="distributed" if scheduler else local_scheduler,
+                                 process_bytes=resident_bytes() or ESTIMATED_BASELINE_BYTES)
+        concurrency = plan.concurrency
+        jobs = [replace(job, memory_limit_bytes=plan.scan_limit_bytes, memory_baseline_bytes=plan.scan_baseline_bytes)
+                for job in jobs]
+        notes.append(f"memory limit {budget / 1e9:.1f} GB: {concurrency} scan(s) at a time, each within "
+                     f"{plan.scan_limit_bytes / 1e9:.2f} GB of peak resident memory")
     where = scheduler or f"local {local_scheduler if concurrency > 1 else 'synchronous'} scheduler"
     echo(f"batch: {len(jobs)} scans of {len(study.cells)} cells from {study_path}, "
          f"{concurrency if (limit or budget) else 'all'} at a time on {where}")
@@ -150,6 +164,10 @@ def run_batch(
 
     def on_outcome(o: ScanOutcome) -> None:
         echo(outcome_line(o))
+        line = assumed_voxel_size_warning(o.job.volume, (o.measurements or {}).get("parameters"),
+                                          (o.measurements or {}).get("voxel_size_um"))
+        if line:
+            (warn or echo)(line)
 
     if not jobs:
         outcomes: list[ScanOutcome] = []

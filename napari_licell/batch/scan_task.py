@@ -172,7 +172,8 @@ def _analyze_into(job: ScanJob, tmp: Path) -> None:
     from ..io.atomic import atomic_write_bytes, atomic_write_text
 
     m, _files = pipeline.run_analysis(job.volume, tmp, analysis_options(job),
-                                      command=["napari-licell", "batch", f"({job.key})"])
+                                      command=["napari-licell", "batch", f"({job.key})"],
+                                      memory_baseline_bytes=job.memory_baseline_bytes)
     record = {"parameters": job.parameters(), "software": __version__, "cell": job.cell, "scan": job.scan}
     atomic_write_text(tmp / BATCH_FILE, json.dumps(record, indent=2))
     atomic_write_bytes(tmp / PICKLE_FILE, pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))

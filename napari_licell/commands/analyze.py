@@ -14,8 +14,11 @@ Writes into DIR:
 * ``measurements.csv``, ``depth_profiles.csv``, ``li_in_se_depth.csv``,
   ``li_masses.csv``, ``sensitivity.csv``, ``li_thickness_map_um.tif``.
 
-``--memory-limit GB`` (default 2) is the memory budget of the streamed
-steps: classification blocks are tiled to fit it.
+``--memory-limit GB`` (default 2, GB = 2**30 bytes) bounds the peak resident
+memory of the whole process, Python and its libraries included: the process's
+own memory is measured after start-up and the streamed steps (classification
+slabs and tiles, labels held in memory) get what is left. A limit below what
+the process needs at all is refused in one line naming the smallest limit.
 
 ``--roi auto`` (default) finds the cell region in a full-view scan: the bore
 of the PEEK tube (off-centre and tilted allowed) inside the reconstruction
@@ -76,7 +79,7 @@ def register(subparsers) -> None:
                    help="cell region: auto (find the bore of the PEEK tube), none (whole volume), "
                         "or a region file / mask volume")
     p.add_argument("--memory-limit", metavar="GB",
-                   help=f"memory budget of the streamed steps in GB (default {DEFAULT_MEMORY_LIMIT_GB:g})")
+                   help=f"limit on the process's peak resident memory in GB (default {DEFAULT_MEMORY_LIMIT_GB:g})")
     p.set_defaults(func=_run)
 
 
@@ -143,7 +146,7 @@ def options_from_arguments(args: argparse.Namespace) -> AnalysisOptions:
         current_density_ma_cm2=current, charge_minutes=minutes,
         stack_axis=None if args.stack_axis is None else int(args.stack_axis),
         collector_at_start=None if args.collector_end is None else args.collector_end == "start",
-        memory_limit_bytes=int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30),
+        memory_limit_bytes=int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30), memory_limit_given=limit is not None,
         labels=labels, model=model, voltage=Path(args.voltage) if args.voltage else None, roi=roi,
         voltage_cycle=_whole_number(getattr(args, "cycle", None), "--cycle", args.voltage),
         voltage_step=_whole_number(getattr(args, "step", None), "--step", args.voltage),
@@ -185,12 +188,15 @@ def analyze(args: argparse.Namespace) -> tuple[Any, dict[str, Path]]:
 
 
 def voxel_size_warning(m: Any, volume: Path) -> str | None:
-    """The one warning line when the voxel size was assumed, else None."""
-    if m.parameters.get("voxel_size_source") != "default":  # found in the file, or typed in
-        return None
-    size = " x ".join(f"{v:g}" for v in sorted(set(m.voxel_size_um)))
-    return (f"warning: {volume}: the scan holds no voxel size; assumed {size} µm for every length "
-            f"(give --voxel-size-um)")
+    """The one warning line when the voxel size was assumed, else None.
+
+    ``m`` is a CellMeasurements or its ``to_dict()`` (``measurements.json``, as the batch reads it).
+    """
+    from ..io.voxel_size import assumed_voxel_size_warning
+
+    params = m.get("parameters") if isinstance(m, dict) else m.parameters
+    voxel = m.get("voxel_size_um") if isinstance(m, dict) else m.voxel_size_um
+    return assumed_voxel_size_warning(volume, params, voxel)
 
 
 def _run(args: argparse.Namespace) -> int:

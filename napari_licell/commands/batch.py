@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 from ..errors import EXIT_BAD_INPUT, LiCellInputError
@@ -79,6 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         labels_from_study=args.labels_from_study, force=args.force,
         model=Path(args.model) if args.model else None,
         echo=lambda line: print(line, flush=True),
+        warn=lambda line: print(line, file=sys.stderr, flush=True),
     )
     n = len(result.outcomes)
     skipped = sum(o.status == "skipped" for o in result.outcomes)

@@ -4,9 +4,12 @@ Every family reader (TIFF, slice folder, HDF5, zarr, raw) returns a
 :class:`FoundVolume`: a lazy dask array plus the voxel size it found in the
 file, if any. :func:`finish_volume` then applies the rules shared by all
 formats: supported dtype, at least 2 slices where a volume is needed,
-voxel size (user > file > default), and a cheap read of the first, middle
-and last slices that catches damaged files and non-finite float values
-without loading the whole volume.
+voxel size (user > file > default), and a read of the first slice only (what
+the first view needs), which catches a file whose pixel data cannot be
+decoded at all. Damage further in surfaces as :class:`LiCellInputError`
+when that slice is read. NaN and infinite values of float scans are kept:
+instruments write NaN outside the reconstruction circle, and every step
+treats non-finite voxels as no data (background).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ..errors import LiCellInputError
 from .volume import Volume
 from .voxel_size import resolve_voxel_size
 
-__all__ = ["FoundVolume", "finish_volume", "sample_slice_indices", "SUPPORTED_DTYPES"]
+__all__ = ["FoundVolume", "finish_volume", "first_slice_index", "sample_slice_indices", "SUPPORTED_DTYPES"]
 
 #: dtypes a volume may have (after bool -> uint8 and float16 -> float32).
 SUPPORTED_DTYPES: tuple[np.dtype, ...] = tuple(
@@ -58,6 +61,11 @@ class FoundVolume:
     name: str
     format: str
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def first_slice_index(n: int) -> list[int]:
+    """The slices :func:`finish_volume` reads to check a volume: the first one only (empty for none)."""
+    return [0] if n > 0 else []
 
 
 def sample_slice_indices(n: int) -> list[int]:
@@ -111,8 +119,10 @@ def finish_volume(
         Raise for a 2D image (or a single slice). When False a 2D image
         becomes a volume of one slice, shape (1, y, x).
     check_slices : bool
-        Read the first, middle and last slices to catch damaged data and,
-        for float data, NaN or infinite values.
+        Read the first slice to catch pixel data that cannot be decoded (the
+        rest is read when needed; time to first view stays a few ms). NaN or
+        infinite float values are not refused: they count as no data; the
+        first slice's count is kept as ``metadata["non_finite_in_first_slice"]``.
 
     Returns
     -------
@@ -158,7 +168,7 @@ def finish_volume(
     if check_slices:
         from dask.local import get_sync  # one slice, read in this thread: no scheduler start-up
 
-        for index in sample_slice_indices(shape[0]):
+        for index in first_slice_index(shape[0]):
             try:
                 plane = np.asarray(data[index].compute(scheduler=get_sync))
             except LiCellInputError:
@@ -169,15 +179,10 @@ def finish_volume(
                     f"could not read slice {index}: {type(exc).__name__}: {exc}",
                     "the file may be truncated or damaged; copy it again from the source",
                 ) from exc
-            if plane.dtype.kind == "f":
+            if plane.dtype.kind == "f":  # NaN outside the reconstruction circle: no data, not an error
                 bad = int(plane.size - np.count_nonzero(np.isfinite(plane)))
                 if bad:
-                    raise LiCellInputError(
-                        p,
-                        f"contains NaN or infinite values (slice {index}: {bad} of {plane.size} voxels)",
-                        "replace them before loading (Fiji: Process > Math > Remove NaNs) "
-                        "or export the reconstruction as 16-bit",
-                    )
+                    metadata["non_finite_in_first_slice"] = bad
 
     return Volume(
         data=data,

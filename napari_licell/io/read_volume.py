@@ -8,8 +8,9 @@ Formats (detected from the content first, the name second):
 * zarr / OME-Zarr stores - :mod:`.zarr_volume`
 * raw binary with user-given shape and type - :mod:`.raw_volume`
 
-Nothing is loaded whole: only the first, middle and last slices are read to
-check the data.
+Nothing is loaded whole: only the first slice is read to check the data, so
+the first view opens in a few milliseconds; NaN in float scans is kept as no
+data.
 """
 
 from __future__ import annotations
@@ -158,14 +159,15 @@ def read_volume(
     -------
     Volume
         ``data`` is a (z, y, x) dask array in native byte order; nothing but
-        the first, middle and last slices has been read.
+        the first slice has been read.
 
     Raises
     ------
     LiCellInputError
         For every problem with the input (missing, empty, damaged or
-        truncated file, not an image, 2D image, non-finite float values,
-        bad voxel size, unsupported pixel type, raw size mismatch).
+        truncated file, not an image, 2D image, bad voxel size, unsupported
+        pixel type, raw size mismatch). NaN and infinite float values are
+        not an error: every step counts them as no data.
     """
     kind = detect_format(path, raw_shape=raw_shape)
     where = Path(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else None

@@ -16,6 +16,7 @@ from ..errors import LiCellInputError
 from .volume import DEFAULT_VOXEL_SIZE_UM
 
 __all__ = [
+    "assumed_voxel_size_warning",
     "MIN_VOXEL_SIZE_UM",
     "MAX_VOXEL_SIZE_UM",
     "unit_to_um",
@@ -214,3 +215,23 @@ def resolve_voxel_size(
         return from_file, False, info
     info["voxel_size_source"] = "default"
     return (DEFAULT_VOXEL_SIZE_UM,) * 3, True, info
+
+
+def assumed_voxel_size_warning(volume: object, parameters: dict | None, voxel_size_um) -> str | None:
+    """The one command-line warning line when a scan's voxel size was assumed, else None.
+
+    Parameters
+    ----------
+    volume : path-like
+        The scan (named in the line).
+    parameters : dict
+        The measurements' parameters; ``voxel_size_source == "default"`` means assumed
+        (found in the file or typed in is not).
+    voxel_size_um : sequence of float
+        The voxel size used, in micrometres.
+    """
+    if (parameters or {}).get("voxel_size_source") != "default" or not voxel_size_um:
+        return None
+    size = " x ".join(f"{v:g}" for v in sorted(set(float(v) for v in voxel_size_um)))
+    return (f"warning: {volume}: the scan holds no voxel size; assumed {size} µm for every length "
+            f"(give --voxel-size-um)")

@@ -22,7 +22,7 @@ from ..measure.verdict import SHARE_WORDS
 from . import figures
 from .tables import study_rows
 
-__all__ = ["cell_report_html", "write_cell_report", "study_report_html", "write_study_report"]
+__all__ = ["cell_report_html", "write_cell_report", "study_report_html", "write_study_report", "voxel_size_note"]
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -35,6 +35,7 @@ th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: ta
 .uniform { background: #e3f4e1; border: 1px solid #7bbf72; }
 .non-uniform { background: #fdebd8; border: 1px solid #e59a4b; }
 .undetermined { background: #ececec; border: 1px solid #aaa; }
+.warning { background: #fff4cc; border: 1px solid #d9b200; padding: 0.5em 1em; border-radius: 6px; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 0.88em; color: #555; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.8em; max-height: 30em; }
@@ -240,6 +241,16 @@ def _provenance_html(m: Any) -> str:
     )
 
 
+def voxel_size_note(m: Any) -> str | None:
+    """The line at the top of a report when the voxel size was assumed (the scan held none), else None."""
+    params = getattr(m, "parameters", None) or {}
+    if params.get("voxel_size_source") != "default":  # found in the file, or typed in
+        return None
+    size = " × ".join(f"{v:g}" for v in sorted(set(m.voxel_size_um)))
+    return (f"Voxel size assumed: the scan holds none, so {size} µm was taken for every length, area and "
+            f"volume in this report. Give the real voxel size (--voxel-size-um) and analyse again.")
+
+
 def cell_report_html(measurements: Any, *, voltage: Any = None, title: str | None = None) -> str:
     """The HTML text of one cell's report.
 
@@ -258,7 +269,9 @@ def cell_report_html(measurements: Any, *, voltage: Any = None, title: str | Non
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(name)} — napari-licell report</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(name)}</h1><p class='muted'>Lithium deposition measured by napari-licell from class labels "
+        f"<h1>{html.escape(name)}</h1>",
+        *([f"<p class='warning'><b>Warning:</b> {html.escape(note)}</p>"] if (note := voxel_size_note(m)) else []),
+        f"<p class='muted'>Lithium deposition measured by napari-licell from class labels "
         f"(volume {' × '.join(str(s) for s in m.shape)} voxels).</p>",
         f"<div class='verdict {html.escape(m.verdict.verdict)}'><b>Verdict: {html.escape(m.verdict.verdict)}</b> — "
         f"{html.escape(m.verdict.reason)}</div>",
