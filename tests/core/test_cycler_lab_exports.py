@@ -288,6 +288,28 @@ def test_xlsx_fast_path_agrees_with_reading_every_cell(name):
     assert fast.metadata["sheets"] == slow.metadata["sheets"]
 
 
+def test_xlsx_the_fast_path_cannot_vouch_for_is_read_cell_by_cell(tmp_path):
+    """A sheet written with a prefixed namespace (<x:row>, as some .NET writers do): python-calamine reads it, said in a note."""
+    import re
+    import zipfile
+
+    path = tmp_path / "prefixed.xlsx"
+    _write_xlsx(path, {"Record": [_ARBIN_HEADER, [0, 3.0, 0.001], [10, 3.1, 0.002]]})
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet = sheet.replace("<worksheet xmlns=", "<x:worksheet xmlns:x=").replace("</worksheet>", "</x:worksheet>")
+    parts["xl/worksheets/sheet1.xml"] = re.sub(r"<(/?)(sheetData|row|c|v|is|t)\b", r"<\1x:\2", sheet).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    curve = read_voltage_curve(path)
+    assert curve.metadata["reader"].startswith("python-calamine")
+    assert any("python-calamine" in note for note in curve.metadata["notes"])
+    np.testing.assert_allclose(curve.voltage_v, [3.0, 3.1])
+    np.testing.assert_allclose(curve.current_ma, [1.0, 2.0])
+
+
 def test_xlsx_with_a_header_below_a_preamble_and_columns_from_c(tmp_path):
     """The header row and columns found in the XML are the ones fastexcel loads."""
     import zipfile
