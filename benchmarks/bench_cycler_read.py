@@ -214,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             wall, cpu, n = _time(path, args.repeat)
             measured = []
             for peer, function in peers:
-                peer_wall, peer_cpu, _ = _best(function, args.repeat)
+                peer_wall, peer_cpu, peer_rows = _best(function, args.repeat)
+                if peer_rows != n:  # both must read the same record
+                    peer += f" (read {peer_rows} rows, ours {n})"
                 measured.append((peer, peer_wall, peer_cpu))
             rows.append((label, n, wall, cpu, measured))
     for path in sorted(CYCLER_DATA.iterdir()):
