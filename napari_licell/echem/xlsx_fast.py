@@ -225,11 +225,12 @@ def sheet_heads(path: Path) -> tuple[list[str], list[SheetHead]]:
                 continue
             header_row = rows[header.index][0]
             dimension = _DIMENSION.search(data[:4096])
-            if dimension and dimension.group(1):
+            seen = rows[-1][0] if rows else header_row
+            if whole:
+                last = seen
+            elif dimension and dimension.group(1) and int(dimension.group(1)) > seen:
                 last = int(dimension.group(1))
-            elif whole:
-                last = rows[-1][0] if rows else header_row
-            else:  # scale by the bytes per row read so far
+            else:  # no (or a wrong) dimension: scale by the bytes per row read so far
                 size = archive.getinfo(member).file_size
                 last = int(data.count(b"</row>") * size / max(len(data), 1))
             heads.append(SheetHead(name, header, header_row, rows, max(last - header_row, 0)))
