@@ -117,8 +117,9 @@ def read_excel(path: str | os.PathLike, fmt: str) -> VoltageCurve:
     if fmt == "excel-xlsx":
         try:
             return _read_xlsx_fast(p, fmt)
-        except LiCellInputError:
-            raise
+        except LiCellInputError as exc:
+            # the cell-by-cell read decides: its error, or its curve with a note
+            fallback_note = f"read cell by cell with python-calamine (the column read said: {exc.problem})"
         except NotFast as exc:
             fallback_note = f"read cell by cell with python-calamine ({exc})"
         except Exception as exc:  # noqa: BLE001 - fastexcel raises its own errors on odd workbooks
