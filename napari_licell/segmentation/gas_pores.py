@@ -140,6 +140,7 @@ class _Regions:
     n_li: list[np.ndarray] = field(default_factory=list)
     edges: list[np.ndarray] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
     n: int = 0
 
 
@@ -213,7 +214,7 @@ def resolve_gas_pores(
     vox = lab.oriented_voxel_size(tuple(float(v) for v in voxel_size_um))
     nz, ny, nx = lab.shape
     ranges = list(lab.iter_slabs(slab_slices))
-    total = 3 * len(ranges)
+    total = 3 * len(ranges)  # at most: planes below the SE are skipped in the region passes
     done = 0
 
     def tick() -> None:
@@ -232,7 +233,7 @@ def resolve_gas_pores(
     if not interfaces.se_found:
         out.notes.append("no SE found: gas pores not looked for")
         return out
-    se_bottom = interfaces.se_bottom_index.astype(np.int64)
+    se_bottom = interfaces.se_bottom_index.astype(np.int32)
     cell = interfaces.cell_columns
     voxel_um3 = vox[0] * vox[1] * vox[2]
     near_vox = max(1, int(round(near_anode_um / vox[0])))
@@ -241,22 +242,25 @@ def resolve_gas_pores(
     # noise of a 3x3x3 mean, for "the core reaches the gas grey"
     sigma = float(getattr(thresholds, "noise_sigma", None) or 0.0)
     gas_core_limit = gas_g + max(3.0 * sigma / np.sqrt(27.0), 0.1 * (se_g - gas_g))
-    se_depth_counts = np.zeros(nz + 1, dtype=np.int64)  # SE-layer voxels per depth (for densities)
+    # SE-layer voxels per depth from its lower face (for densities): columns whose SE reaches that deep
+    heights = np.clip(nz - se_bottom[cell].astype(np.int64), 0, nz)
+    se_depth_counts = np.cumsum(np.bincount(heights, minlength=nz + 1)[::-1])[::-1][1:]
+    se_depth_counts = np.append(se_depth_counts, 0)
+    # only the planes from the SE's lowest face up hold regions in the SE
+    z_start = int(se_bottom[cell].min()) if np.any(cell) else nz
+    ranges_se = [(max(z0, z_start), z1) for z0, z1 in ranges if z1 > z_start]
 
     # pass 2: regions slab by slab, joined across slab boundaries
     reg = _Regions()
     prev_plane: np.ndarray | None = None
     prev_offset = 0
-    zz_cache: dict[int, np.ndarray] = {}
-    for z0, z1 in ranges:
+    for z0, z1 in ranges_se:
         codes = np.asarray(lab.slab(z0, z1), dtype=np.uint8)
         k = z1 - z0
-        if k not in zz_cache:
-            zz_cache[k] = np.arange(k, dtype=np.int64)[:, None, None]
-        depth = (zz_cache[k] + z0) - se_bottom[None]
-        in_se = (depth >= 0) & cell[None] & (codes != 0)
-        se_depth_counts += np.bincount(np.minimum(depth[in_se], nz), minlength=nz + 1)
-        mask = _DARK[codes] & in_se
+        depth = np.arange(z0, z1, dtype=np.int32)[:, None, None] - se_bottom[None]
+        mask = _DARK[codes]
+        mask &= depth >= 0
+        mask &= cell[None]
         lab_slab, n = _label(mask)
         offset = reg.n
         if n:
@@ -265,7 +269,7 @@ def resolve_gas_pores(
             smooth = ndimage.uniform_filter(np.nan_to_num(grey, nan=se_g), size=3, mode="nearest")[z0 - a: z0 - a + k]
             ids = lab_slab[mask]
             reg.size.append(np.bincount(ids, minlength=n + 1)[1:].astype(np.int64))
-            reg.min_depth.append(_min_per_label(ids, depth[mask], n, np.iinfo(np.int64).max).astype(np.int64))
+            reg.min_depth.append(_min_per_label(ids, depth[mask].astype(np.int64), n, np.iinfo(np.int64).max))
             reg.core.append(_min_per_label(ids, smooth[mask].astype(np.float64), n, np.inf))
             reg.n_li.append(np.bincount(ids, weights=codes[mask] == LI.code, minlength=n + 1)[1:].astype(np.int64))
         if prev_plane is not None and n:
@@ -276,6 +280,7 @@ def resolve_gas_pores(
                 reg.edges.append(np.unique(np.stack([ga, gb], axis=1), axis=0))
         prev_plane, prev_offset = (lab_slab[-1].copy(), offset) if n else (None, 0)
         reg.offsets.append(offset)
+        reg.counts.append(n)
         reg.n += n
         tick()
 
@@ -347,11 +352,15 @@ def resolve_gas_pores(
     gas_se_mid = 0.5 * (gas_g + se_g)
     se_li_off = 0
     void_kept = 0
-    for (z0, z1), offset in zip(ranges, reg.offsets):
+    for (z0, z1), offset, n_slab in zip(ranges_se, reg.offsets, reg.counts):
+        if n_slab == 0 or not decide[offset: offset + n_slab].any():  # no pore in this slab
+            tick()
+            continue
         codes = np.asarray(lab.slab(z0, z1), dtype=np.uint8)
-        k = z1 - z0
-        depth = (zz_cache[k] + z0) - se_bottom[None]
-        mask = _DARK[codes] & (depth >= 0) & cell[None] & (codes != 0)
+        depth = np.arange(z0, z1, dtype=np.int32)[:, None, None] - se_bottom[None]
+        mask = _DARK[codes]
+        mask &= depth >= 0
+        mask &= cell[None]
         lab_slab, n = _label(mask)
         if n:
             lut = np.zeros(n + 1, dtype=bool)
