@@ -408,30 +408,38 @@ class _AxisView:
         return np.moveaxis(block, self.axis, 0)
 
 
+def _no_data_pattern(data: Any, axis: int) -> str:
+    """The no-data area of a plane across ``axis`` (a quarter in: a plane along the rotation axis through
+    the middle can miss the circle's outside): "none", "corners" (outside a circle) or "band"."""
+    view = _AxisView(data, axis) if axis else data
+    m = view.shape[0] // 4
+    plane = np.asarray(read_slab(view, m, m + 1)[0])
+    missing = ~np.isfinite(plane) if plane.dtype.kind == "f" else np.zeros(plane.shape, dtype=bool)
+    nd = no_data_value(np.where(missing, 0, plane) if missing.any() else plane)
+    if nd is not None:
+        missing |= plane == nd
+    if missing.sum() < 0.01 * missing.size:
+        return "none"
+    along_rows = np.mean(missing == missing[missing.shape[0] // 2][None, :])
+    along_cols = np.mean(missing == missing[:, missing.shape[1] // 2][:, None])
+    return "band" if max(along_rows, along_cols) >= 0.98 else "corners"
+
+
 def _rotation_axis(data: Any) -> int | None:
-    """The array axis the CT rotated about, from the no-data area of the middle plane across each axis.
+    """The array axis the CT rotated about, from the no-data area of a plane across each axis.
 
     Across the rotation axis the no-data area is what lies outside the
     reconstruction circle (the corners); in a plane along it, it is two bands
-    that run the plane's whole length (the circle seen from the side). The one
-    axis whose plane shows no-data that is not such a band is the rotation
-    axis; None when that cannot be told (no no-data, or not exactly one axis).
+    that run the plane's whole length (the circle seen from the side). Axis 0
+    is looked at first (one contiguous plane); the other axes (strided reads)
+    only when axis 0 shows such bands. None when it cannot be told.
     """
-    found = []
-    for axis in range(3):
-        view = _AxisView(data, axis) if axis else data
-        m = view.shape[0] // 2
-        plane = np.asarray(read_slab(view, m, m + 1)[0])
-        missing = ~np.isfinite(plane) if plane.dtype.kind == "f" else np.zeros(plane.shape, dtype=bool)
-        nd = no_data_value(np.where(missing, 0, plane) if missing.any() else plane)
-        if nd is not None:
-            missing |= plane == nd
-        if missing.sum() < 0.01 * missing.size:
-            continue
-        along_rows = np.mean(missing == missing[missing.shape[0] // 2][None, :])
-        along_cols = np.mean(missing == missing[:, missing.shape[1] // 2][:, None])
-        if max(along_rows, along_cols) < 0.98:  # not a band: the corners outside the circle
-            found.append(axis)
+    first = _no_data_pattern(data, 0)
+    if first == "corners":
+        return 0
+    if first == "none":
+        return None
+    found = [axis for axis in (1, 2) if _no_data_pattern(data, axis) == "corners"]
     return found[0] if len(found) == 1 else None
 
 
