@@ -49,6 +49,7 @@ __all__ = [
     "classify_scan",
     "resolve_scan_gas_pores",
     "note_gas_pores",
+    "before_scan_pore_density",
     "measure_scan",
     "analyze_scan",
     "run_analysis",
@@ -120,6 +121,10 @@ class AnalysisOptions:
         "none" (the whole volume) or a region file (JSON saved by
         :meth:`~napari_licell.segmentation.CellRegion.save`, or a mask volume:
         non-zero inside).
+    before_scan : Path or None
+        The same cell scanned before charging: its gas pores (classified with
+        this scan's thresholds) give the pore population, so what was there
+        before is not taken for lithium (:mod:`~napari_licell.segmentation.gas_pores`).
     """
 
     gas: str | None = None
@@ -141,6 +146,7 @@ class AnalysisOptions:
     voltage_cycle: int | None = None
     voltage_step: int | None = None
     roi: str = "auto"
+    before_scan: Path | None = None
 
     def __post_init__(self) -> None:
         gas = normalise_gas(self.gas)
@@ -187,7 +193,7 @@ class AnalysisOptions:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready parameters (paths as strings)."""
         d = asdict(self)
-        for key in ("labels", "model", "voltage"):
+        for key in ("labels", "model", "voltage", "before_scan"):
             d[key] = None if d[key] is None else str(d[key])
         d["voxel_size_um"] = None if self.voxel_size_um is None else list(self.voxel_size_um)
         return d
@@ -536,13 +542,14 @@ def contrast_record(verdict: Any, options: AnalysisOptions) -> dict[str, Any]:
 def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histograms: ScanHistograms | None = None,
                   voxel_size_um: tuple[float, float, float] | None = None, out: Any = None,
                   progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None,
-                  region: Any = None):
+                  region: Any = None, before_density: float | None = None):
     """Classify a whole scan with ``thresholds`` (partial-volume rules, carbon band as the options say).
 
     ``region`` (from :func:`find_scan_region`): voxels outside it are background (0).
     Isolated gas pores in the SE are then relabelled as gas (:func:`resolve_scan_gas_pores`);
     the result's ``gas_pores`` holds what was decided (None for 2D images); give it to
-    :func:`note_gas_pores` with the measurements of these labels.
+    :func:`note_gas_pores` with the measurements of these labels. ``before_density``: the
+    pore population of the scan before charging (:func:`before_scan_pore_density`).
 
     Returns
     -------
@@ -571,6 +578,7 @@ def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histo
     band = result.carbon_band
     result.gas_pores = resolve_scan_gas_pores(
         result.labels, data, result.thresholds, voxel_size_um or (DEFAULT_VOXEL_SIZE_UM,) * 3, options, cancel=cancel,
+        before_density=before_density,
         orientation=(band.axis, band.collector_at_start) if band is not None and band.axis is not None else None)
     return result
 
@@ -595,6 +603,38 @@ def resolve_scan_gas_pores(labels: Any, data: Any, thresholds: Any, voxel_size_u
     return resolve_gas_pores(labels, data, thresholds, voxel_size_um, stack_axis=axis,
                              collector_at_start=at_start, before_density=before_density,
                              progress=progress, cancel=cancel)
+
+
+def before_scan_pore_density(path: Path, thresholds: Any, options: AnalysisOptions, *,
+                             cancel: CancelLike = None) -> float | None:
+    """Pore population of the scan before charging (file ``path``), classified with ``thresholds``.
+
+    The before scan is read, its cell region found and its rings taken off as
+    for any scan (``options``), classified with the thresholds of the scan
+    after charging (same instrument and gas) and its isolated dark regions in
+    the SE measured (:func:`~napari_licell.segmentation.gas_pores.pore_population`).
+    None when it holds no SE.
+    """
+    from .io.read_volume import read_volume
+    from .segmentation import classify_volume
+    from .segmentation.gas_pores import pore_population
+
+    path = Path(path)
+    if not path.exists():
+        raise LiCellInputError(path, "scan before charging not found", "give --before-scan an existing scan file")
+    before = read_volume(path, voxel_size_um=options.voxel_size_um[0] if _isotropic(options.voxel_size_um)
+                         else options.voxel_size_um)
+    data = before.data
+    if getattr(data, "ndim", 0) != 3:
+        raise LiCellInputError(path, "the scan before charging must be a 3D volume")
+    region = find_scan_region(data, options.evolve(roi="auto") if options.roi not in ROI_CHOICES else options,
+                              cancel=cancel)
+    data, _ = correct_scan_rings(data, region, cancel=cancel)
+    res = classify_volume(data, thresholds, partial_volume=options.partial_volume, carbon_band=options.carbon_band,
+                          stack_axis=options.stack_axis, collector_at_start=options.collector_at_start,
+                          memory_limit_bytes=options.memory_limit_bytes, cancel=cancel, region=region)
+    return pore_population(res.labels, data, res.thresholds, tuple(before.voxel_size_um),
+                           stack_axis=options.stack_axis, collector_at_start=options.collector_at_start)
 
 
 def note_gas_pores(measurements: Any, pores: Any) -> None:
@@ -713,11 +753,14 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
             _clear_outside(labels, region, options.memory_limit_bytes)
     else:
         thresholds = suggest_scan_thresholds(hists, options, calibration)
+        before_density = (before_scan_pore_density(options.before_scan, thresholds, options, cancel=cancel)
+                          if options.before_scan is not None else None)
         out, store = new_label_output(scan.shape, voxel, options.memory_limit_bytes, scratch)
         result = classify_scan(data, thresholds, _budget_beside_labels(options, scan.shape, store),
                                histograms=hists, voxel_size_um=voxel,
                                out=out if store is not None else None,
-                               progress=_stage(progress, "classification"), cancel=cancel, region=region)
+                               progress=_stage(progress, "classification"), cancel=cancel, region=region,
+                               before_density=before_density)
         labels, thresholds = result.labels, result.thresholds
         pores = getattr(result, "gas_pores", None)
     contrast = contrast_record(verdict, options)

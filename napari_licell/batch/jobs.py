@@ -63,6 +63,9 @@ class ScanJob:
         None: analyze's default. Not an analysis parameter (the numbers do not depend on it).
     memory_baseline_bytes : int or None
         The process's own memory when scans share it (threads), else measured by the scan.
+    before_scan : Path or None
+        The cell's scan before charging (for every other scan of the cell): its gas
+        pores are not taken for lithium.
     """
 
     cell: str
@@ -82,6 +85,7 @@ class ScanJob:
     model: Path | None = None
     memory_limit_bytes: int | None = None
     memory_baseline_bytes: int | None = None
+    before_scan: Path | None = None
 
     @property
     def key(self) -> str:
@@ -100,6 +104,7 @@ class ScanJob:
             "voltage": str(self.voltage) if self.voltage else None,
             "labels": str(self.labels) if self.labels else None,
             "model": str(self.model) if self.model else None,
+            "before_scan": str(self.before_scan) if self.before_scan else None,
         }
 
 
@@ -141,6 +146,7 @@ def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False,
     jobs = []
     for cell in study.cells:
         used: set[str] = set()
+        before = next((Path(s.path) for s in cell.scans if s.state == "before"), None)
         for i, scan in enumerate(cell.scans):
             name = scan_folder_name(scan.path)
             if name in used:
@@ -154,6 +160,7 @@ def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False,
                 current_density_ma_cm2=cell.current_density_ma_cm2, charge_minutes=cell.charge_minutes,
                 voltage=cell.voltage_file, labels=scan.labels_path if labels_from_study else None,
                 model=Path(model) if model is not None and not labels_from_study else None,
+                before_scan=before if before is not None and scan.state != "before" else None,
             ))
     return jobs
 
@@ -168,5 +175,5 @@ def analysis_options(job: ScanJob, memory_limit_bytes: int | None = None) -> Ana
         gas=job.gas, gas_pressure_atm=job.gas_pressure_atm if job.gas else None,
         voxel_size_um=job.voxel_size_um, current_density_ma_cm2=job.current_density_ma_cm2,
         charge_minutes=job.charge_minutes if job.current_density_ma_cm2 is not None else None,
-        labels=job.labels, model=job.model, voltage=job.voltage, **extra,
+        labels=job.labels, model=job.model, voltage=job.voltage, before_scan=job.before_scan, **extra,
     )

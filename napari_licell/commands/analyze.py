@@ -78,6 +78,8 @@ def register(subparsers) -> None:
     p.add_argument("--roi", metavar="{auto,none,FILE}", default="auto",
                    help="cell region: auto (find the bore of the PEEK tube), none (whole volume), "
                         "or a region file / mask volume")
+    p.add_argument("--before-scan", metavar="FILE",
+                   help="the same cell scanned before charging: its gas pores are not taken for lithium")
     p.add_argument("--memory-limit", metavar="GB",
                    help=f"limit on the process's peak resident memory in GB (default {DEFAULT_MEMORY_LIMIT_GB:g})")
     p.set_defaults(func=_run)
@@ -148,6 +150,7 @@ def options_from_arguments(args: argparse.Namespace) -> AnalysisOptions:
         collector_at_start=None if args.collector_end is None else args.collector_end == "start",
         memory_limit_bytes=int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30), memory_limit_given=limit is not None,
         labels=labels, model=model, voltage=Path(args.voltage) if args.voltage else None, roi=roi,
+        before_scan=_before_scan(getattr(args, "before_scan", None)),
         voltage_cycle=_whole_number(getattr(args, "cycle", None), "--cycle", args.voltage),
         voltage_step=_whole_number(getattr(args, "step", None), "--step", args.voltage),
     )
@@ -208,3 +211,13 @@ def _run(args: argparse.Namespace) -> int:
     for role in ("labels", "measurements", "report"):
         print(f"{role}: {os.fspath(files[role])}")
     return 0
+
+
+def _before_scan(value: str | None) -> Path | None:
+    """``--before-scan FILE``: an existing scan file, else one clear error."""
+    if not value:
+        return None
+    path = Path(value)
+    if not path.exists():
+        raise LiCellInputError(path, "scan before charging not found", "give --before-scan an existing scan file")
+    return path

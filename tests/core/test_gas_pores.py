@@ -198,3 +198,49 @@ def test_the_docks_classification_resolves_the_pores_too(porous):
     note_gas_pores(m, res.gas_pores.to_dict())  # as stored in the labels' metadata
     assert m.parameters["gas_pores"]["n_pores"] == res.gas_pores.n_pores
     assert m.li_in_se_share_with_se_li < 0.01 and m.verdict.verdict == "uniform"
+
+
+def test_analyze_before_scan_gives_the_pore_population(tmp_path, capsys):
+    """``analyze --before-scan FILE``: on a cell whose SE in view is too thin for a pore population far from
+    the anode, the scan before charging decides (nothing ambiguous); without it the pores near the anode
+    stay ambiguous. A missing file is one line."""
+    import json
+
+    import tifffile
+
+    from napari_licell.cli import main
+
+    shape = (140, 96, 96)
+    after, before = tmp_path / "after.tif", tmp_path / "before.tif"
+    tifffile.imwrite(after, make_synthetic_cell(_spec(shape=shape)).image)
+    tifffile.imwrite(before, make_synthetic_cell(_spec(shape=shape, state="before", seed=5)).image)
+    common = ["--gas", "xe", "--voxel-size-um", "0.54"]
+    assert main(["analyze", str(after), "--out", str(tmp_path / "alone"), *common]) == 0
+    assert main(["analyze", str(after), "--out", str(tmp_path / "with"), "--before-scan", str(before), *common]) == 0
+    alone = json.loads((tmp_path / "alone" / "measurements.json").read_text())["parameters"]["gas_pores"]
+    with_before = json.loads((tmp_path / "with" / "measurements.json").read_text())["parameters"]["gas_pores"]
+    assert alone["population"]["density_source"].startswith("none") and alone["ambiguous_um3"] > 0
+    assert with_before["population"]["density_source"] == "scan before charging"
+    assert with_before["ambiguous_um3"] == 0.0
+    capsys.readouterr()
+    assert main(["analyze", str(after), "--out", str(tmp_path / "x"), "--before-scan", str(tmp_path / "no.tif"),
+                 *common]) == 2
+    assert "scan before charging not found" in capsys.readouterr().err
+
+
+def test_batch_gives_every_scan_its_cells_before_scan(tmp_path):
+    from pathlib import Path
+
+    from napari_licell.batch.jobs import analysis_options, jobs_from_study
+    from napari_licell.study.study_file import CellRecord, ScanRecord, Study
+
+    cells = [CellRecord(name="c1", scans=[ScanRecord(Path("/d/before.tif"), state="before"),
+                                          ScanRecord(Path("/d/after.tif"), state="after"),
+                                          ScanRecord(Path("/d/during.tif"), state="during")]),
+             CellRecord(name="c2", scans=[ScanRecord(Path("/d/c2.tif"), state="after")])]
+    jobs = {j.key: j for j in jobs_from_study(Study(name="s", cells=cells), tmp_path)}
+    assert jobs["c1/before"].before_scan is None
+    assert jobs["c1/after"].before_scan == jobs["c1/during"].before_scan == Path("/d/before.tif")
+    assert jobs["c2/c2"].before_scan is None
+    assert analysis_options(jobs["c1/after"]).before_scan == Path("/d/before.tif")
+    assert jobs["c1/after"].parameters()["before_scan"] == "/d/before.tif"
