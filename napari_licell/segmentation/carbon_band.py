@@ -198,99 +198,101 @@ def _mark_band(col, start, length, gas, carbon):  # pragma: no cover - compiled
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _runs_planes(lab, step, metal, gas, se, se_li, min_se, c, run_a, bounded, s, run_b, has_se,
-                 cell):  # pragma: no cover - compiled
+                 cell, n_parts):  # pragma: no cover - compiled
     """:func:`_runs_kernel` over a whole volume whose stack axis is axis 0, swept plane by plane.
 
     Each column keeps the state of the column scan of :func:`_runs_kernel`
     (metal prefix, the gas run on it, the current SE / SE + Li run and the
-    gas run below it); planes are read whole (contiguous), in the collector's
-    order (``step`` 1 from plane 0, -1 from the last plane). A column is done
-    once its SE face is found; the sweep stops when every column is done.
-    Also marks ``cell`` (columns not all background).
+    gas run below it); the rows of columns are shared out among ``n_parts``
+    threads once, and each sweeps its rows through the planes in the
+    collector's order (``step`` 1 from plane 0, -1 from the last plane),
+    reading each plane row contiguously. A thread stops once every column of
+    its rows has found its SE face. Also marks ``cell`` (columns not all
+    background).
     """
     n, ny, nx = lab.shape
     phase = np.zeros((ny, nx), dtype=np.uint8)  # 0 metal prefix, 1 gas run on it, 2 beyond, 3 done
     rs = np.full((ny, nx), -1, dtype=np.int64)  # start of the current SE run (-1: none)
     g = np.zeros((ny, nx), dtype=np.int64)  # gas run ending at the previous voxel (at or above c)
     gb = np.zeros((ny, nx), dtype=np.int64)  # gas run just below the current SE run
-    for y in range(ny):
-        for x in range(nx):
-            c[y, x] = n
-            run_a[y, x] = 0
-            bounded[y, x] = False
-            s[y, x] = n
-            run_b[y, x] = 0
-            has_se[y, x] = False
-            cell[y, x] = False
-    n_done = 0
-    for i in range(n):
-        k = i if step > 0 else n - 1 - i
-        plane = lab[k]
-        done_here = 0
-        for y in numba.prange(ny):
+    parts = max(1, min(n_parts, ny))
+    for t in numba.prange(parts):
+        y0 = t * ny // parts
+        y1 = (t + 1) * ny // parts
+        for y in range(y0, y1):
             for x in range(nx):
-                ph = phase[y, x]
-                if ph == 3:
-                    continue
-                v = plane[y, x]
-                if v != 0:
-                    cell[y, x] = True
-                if ph == 0:
-                    if v == metal:
-                        continue
-                    c[y, x] = i
-                    ph = 1
-                if ph == 1:
-                    if v != gas:
-                        bounded[y, x] = True
-                        run_a[y, x] = i - c[y, x]
-                        ph = 2
-                # SE face search (from c on)
-                if v == se or v == se_li:
-                    if rs[y, x] < 0:
-                        rs[y, x] = i
-                        gb[y, x] = g[y, x]
-                    if i - rs[y, x] + 1 >= min_se:
-                        s[y, x] = rs[y, x]
-                        has_se[y, x] = True
-                        run_b[y, x] = gb[y, x]
-                        ph = 3
-                        done_here += 1
-                    g[y, x] = 0
-                else:
-                    rs[y, x] = -1
-                    g[y, x] = g[y, x] + 1 if v == gas else 0
-                phase[y, x] = ph
-        n_done += done_here
-        if n_done == ny * nx:
-            return
-    # end of the columns: an SE run reaching the end counts, whatever its length
-    for y in numba.prange(ny):
-        for x in range(nx):
-            if phase[y, x] == 3:
-                continue
-            if phase[y, x] == 0:
                 c[y, x] = n
-            if rs[y, x] >= 0:
-                s[y, x] = rs[y, x]
-                has_se[y, x] = True
-                run_b[y, x] = gb[y, x]
+                run_a[y, x] = 0
+                bounded[y, x] = False
+                s[y, x] = n
+                run_b[y, x] = 0
+                has_se[y, x] = False
+                cell[y, x] = False
+        open_cols = (y1 - y0) * nx
+        for i in range(n):
+            if open_cols == 0:
+                break
+            k = i if step > 0 else n - 1 - i
+            for y in range(y0, y1):
+                row = lab[k, y]
+                for x in range(nx):
+                    ph = phase[y, x]
+                    if ph == 3:
+                        continue
+                    v = row[x]
+                    if v != 0:
+                        cell[y, x] = True
+                    if ph == 0:
+                        if v == metal:
+                            continue
+                        c[y, x] = i
+                        ph = 1
+                    if ph == 1:
+                        if v != gas:
+                            bounded[y, x] = True
+                            run_a[y, x] = i - c[y, x]
+                            ph = 2
+                    # SE face search (from c on)
+                    if v == se or v == se_li:
+                        if rs[y, x] < 0:
+                            rs[y, x] = i
+                            gb[y, x] = g[y, x]
+                        if i - rs[y, x] + 1 >= min_se:
+                            s[y, x] = rs[y, x]
+                            has_se[y, x] = True
+                            run_b[y, x] = gb[y, x]
+                            ph = 3
+                            open_cols -= 1
+                        g[y, x] = 0
+                    else:
+                        rs[y, x] = -1
+                        g[y, x] = g[y, x] + 1 if v == gas else 0
+                    phase[y, x] = ph
+        # end of the columns: an SE run reaching the end counts, whatever its length
+        for y in range(y0, y1):
+            for x in range(nx):
+                if phase[y, x] != 3 and rs[y, x] >= 0:
+                    s[y, x] = rs[y, x]
+                    has_se[y, x] = True
+                    run_b[y, x] = gb[y, x]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _mark_planes(lab, step, start, length, lo, hi, gas, carbon):  # pragma: no cover - compiled
+def _mark_planes(lab, step, start, length, lo, hi, gas, carbon, n_parts):  # pragma: no cover - compiled
     """:func:`_mark_band` over a whole volume with the stack along axis 0 (index ``i`` counted from the collector)."""
     n, ny, nx = lab.shape
+    parts = max(1, min(n_parts, ny))
     count = 0
-    for i in range(lo, hi):
-        k = i if step > 0 else n - 1 - i
-        plane = lab[k]
-        for y in numba.prange(ny):
-            for x in range(nx):
-                a = start[y, x]
-                if a <= i and i < a + length[y, x] and plane[y, x] == gas:
-                    plane[y, x] = carbon
-                    count += 1
+    for t in numba.prange(parts):
+        for i in range(lo, hi):
+            k = i if step > 0 else n - 1 - i
+            for y in range(t * ny // parts, (t + 1) * ny // parts):
+                row = lab[k, y]
+                for x in range(nx):
+                    a = start[y, x]
+                    if a <= i and i < a + length[y, x] and row[x] == gas:
+                        row[x] = carbon
+                        count += 1
     return count
 
 
@@ -413,7 +415,7 @@ def find_carbon_band(
         m64 = {k: np.empty(other, dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
         _runs_planes(labels, 1 if collector_at_start else -1, METAL.code, VOID.code, SE.code, SE_LI.code,
                      int(min_se), m64["c"], m64["run_a"], maps["bounded"], m64["s"], m64["run_b"],
-                     maps["has_se"], cell)
+                     maps["has_se"], cell, numba.get_num_threads())
         for k, v in m64.items():
             maps[k][...] = v
         if progress is not None:
@@ -507,7 +509,7 @@ def label_carbon_band(
             lo = max(int(start[some].min()), 0)
             hi = min(int((start + length)[some].max()), shape[0])
             n_set = int(_mark_planes(labels, 1 if band.collector_at_start else -1, start, length, lo, hi,
-                                     VOID.code, CARBON.code))
+                                     VOID.code, CARBON.code, numba.get_num_threads()))
         if progress is not None:
             for i in range(len(tiles)):
                 progress(i + 1, len(tiles))

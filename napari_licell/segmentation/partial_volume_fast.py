@@ -351,7 +351,8 @@ def partial_volume_classify_fast(
     lev_vo = float(level_void if void_code is not None else level_li)
     inter_rank = classes.index(inter_code) if inter_code is not None and inter_code in classes else -1
 
-    v = np.ascontiguousarray(block)
+    # a tile cut out of a slab is read in place (rows along x contiguous), not copied
+    v = block if block.strides[-1] == block.itemsize and min(block.strides) >= 0 else np.ascontiguousarray(block)
     shape = v.shape
     scratch = scratch if scratch is not None else PvScratch()
     e = out if out is not None else np.empty(shape, dtype=np.uint8)  # flag bytes first, codes at the end
