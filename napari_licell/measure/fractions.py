@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..classes import CLASS_TABLE, SE_LI, VOID, class_keys
 
@@ -22,11 +22,11 @@ __all__ = ["N_CODE_BINS", "SliceClassCounts", "ClassFractions", "DepthProfiles",
 N_CODE_BINS = len(CLASS_TABLE) + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _count_slab(slab, z0, counts):  # pragma: no cover - compiled
     nz, ny, nx = slab.shape
     last = counts.shape[1] - 1
-    for k in range(nz):
+    for k in prange(nz):  # one table row per plane: the threads never share a counter
         row = counts[z0 + k]
         for j in range(ny):
             for i in range(nx):

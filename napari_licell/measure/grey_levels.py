@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 
 from ..classes import CLASS_TABLE, LI, VOID
 
@@ -75,17 +75,24 @@ class GreyBinning:
         return np.asarray(bins, dtype=np.float64) / self.scale + self.offset
 
 
-@njit(cache=True, nogil=True)
-def _joint_hist(labels, bins, hist):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, parallel=True)
+def _joint_hist(labels, bins, hist, n_threads):  # pragma: no cover - compiled
+    # each thread counts a share of the planes into its own table; the tables are added at the end
     nz, ny, nx = labels.shape
     last = hist.shape[0] - 1
-    for k in range(nz):
-        for j in range(ny):
-            for i in range(nx):
-                c = labels[k, j, i]
-                if c > last:
-                    c = last
-                hist[c, bins[k, j, i]] += 1
+    nt = max(1, min(n_threads, nz))
+    part = np.zeros((nt, hist.shape[0], hist.shape[1]), dtype=np.int64)
+    for t in prange(nt):
+        h = part[t]
+        for k in range(t * nz // nt, (t + 1) * nz // nt):
+            for j in range(ny):
+                for i in range(nx):
+                    c = labels[k, j, i]
+                    if c > last:
+                        c = last
+                    h[c, bins[k, j, i]] += 1
+    for t in range(nt):
+        hist += part[t]
 
 
 class ClassGreyHistogram:
@@ -103,7 +110,7 @@ class ClassGreyHistogram:
 
     def update(self, labels: np.ndarray, image: np.ndarray) -> None:
         """Add a slab of labels and the matching slab of the image."""
-        _joint_hist(labels, self.binning.to_bins(image), self.hist)
+        _joint_hist(labels, self.binning.to_bins(image), self.hist, get_num_threads())
 
     def count(self, code: int) -> int:
         return int(self.hist[code].sum())

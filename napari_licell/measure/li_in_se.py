@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
@@ -48,60 +48,84 @@ _LI = LI.code
 _SE_LI = SE_LI.code
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _li_in_se_slab(slab, z0, se_bottom, li_mask, path_mask, depth_hist, region_counts, column_count,
-                   bbox_li, bbox_path):  # pragma: no cover - compiled
+                   bbox_li, bbox_path, n_threads):  # pragma: no cover - compiled
+    # each thread takes a share of the rows of columns (j) with its own counters, added at the end
     nz, ny, nx = slab.shape
     last = region_counts.shape[0] - 1
+    nt = max(1, min(n_threads, ny))
+    part_depth = np.zeros((nt, depth_hist.size), dtype=np.int64)
+    part_region = np.zeros((nt, region_counts.size), dtype=np.int64)
+    part_box = np.empty((nt, 12), dtype=np.int64)
+    for t in range(nt):
+        for b in range(6):
+            part_box[t, 2 * b] = 1 << 30
+            part_box[t, 2 * b + 1] = -1
+    for t in prange(nt):
+        dh = part_depth[t]
+        rc = part_region[t]
+        bl = part_box[t, :6]
+        bp = part_box[t, 6:]
+        for j in range(t * ny // nt, (t + 1) * ny // nt):  # per-column rows stay in cache across the slices
+            for k in range(nz):
+                z = z0 + k
+                li_first = -1
+                li_last = -1
+                path_first = -1
+                path_last = -1
+                for i in range(nx):
+                    c = slab[k, j, i]
+                    d = z - se_bottom[j, i]
+                    is_li = False
+                    is_path = False
+                    if d >= 0 and c != 0:
+                        rc[min(c, last)] += 1
+                        if c == _LI:
+                            is_li = True
+                            is_path = True
+                            dh[d] += 1
+                            column_count[j, i] += 1
+                            if li_first < 0:
+                                li_first = i
+                            li_last = i
+                        elif c == _SE_LI:
+                            is_path = True
+                        if is_path:
+                            if path_first < 0:
+                                path_first = i
+                            path_last = i
+                    li_mask[k, j, i] = is_li
+                    path_mask[k, j, i] = is_path
+                if li_first >= 0:
+                    bl[0] = min(bl[0], k)
+                    bl[1] = max(bl[1], k)
+                    bl[2] = min(bl[2], j)
+                    bl[3] = max(bl[3], j)
+                    bl[4] = min(bl[4], li_first)
+                    bl[5] = max(bl[5], li_last)
+                if path_first >= 0:
+                    bp[0] = min(bp[0], k)
+                    bp[1] = max(bp[1], k)
+                    bp[2] = min(bp[2], j)
+                    bp[3] = max(bp[3], j)
+                    bp[4] = min(bp[4], path_first)
+                    bp[5] = max(bp[5], path_last)
     for b in range(3):
         bbox_li[2 * b] = 1 << 30
         bbox_li[2 * b + 1] = -1
         bbox_path[2 * b] = 1 << 30
         bbox_path[2 * b + 1] = -1
-    for j in range(ny):  # per-column rows stay in cache across the slab's slices
-        for k in range(nz):
-            z = z0 + k
-            li_first = -1
-            li_last = -1
-            path_first = -1
-            path_last = -1
-            for i in range(nx):
-                c = slab[k, j, i]
-                d = z - se_bottom[j, i]
-                is_li = False
-                is_path = False
-                if d >= 0 and c != 0:
-                    region_counts[min(c, last)] += 1
-                    if c == _LI:
-                        is_li = True
-                        is_path = True
-                        depth_hist[d] += 1
-                        column_count[j, i] += 1
-                        if li_first < 0:
-                            li_first = i
-                        li_last = i
-                    elif c == _SE_LI:
-                        is_path = True
-                    if is_path:
-                        if path_first < 0:
-                            path_first = i
-                        path_last = i
-                li_mask[k, j, i] = is_li
-                path_mask[k, j, i] = is_path
-            if li_first >= 0:
-                bbox_li[0] = min(bbox_li[0], k)
-                bbox_li[1] = max(bbox_li[1], k)
-                bbox_li[2] = min(bbox_li[2], j)
-                bbox_li[3] = max(bbox_li[3], j)
-                bbox_li[4] = min(bbox_li[4], li_first)
-                bbox_li[5] = max(bbox_li[5], li_last)
-            if path_first >= 0:
-                bbox_path[0] = min(bbox_path[0], k)
-                bbox_path[1] = max(bbox_path[1], k)
-                bbox_path[2] = min(bbox_path[2], j)
-                bbox_path[3] = max(bbox_path[3], j)
-                bbox_path[4] = min(bbox_path[4], path_first)
-                bbox_path[5] = max(bbox_path[5], path_last)
+    for t in range(nt):
+        for m in range(depth_hist.size):
+            depth_hist[m] += part_depth[t, m]
+        for m in range(region_counts.size):
+            region_counts[m] += part_region[t, m]
+        for b in range(3):
+            bbox_li[2 * b] = min(bbox_li[2 * b], part_box[t, 2 * b])
+            bbox_li[2 * b + 1] = max(bbox_li[2 * b + 1], part_box[t, 2 * b + 1])
+            bbox_path[2 * b] = min(bbox_path[2 * b], part_box[t, 6 + 2 * b])
+            bbox_path[2 * b + 1] = max(bbox_path[2 * b + 1], part_box[t, 6 + 2 * b + 1])
 
 
 @njit(cache=True, nogil=True)
@@ -268,7 +292,7 @@ class LiInSeScan:
             self._masks = (np.empty(slab.shape, dtype=np.bool_), np.empty(slab.shape, dtype=np.bool_))
         li_mask, path_mask = self._masks
         _li_in_se_slab(slab, int(z0), self.interfaces.se_bottom_index, li_mask, path_mask, self.depth_hist,
-                       self.region_counts, self.column_count, self._bbox_li, self._bbox_path)
+                       self.region_counts, self.column_count, self._bbox_li, self._bbox_path, get_num_threads())
         if self.find_components:
             self.masses.update(li_mask, int(z0), self._bbox_li)
             self.paths.update(path_mask, int(z0), self._bbox_path)
