@@ -443,8 +443,7 @@ def classify_volume(
                     block = slab[:, y0:y1, x0:x1]
                 else:
                     block = read_block(data, (slice(r0, r1), slice(y0, y1), slice(x0, x1)))
-                if reference or not use_pv or denoise != "none":
-                    block = np.ascontiguousarray(block)
+                block = np.ascontiguousarray(block)
                 codes = codes_of(block)[k0:k1, ky0:ky1, kx0:kx1]
                 ys, xs = slice(y0 + ky0, y0 + ky1), slice(x0 + kx0, x0 + kx1)
                 _mask_outside(codes, block[k0:k1, ky0:ky1, kx0:kx1], region,

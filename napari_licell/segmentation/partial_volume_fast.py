@@ -351,7 +351,8 @@ def partial_volume_classify_fast(
     lev_vo = float(level_void if void_code is not None else level_li)
     inter_rank = classes.index(inter_code) if inter_code is not None and inter_code in classes else -1
 
-    # a tile cut out of a slab is read in place (rows along x contiguous), not copied
+    # rows along x must be contiguous; classify_volume still copies tiles (the growth pass is ~4x
+    # slower on a strided view than the copy costs)
     v = block if block.strides[-1] == block.itemsize and min(block.strides) >= 0 else np.ascontiguousarray(block)
     shape = v.shape
     scratch = scratch if scratch is not None else PvScratch()
