@@ -64,9 +64,6 @@ def _scan_columns(slab, z0, min_se_run, collector_top, material_first, se_first,
     # and the seven state maps never alias one another in the L1 cache.
     nz, ny, nx = slab.shape
     for j in prange(ny):
-        rows = np.empty((nz, nx), dtype=np.uint8)
-        for k in range(nz):
-            rows[k] = slab[k, j]
         st = np.empty((7, nx), dtype=np.int32)
         st[0] = collector_top[j]
         st[1] = material_first[j]
@@ -75,10 +72,18 @@ def _scan_columns(slab, z0, min_se_run, collector_top, material_first, se_first,
         st[4] = se_run_start[j]
         st[5] = carbon_first[j]
         st[6] = carbon_last[j]
+        n_open = 0  # columns still looking for the SE's lower face; nothing changes once it is found
+        for i in range(nx):
+            if st[2, i] < 0:
+                n_open += 1
+        row = np.empty(nx, dtype=np.uint8)
         for k in range(nz):
+            if n_open == 0:
+                break
             z = z0 + k
+            row[:] = slab[k, j]
             for i in range(nx):
-                c = rows[k, i]
+                c = row[i]
                 if c == 0:
                     continue
                 if st[1, i] < 0:
@@ -95,6 +100,7 @@ def _scan_columns(slab, z0, min_se_run, collector_top, material_first, se_first,
                     st[3, i] += 1
                     if st[3, i] >= min_se_run:
                         st[2, i] = st[4, i]
+                        n_open -= 1
                 else:
                     st[3, i] = 0
                     if c == _CARBON:

@@ -50,7 +50,7 @@ _SE_LI = SE_LI.code
 
 @njit(cache=True, nogil=True, parallel=True)
 def _li_in_se_slab(slab, z0, se_bottom, li_mask, path_mask, depth_hist, region_counts, column_count,
-                   bbox_li, bbox_path, n_threads):  # pragma: no cover - compiled
+                   bbox_li, bbox_path, n_threads, k_lo):  # pragma: no cover - compiled
     # each thread takes a share of the rows of columns (j) with its own counters, added at the end
     nz, ny, nx = slab.shape
     last = region_counts.shape[0] - 1
@@ -68,7 +68,11 @@ def _li_in_se_slab(slab, z0, se_bottom, li_mask, path_mask, depth_hist, region_c
         bl = part_box[t, :6]
         bp = part_box[t, 6:]
         for j in range(t * ny // nt, (t + 1) * ny // nt):  # per-column rows stay in cache across the slices
-            for k in range(nz):
+            for k in range(k_lo):  # below every column's SE face: nothing of the SE
+                for i in range(nx):
+                    li_mask[k, j, i] = False
+                    path_mask[k, j, i] = False
+            for k in range(k_lo, nz):
                 z = z0 + k
                 li_first = -1
                 li_last = -1
@@ -285,6 +289,8 @@ class LiInSeScan:
         self._bbox_li = np.zeros(6, dtype=np.int64)
         self._bbox_path = np.zeros(6, dtype=np.int64)
         self._masks: tuple[np.ndarray, np.ndarray] | None = None
+        se_bottom = interfaces.se_bottom_index
+        self._lowest_face = int(se_bottom.min()) if se_bottom.size else 0  # no column's SE starts below it
 
     def update(self, slab: np.ndarray, z0: int) -> None:
         """Feed oriented slices ``z0 .. z0 + len(slab)``."""
@@ -292,7 +298,8 @@ class LiInSeScan:
             self._masks = (np.empty(slab.shape, dtype=np.bool_), np.empty(slab.shape, dtype=np.bool_))
         li_mask, path_mask = self._masks
         _li_in_se_slab(slab, int(z0), self.interfaces.se_bottom_index, li_mask, path_mask, self.depth_hist,
-                       self.region_counts, self.column_count, self._bbox_li, self._bbox_path, get_num_threads())
+                       self.region_counts, self.column_count, self._bbox_li, self._bbox_path, get_num_threads(),
+                       min(max(self._lowest_face - int(z0), 0), len(slab)))
         if self.find_components:
             self.masses.update(li_mask, int(z0), self._bbox_li)
             self.paths.update(path_mask, int(z0), self._bbox_path)

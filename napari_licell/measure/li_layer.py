@@ -28,12 +28,13 @@ _LI = LI.code
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _li_columns(slab, z0, lower, upper, count, first, last):  # pragma: no cover - compiled
-    # one row of columns at a time, copied into local buffers (see interfaces._scan_columns)
+def _li_columns(slab, z0, lower, upper, count, first, last, k_lo, k_hi):  # pragma: no cover - compiled
+    # one row of columns at a time, copied into local buffers (see interfaces._scan_columns);
+    # only slices k_lo..k_hi can lie between a column's collector top and SE bottom
     nz, ny, nx = slab.shape
     for j in prange(ny):
         rows = np.empty((nz, nx), dtype=np.uint8)
-        for k in range(nz):
+        for k in range(k_lo, k_hi):
             rows[k] = slab[k, j]
         st = np.empty((5, nx), dtype=np.int32)
         st[0] = lower[j]
@@ -41,7 +42,7 @@ def _li_columns(slab, z0, lower, upper, count, first, last):  # pragma: no cover
         st[2] = count[j]
         st[3] = first[j]
         st[4] = last[j]
-        for k in range(nz):
+        for k in range(k_lo, k_hi):
             z = z0 + k
             for i in range(nx):
                 if rows[k, i] == _LI and z >= st[0, i] and z < st[1, i]:
@@ -69,11 +70,17 @@ class LiLayerScan:
         self.count = np.zeros(shape, dtype=np.int32)
         self.first = np.full(shape, -1, dtype=np.int32)
         self.last = np.full(shape, -1, dtype=np.int32)
+        self._span: tuple[int, int] | None = None
 
     def update(self, slab: np.ndarray, z0: int) -> None:
         """Feed oriented slices ``z0 .. z0 + len(slab)``."""
-        _li_columns(slab, int(z0), self.interfaces.collector_top_index, self.interfaces.se_bottom_index,
-                    self.count, self.first, self.last)
+        lower, upper = self.interfaces.collector_top_index, self.interfaces.se_bottom_index
+        if self._span is None:  # slices any column's layer can reach: [min lower, max upper)
+            open_ = upper > lower
+            self._span = (int(lower[open_].min()), int(upper[open_].max())) if np.any(open_) else (0, 0)
+        k_lo = min(max(self._span[0] - int(z0), 0), len(slab))
+        k_hi = max(min(self._span[1] - int(z0), len(slab)), k_lo)
+        _li_columns(slab, int(z0), lower, upper, self.count, self.first, self.last, k_lo, k_hi)
 
 
 @dataclass
