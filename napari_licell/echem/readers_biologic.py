@@ -117,12 +117,20 @@ EXTRA_MPR_COLUMN_IDS: dict[int, tuple[str, str]] = {
 _ID_174_BESIDE_EWE = "Phase(Zwe-ce)/deg"
 
 
+#: Low IDs where galvani's ID + 256 and yadg's table disagree on the width:
+#: yadg reads 243-246 as |Ece h3|-|Ece h6| (4-byte floats), galvani's 499-502
+#: are Q discharge, step time, Efficiency, Capacity (8-byte floats). Without a
+#: file to tell which newer EC-Lab means, they stay unknown (the error names
+#: the ID) rather than be read with a guessed width.
+_NOT_BY_THE_256_RULE = frozenset({243, 244, 245, 246})
+
+
 def _extra_ids(table: dict[int, Any]) -> dict[int, tuple[str, str]]:
     """IDs to add to galvani's table for one read: ours, then ID + 256 of galvani's for the rest below 256."""
     extra = {i: v for i, v in EXTRA_MPR_COLUMN_IDS.items() if i not in table}
     for high, entry in table.items():
         low = high - 256
-        if 0 < low < 256 and low not in table and low not in extra:
+        if 0 < low < 256 and low not in table and low not in extra and low not in _NOT_BY_THE_256_RULE:
             extra[low] = entry
     return extra
 

@@ -518,6 +518,21 @@ def test_newer_mpr_with_column_ids_galvani_does_not_know():
     assert 112 not in VMPdata_colID_dtype_map
 
 
+def test_low_column_ids_read_as_galvanis_id_plus_256_only_where_yadg_agrees():
+    """The ID + 256 rule: widths as yadg's table has them (175-177 4-byte floats, 182 8-byte); 243-246 left unknown,
+    where yadg (|Ece h3..h6|, f4) and galvani's 499-502 (f8) disagree."""
+    from galvani.BioLogic import VMPdata_colID_dtype_map
+
+    from napari_licell.echem.readers_biologic import _extra_ids
+
+    extra = _extra_ids(VMPdata_colID_dtype_map)
+    assert extra[175] == ("|Zwe-ce|/Ohm", "<f4")
+    assert extra[182] == ("step time/s", "<f8")
+    assert extra[206][1] == "<f4"
+    assert not {243, 244, 245, 246} & set(extra)
+    assert not set(extra) & set(VMPdata_colID_dtype_map)
+
+
 def test_newer_mpr_with_the_impedance_between_we_and_ce():
     """yadg's peis.issue_225.with_ece.mpr: column IDs 175-177 (|Zwe-ce|, Re, -Im; galvani knows them as 431-433)
     and 174 beside <Ewe> (the phase of Zwe-ce); EC-Lab's .mpt of the same run is the truth."""
