@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["display_problem", "DEFAULT_DOCKS", "build_app", "launch", "quiet_pyqt5_notice"]
+__all__ = ["display_problem", "DEFAULT_DOCKS", "build_app", "launch", "quiet_pyqt5_notice", "set_window_icon"]
 
 #: Docks the launcher opens, by their display name in napari.yaml: (name, area, tabbed behind).
 DOCK_LAYOUT: tuple[tuple[str, str, str | None], ...] = (
@@ -60,6 +60,21 @@ def _legible_dock_tabs(qt_window) -> None:
             bar.setUsesScrollButtons(True)
 
 
+def set_window_icon(qt_window) -> None:
+    """The napari-licell icon (``napari_licell/resources``) on the window and the application."""
+    from qtpy.QtGui import QIcon
+    from qtpy.QtWidgets import QApplication
+
+    from ..desktop_entry import resource_path
+
+    icon = QIcon(str(resource_path("napari-licell.svg")))
+    icon.addFile(str(resource_path("napari-licell.png")))  # where no SVG icon engine is installed
+    qt_window.setWindowIcon(icon)
+    app = QApplication.instance()
+    if app is not None:
+        app.setWindowIcon(icon)
+
+
 def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict:
     """Add the LiCell docks to ``viewer`` and open the demo study or ``paths``.
 
@@ -92,6 +107,7 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
         qt_window.resizeDocks([dock_frames["Study"]], [400], Qt.Horizontal)
     _legible_dock_tabs(qt_window)
     _add_settings_menu(qt_window)
+    set_window_icon(qt_window)
     study = docks.get("Study")
     if "Voltage" in docks and study is not None:
         docks["Voltage"].follow_study(study)

@@ -5,4 +5,4 @@ Each module defines ``register(subparsers)`` that adds its parser and sets
 """
 
 #: Modules (under this package) whose ``register`` is called by the CLI, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("demo", "voltage", "analyze", "batch")
+COMMAND_MODULES: tuple[str, ...] = ("demo", "voltage", "analyze", "batch", "train", "install_desktop_entry")

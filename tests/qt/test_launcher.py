@@ -8,6 +8,7 @@ import sys
 
 
 from napari_licell._qt.launcher import DEFAULT_DOCKS, build_app
+from napari_licell.desktop_entry import resource_path
 
 
 def test_launcher_shows_docks_and_demo_study(make_napari_viewer, output_dir):
@@ -21,6 +22,11 @@ def test_launcher_shows_docks_and_demo_study(make_napari_viewer, output_dir):
     assert study.current_cell() == "process3_after_Xe6"
     menu = next(a.menu() for a in viewer.window._qt_window.menuBar().actions() if a.text() == "LiCell")
     assert [a.text() for a in menu.actions()] == ["Settings…"]
+    icon = viewer.window._qt_window.windowIcon()  # the napari-licell icon, not napari's
+    assert not icon.isNull()
+    li_band = icon.pixmap(64, 64).toImage().pixelColor(45, 25)  # the Li layer of the drawn cell: Li yellow
+    assert (li_band.red(), li_band.green(), li_band.blue()) == (0xE8, 0xC9, 0x3A)
+    assert resource_path("napari-licell.svg").is_file()
     visible = [layer.name for layer in viewer.layers if layer.visible and "preview_of" not in layer.metadata]
     assert visible == ["process3_after_Xe6"]
     previews = [layer.metadata["preview_of"] for layer in viewer.layers if layer.visible and "preview_of" in layer.metadata]
