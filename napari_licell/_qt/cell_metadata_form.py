@@ -1,23 +1,46 @@
-"""A form for the metadata a scan file lacks: voxel size, gas and pressure, bonding process, charge."""
+"""The form for the metadata a scan file lacks (voxel size, gas and pressure, bonding process, charge).
+
+Generated with magicgui from :class:`~napari_licell.cell_edits.CellEdits`: one
+widget per dataclass field, labelled and ranged by the field's spec; a spin
+box at its minimum reads "unknown" (None).
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
-from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QWidget
+from magicgui.widgets import ComboBox, Container, FloatSpinBox
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-from ..study.study_file import BONDING_PROCESSES, GASES
+from ..cell_edits import CellEdits
 
-__all__ = ["CellMetadataForm"]
+__all__ = ["CellMetadataForm", "build_cell_edits_form"]
+
+#: Attribute of :class:`CellMetadataForm` holding each field's Qt widget.
+_ATTRIBUTES = {"voxel_size_um": "voxel_size", "gas": "gas", "gas_pressure_atm": "gas_pressure",
+               "process": "process", "current_density_ma_cm2": "current_density", "charge_minutes": "charge_minutes"}
 
 
-def _spin(minimum: float, maximum: float, decimals: int, suffix: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(minimum, maximum)
-    box.setDecimals(decimals)
-    box.setSuffix(suffix)
-    box.setSpecialValueText("unknown")  # the minimum shows as "unknown"
-    return box
+def build_cell_edits_form() -> Container:
+    """A magicgui container with one widget per :class:`CellEdits` field (labels, units, ranges from its spec)."""
+    widgets = []
+    for f in fields(CellEdits):
+        spec = f.metadata["spec"]
+        if spec.choices:
+            widget = ComboBox(name=f.name, label=spec.label, choices=list(spec.choices), value="unknown")
+            widget.native.setEditable(spec.editable)
+        else:
+            widget = FloatSpinBox(name=f.name, label=spec.label, min=spec.minimum, max=spec.maximum,
+                                  step=10.0 ** -spec.decimals, value=spec.minimum)
+            widget.native.setDecimals(spec.decimals)
+            widget.native.setSuffix(f" {spec.unit}")
+            widget.native.setSpecialValueText("unknown")  # the minimum shows as "unknown"
+            widget.native.setSingleStep(1.0)
+        widgets.append(widget)
+    container = Container(labels=True)
+    container.extend(widgets)  # added after construction, so magicgui aligns the labels' widths
+    return container
 
 
 class CellMetadataForm(QWidget):
@@ -25,47 +48,32 @@ class CellMetadataForm(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        form = QFormLayout(self)
-        self.voxel_size = _spin(0.0, 10000.0, 4, " µm")
-        self.gas = QComboBox()
-        self.gas.addItems(["unknown", *GASES])
-        self.gas_pressure = _spin(-0.1, 50.0, 2, " atm")
-        self.process = QComboBox()
-        self.process.setEditable(True)
-        self.process.addItems(["unknown", *BONDING_PROCESSES])
-        self.current_density = _spin(-0.001, 100.0, 3, " mA/cm²")
-        self.charge_minutes = _spin(-1.0, 1e6, 1, " min")
-        form.addRow("Voxel size", self.voxel_size)
-        form.addRow("Fill gas", self.gas)
-        form.addRow("Gas pressure", self.gas_pressure)
-        form.addRow("Bonding process", self.process)
-        form.addRow("Current density", self.current_density)
-        form.addRow("Charge time", self.charge_minutes)
+        self.container = build_cell_edits_form()
+        self.container.margins = (0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.container.native)
+        for name, attribute in _ATTRIBUTES.items():  # the Qt widgets, as the dock and its tests reach them
+            setattr(self, attribute, self.container[name].native)
 
     def set_values(self, meta: dict[str, Any], voxel_size_um: float | None) -> None:
         """Fill the form from a cell's metadata (keys as in the study dock)."""
-        self.voxel_size.setValue(voxel_size_um or 0.0)
-        self.gas.setCurrentText(meta.get("gas") or "unknown")
-        self.gas_pressure.setValue(meta["gas_pressure_atm"] if meta.get("gas_pressure_atm") is not None else -0.1)
-        self.process.setCurrentText(str(meta.get("process") or "unknown"))
-        j = meta.get("current_density_ma_cm2")
-        self.current_density.setValue(j if j is not None else -0.001)
-        t = meta.get("charge_minutes")
-        self.charge_minutes.setValue(t if t is not None else -1.0)
+        edits = CellEdits.from_metadata(meta, voxel_size_um)
+        for name, value in edits.to_values().items():
+            native = self.container[name].native
+            if hasattr(native, "setCurrentText"):
+                native.setCurrentText(str(value) if value is not None else "unknown")
+            else:
+                native.setValue(value if value is not None else native.minimum())
 
     def values(self) -> dict[str, Any]:
         """The form's values; unknown entries are None."""
-
-        def known(box: QDoubleSpinBox) -> float | None:
-            return None if box.value() == box.minimum() else box.value()
-
-        gas = self.gas.currentText()
-        process = self.process.currentText().strip()
-        return {
-            "voxel_size_um": known(self.voxel_size),
-            "gas": None if gas == "unknown" else gas,
-            "gas_pressure_atm": known(self.gas_pressure),
-            "process": None if process in ("", "unknown") else process,
-            "current_density_ma_cm2": known(self.current_density),
-            "charge_minutes": known(self.charge_minutes),
-        }
+        values = {}
+        for name in _ATTRIBUTES:
+            native = self.container[name].native
+            if hasattr(native, "currentText"):
+                text = native.currentText().strip()
+                values[name] = None if text in ("", "unknown") else text
+            else:
+                values[name] = None if native.value() == native.minimum() else native.value()
+        return CellEdits(**values).to_values()

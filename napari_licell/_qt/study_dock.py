@@ -11,48 +11,23 @@ dropped on the canvas) join the tree too.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import (
-    QFileDialog,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QMenu,
-    QPushButton,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-)
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QFileDialog, QTreeWidgetItem
 
 from ..cell_metadata import CellMetadata
 from ..errors import LiCellInputError
 from ..layer_roles import Role, is_ct_scan, role_of, scan_of
-from .cell_metadata_form import CellMetadataForm
+from ..study.study_session import StudyCellEntry, StudySession, voltage_for_scan
 from .cross_section import show_stack_cross_section
 from .dock_base import LicellDock
 from .notify import report_error, report_info
-from .recent_files import recent_files, remember_file
-from .study_text import cell_row, describe_cell, update_record
-from .workflow_strip import WorkflowStrip, raise_dock, step_states
+from .study_text import cell_row, describe_cell
+from .study_widgets import COLUMNS, StudyWidgets
+from .workflow_strip import raise_dock, step_states
 
 __all__ = ["StudyCellEntry", "StudyDock"]
-
-_COLUMNS = ("Cell", "Process", "Gas", "j (mA/cm²)", "Charge (min)")
-
-
-@dataclass
-class StudyCellEntry:
-    """One cell as the dock shows it: its layers, metadata and voltage curve."""
-
-    name: str
-    layer_names: list[str]
-    metadata: dict[str, Any] = field(default_factory=dict)
-    voltage: Any = None
-
 
 class StudyDock(LicellDock):
     """Tree of the study's cells; selecting one shows only its layers, as a stack cross-section."""
@@ -62,9 +37,7 @@ class StudyDock(LicellDock):
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(napari_viewer, parent)
-        self.entries: dict[str, StudyCellEntry] = {}
-        self.study = None  # napari_licell.study.Study when a study file is open
-        self.study_path: Path | None = None
+        self.session = StudySession()
         self._visible_by_cell: dict[str, set[str]] = {}
         self._shown_cell: str | None = None
         self._adding = False
@@ -74,48 +47,15 @@ class StudyDock(LicellDock):
 
     # --- construction -----------------------------------------------------
     def _init_widgets(self) -> None:
-        layout = self.body_layout
-        self.workflow = WorkflowStrip()
-        layout.addWidget(self.workflow)
-        buttons = QHBoxLayout()
-        self.open_study_button = QPushButton("Open study…")
-        self.open_scan_button = QPushButton("Open scan…")
-        self.recent_button = QPushButton("Recent")
-        self.recent_menu = QMenu(self)
-        self.recent_button.setMenu(self.recent_menu)
-        for b in (self.open_study_button, self.open_scan_button, self.recent_button):
-            buttons.addWidget(b)
-        layout.addLayout(buttons)
-        self.demo_button = QPushButton("Open demo study")
-        self.demo_button.setToolTip("Six synthetic cells made from X-ray physics: the four processes and an Ar/Xe pair")
-        layout.addWidget(self.demo_button)
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(list(_COLUMNS))
-        self.tree.setRootIsDecorated(False)
-        self.tree.setMinimumHeight(90)
-        layout.addWidget(self.tree, 1)
-        self.details = QLabel("No study open. Open a scan or a study, or try the demo study.")
-        self.details.setWordWrap(True)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.details)
-        box = QGroupBox("Cell metadata")
-        box_layout = QVBoxLayout(box)
-        self.form = CellMetadataForm()
-        box_layout.addWidget(self.form)
-        row = QHBoxLayout()
-        self.apply_button = QPushButton("Apply")
-        self.apply_button.setToolTip("Use these values for the cell's layers (scale, gas, charge) in every dock")
-        self.save_button = QPushButton("Save study…")
-        row.addWidget(self.apply_button)
-        row.addWidget(self.save_button)
-        box_layout.addLayout(row)
-        layout.addWidget(box)
-        self.restore_button = QPushButton("Restore unsaved changes")
-        self.restore_button.setVisible(False)
-        layout.addWidget(self.restore_button)
-        layout.addWidget(self.status)
-        self._refresh_recent()
+        widgets = StudyWidgets(self.body_layout)
+        for name in StudyWidgets.CONTROLS:
+            setattr(self, name, getattr(widgets, name))
+        self.body_layout.addWidget(self.status)
         self._update_buttons()
+
+    entries = property(lambda self: self.session.entries, doc="The cells on show, by name.")
+    study = property(lambda self: self.session.study, doc="The open study (None: no study file is open).")
+    study_path = property(lambda self: self.session.study_path, doc="The open study's file.")
 
     def _add_callbacks(self) -> None:
         self.tree.itemSelectionChanged.connect(lambda: self.guarded(self._on_selection))
@@ -126,13 +66,17 @@ class StudyDock(LicellDock):
         self.demo_button.clicked.connect(lambda: self.guarded(self.open_demo_study))
         self.restore_button.clicked.connect(lambda: self.guarded(self.restore_unsaved_changes))
         self.workflow.step_requested.connect(lambda name: self.guarded(raise_dock, self.viewer, name))
+        self.recent_button.chosen.connect(self._open_recent)
+        self.link(self.session.entry_changed, self._show_entry)
 
     # --- model ------------------------------------------------------------
     def add_entry(self, entry: StudyCellEntry) -> None:
         """Add (or replace) a cell in the tree."""
-        self.entries[entry.name] = entry
+        self.session.add(entry)
+
+    def _show_entry(self, entry: StudyCellEntry) -> None:
         for i in range(self.tree.topLevelItemCount()):
-            if self.tree.topLevelItem(i).text(0) == entry.name:
+            if self.tree.topLevelItem(i).text(0).removesuffix(" ⚠") == entry.name:
                 self.tree.takeTopLevelItem(i)
                 break
         item = QTreeWidgetItem(cell_row(entry.metadata, entry.name))
@@ -140,7 +84,7 @@ class StudyDock(LicellDock):
             item.setText(0, f"{entry.name} ⚠")
             item.setToolTip(0, "No voxel size in the file: 0.54 µm was assumed. Set it under Cell metadata.")
         self.tree.addTopLevelItem(item)
-        for col in range(len(_COLUMNS)):
+        for col in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(col)
         self.cells_changed.emit()
 
@@ -163,17 +107,15 @@ class StudyDock(LicellDock):
         self._update_workflow()
 
     def _adopt_new_scans(self) -> None:
-        known = {name for entry in self.entries.values() for name in entry.layer_names}
+        known = self.session.known_layers()
         adopted = None
         for layer in self.viewer.layers:
             if layer.name in known or not is_ct_scan(layer, allow_2d=False) or "compare_cell" in layer.metadata:
                 continue
             meta = CellMetadata.from_layer(layer)
-            name = meta.cell or layer.name
-            if name in self.entries:
-                name = layer.name
+            name = self.session.free_name(meta.cell or layer.name, layer.name)
             entry_meta = {**layer.metadata, "voxel_size_um": [float(s) for s in layer.scale[-3:]]}
-            self.add_entry(StudyCellEntry(name, [layer.name], entry_meta, _voltage_for(meta, name)))
+            self.add_entry(StudyCellEntry(name, [layer.name], entry_meta, self._voltage_for(meta, name)))
             adopted = name
         if adopted is not None and self.current_cell() is None:
             self.select_cell(adopted)
@@ -197,14 +139,11 @@ class StudyDock(LicellDock):
         """
         from .._napari.study_layers import cell_layers
         from ..study.open_cells import open_study_cells
-        from ..study.study_file import load_study
-
         try:
-            study = load_study(path)
+            study = self.session.open(path)
         except LiCellInputError as exc:
             report_error(exc)
             return [exc.message]
-        self.study, self.study_path = study, Path(path)
         problems: list[str] = []
         for opened in open_study_cells(study):
             layers = cell_layers(opened, study_path=str(path))
@@ -225,9 +164,7 @@ class StudyDock(LicellDock):
         return problems
 
     def _offer_recovery(self) -> None:
-        from ..autosave.study import recoverable_study_autosave
-
-        auto = recoverable_study_autosave(self.study_path) if self.study_path is not None else None
+        auto = self.session.recoverable_autosave()
         self.restore_button.setVisible(auto is not None)
         if auto is not None:
             report_info(f"{self.study_path}: unsaved changes from an earlier session were kept; "
@@ -235,26 +172,13 @@ class StudyDock(LicellDock):
 
     def restore_unsaved_changes(self) -> bool:
         """Apply the autosaved study (cell metadata, voxel sizes) over the open one; True when done."""
-        from ..autosave.study import recoverable_study_autosave
-        from ..study.open_cells import cell_metadata
-        from ..study.study_file import load_study
-
-        auto = recoverable_study_autosave(self.study_path) if self.study_path is not None else None
-        if auto is None:
+        changed = self.session.restore_autosave()
+        if changed is None:
             return False
-        self.study = load_study(auto)
-        for cell in self.study.cells:
-            entry = self.entries.get(cell.name)
-            if entry is None:
-                continue
-            entry.metadata.update(cell_metadata(cell))
-            voxel = cell.scans[0].voxel_size_um if cell.scans else None
-            if voxel is not None:
-                entry.metadata["voxel_size_um"] = list(voxel)
+        for entry, voxel in changed:
             self._write_layers(entry, voxel)
-            self.add_entry(entry)
         self.restore_button.setVisible(False)
-        if self.study.cells:
+        if self.study is not None and self.study.cells:
             self.select_cell(self.study.cells[0].name)
         return True
 
@@ -285,18 +209,8 @@ class StudyDock(LicellDock):
         name = self.current_cell()
         if name is None:
             raise LiCellInputError(None, "no cell selected", "open a scan or a study and pick a cell")
-        entry = self.entries[name]
-        values = self.form.values()
-        voxel = values.pop("voxel_size_um")
-        entry.metadata.update(values)
-        if voxel is not None:
-            entry.metadata["voxel_size_um"] = [voxel] * 3
-            entry.metadata["voxel_size_assumed"] = False
-        self._write_layers(entry, (voxel,) * 3 if voxel is not None else None)
-        if self.study is not None:
-            update_record(self.study, name, values, voxel)
-            self._autosave()
-        self.add_entry(entry)
+        voxel = self.session.apply_values(name, self.form.values())
+        self._write_layers(self.entries[name], voxel)
         self.select_cell(name)
         self.show_status(f"{name}: metadata applied to its layers.")
 
@@ -312,32 +226,13 @@ class StudyDock(LicellDock):
             merged = CellMetadata.from_dict({**layer.metadata, **entry.metadata})
             merged.to_layer(layer)
 
-    def _autosave(self) -> None:
-        from ..autosave.study import autosave_study
-
-        try:
-            autosave_study(self.study, self.study_path)
-        except (OSError, LiCellInputError):  # autosave must never stop the user's work
-            pass
-
     def save_study(self, path: str | Path | None = None) -> Path | None:
         """Save the open study (atomically); returns the path or None when there is none to save."""
-        from ..autosave.study import discard_study_autosave
-        from ..study.study_file import save_study
-
-        if self.study is None:
-            report_error("The demo study lives in memory; write it to disk with `napari-licell demo --out DIR` "
-                         "and open that study to edit and save it")
-            return None
-        target = Path(path) if path is not None else self.study_path
         try:
-            saved = save_study(self.study, target)
+            saved = self.session.save(path)
         except (LiCellInputError, OSError) as exc:
             report_error(exc)
             return None
-        if self.study_path is not None:
-            discard_study_autosave(self.study_path)
-        self.study_path = saved
         self._remember(str(saved))
         return saved
 
@@ -355,11 +250,7 @@ class StudyDock(LicellDock):
         return item.text(0).removesuffix(" ⚠") if item is not None else None
 
     def _cell_of(self, layer) -> str | None:
-        scan = scan_of(layer)
-        for name, entry in self.entries.items():
-            if scan in entry.layer_names or layer.name in entry.layer_names:
-                return name
-        return None
+        return self.session.cell_of(layer.name, scan_of(layer))
 
     def _on_selection(self) -> None:
         name = self.current_cell()
@@ -425,18 +316,7 @@ class StudyDock(LicellDock):
             self.guarded(self.save_study, path)
 
     def _remember(self, path: str) -> None:
-        try:
-            remember_file(path)
-        except Exception:  # noqa: BLE001 - settings storage is a convenience, never an error for the user
-            return
-        self._refresh_recent()
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in recent_files():
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
-        self.recent_button.setEnabled(bool(self.recent_menu.actions()))
+        self.recent_button.remember(path)
 
     def _open_recent(self, path: str) -> None:
         if path.lower().endswith((".yaml", ".yml")):
@@ -444,23 +324,14 @@ class StudyDock(LicellDock):
         else:
             self.guarded(self.open_scan, path)
 
-    def _update_buttons(self) -> None:
-        self.save_button.setToolTip("" if self.study is not None else "Only a study opened from a file can be saved")
-
-
-def _voltage_for(meta: CellMetadata, name: str):
-    """The voltage curve of a scan that joined without the Study dock: its cycler file, or a demo cell's curve."""
-    if meta.voltage_file:
-        from ..echem.cycler_readers import read_voltage_curve
-
+    @staticmethod
+    def _voltage_for(meta: CellMetadata, name: str):
         try:
-            return read_voltage_curve(meta.voltage_file)
+            return voltage_for_scan(meta.voltage_file, bool(meta.synthetic), name)
         except LiCellInputError as exc:
             report_error(exc)
             return None
-    if meta.synthetic:
-        from ..phantoms.demo_study import DEMO_CELL_NAMES, load_demo_cell
 
-        if name in DEMO_CELL_NAMES:
-            return load_demo_cell(name).voltage
-    return None
+    def _update_buttons(self) -> None:
+        self.save_button.setToolTip("" if self.study is not None else "Only a study opened from a file can be saved")
+

@@ -1,4 +1,4 @@
-"""What the Study dock writes: a cell's row in the tree, its description, and its study record.
+"""What the Study dock writes: a cell's row in the tree and its description.
 
 Qt-free helpers kept apart from the dock so the dock only builds widgets.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["cell_row", "describe_cell", "update_record"]
+__all__ = ["cell_row", "describe_cell"]
 
 
 def _fmt(value: Any) -> str:
@@ -46,20 +46,3 @@ def describe_cell(name: str, metadata: dict[str, Any]) -> str:
     if m.get("synthetic"):
         lines.append("Synthetic cell generated from physics (ground truth in the hidden 'truth' layer).")
     return "<br>".join(lines)
-
-
-def update_record(study: Any, name: str, values: dict[str, Any], voxel: float | None) -> None:
-    """Write edited cell values (process, j, charge time, gas, voxel size in µm) into the study's record."""
-    try:
-        record = study.cell(name)
-    except KeyError:
-        return
-    if values.get("process") is not None:
-        record.bonding_process = values["process"]
-    record.current_density_ma_cm2 = values.get("current_density_ma_cm2")
-    record.charge_minutes = values.get("charge_minutes")
-    for scan in record.scans:
-        scan.gas = values.get("gas")
-        scan.gas_pressure_atm = values.get("gas_pressure_atm")
-        if voxel is not None:
-            scan.voxel_size_um = (voxel,) * 3

@@ -114,3 +114,22 @@ def test_side_view_of_a_scan_stored_in_planes_is_declined_when_it_would_read_too
     assert cross_section.show_stack_cross_section(viewer) is None
     assert tuple(viewer.dims.order) == (1, 0, 2)  # the paper's view: stack axis up
     assert cross_section.cross_section_read_bytes(np.zeros((4, 5, 6)), 1) == 0  # in memory: free
+
+
+def test_the_metadata_form_is_generated_from_the_cell_edits_dataclass(qtbot):
+    from dataclasses import fields
+
+    from napari_licell._qt.cell_metadata_form import CellMetadataForm
+    from napari_licell.cell_edits import CellEdits, field_spec
+
+    form = CellMetadataForm()
+    qtbot.addWidget(form)
+    assert [w.name for w in form.container] == [f.name for f in fields(CellEdits)]
+    assert [w.label for w in form.container] == [field_spec(f.name).label for f in fields(CellEdits)]
+    assert form.values() == CellEdits().to_values()  # a new form: everything unknown
+    assert form.voxel_size.text() == "unknown" and form.gas.currentText() == "unknown"
+    meta = {"gas": "Ar", "gas_pressure_atm": 1.0, "process": "my press", "current_density_ma_cm2": 0.1,
+            "charge_minutes": 90.0}
+    form.set_values(meta, 0.65)
+    assert form.values() == CellEdits.from_metadata(meta, 0.65).to_values()
+    assert form.current_density.text() == "0.100 mA/cm²"
