@@ -27,17 +27,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from matplotlib.transforms import blended_transform_factory
-from qtpy.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton
+from qtpy.QtWidgets import QFileDialog
 
 from ..echem.voltage_curve import VoltageCurve
-from ..echem.voltage_events import VoltageEvents, decimate_for_display, find_voltage_events
+from ..echem.voltage_view import VoltageView, nearest_scan_index, scan_times_of
 from ..phantoms.voltage_curves import INLI_VS_LI_V
 from .mpl_canvas import ThemedFigureWidget
 from .dock_tabs import JoinsLicellTabs
+from .voltage_widgets import VoltageControls
+from .widget_utils import quietly
 
 __all__ = ["VoltageDock", "scan_times_of", "nearest_scan_index"]
 
@@ -47,23 +48,6 @@ _ONSET_COLOUR = "#e0702e"
 _REFERENCE_COLOUR = "#9a9a9a"
 _CURSOR_COLOUR = "#2fd9b9"
 _MIN_BINS = 200
-
-
-def scan_times_of(metadata: dict[str, Any]) -> np.ndarray:
-    """Scan times of a cell in minutes: ``scan_times_min``, else the charge end of an "after" scan, else none."""
-    if metadata.get("scan_times_min") is not None:
-        return np.asarray(metadata["scan_times_min"], dtype=float).ravel()
-    if metadata.get("state") == "after" and metadata.get("charge_minutes") is not None:
-        return np.array([float(metadata["charge_minutes"])])
-    return np.empty(0)
-
-
-def nearest_scan_index(scan_times_min: np.ndarray, time_min: float) -> int:
-    """Index of the scan closest in time to ``time_min`` (minutes)."""
-    times = np.asarray(scan_times_min, dtype=float)
-    if times.size == 0:
-        raise ValueError("no scans")
-    return int(np.argmin(np.abs(times - float(time_min))))
 
 
 class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
@@ -84,13 +68,7 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(napari_viewer, parent=parent, toolbar=True, figsize=(5, 3))
-        self.curve: VoltageCurve | None = None  # what is shown: the record, or one step of it
-        self.record: VoltageCurve | None = None  # the whole record
-        self.steps: list = []
-        self.cell_name: str = ""
-        self.scan_times_min: np.ndarray = np.empty(0)
-        self.events: VoltageEvents | None = None
-        self.linked_layer: str | None = None
+        self.view = VoltageView()  # the record, the step on show, its events and scan times
         self.reference_v: float = INLI_VS_LI_V
         self._ax = None
         self._line = None
@@ -107,28 +85,13 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
 
     # --- widgets ---------------------------------------------------------------
     def _init_controls(self) -> None:
-        row = QHBoxLayout()
-        self.open_button = QPushButton("Open voltage file…")
-        self.open_button.setToolTip("Read a cycler file (BioLogic, Neware, Arbin, Maccor, Gamry, CSV) for the active cell")
+        controls = VoltageControls(self.layout(), with_viewer=self.viewer is not None)
+        for name in VoltageControls.CONTROLS:
+            setattr(self, name, getattr(controls, name))
         self.open_button.clicked.connect(lambda: self.open_voltage_file())
-        self.timelapse_button = QPushButton("Time-lapse demo")
-        self.timelapse_button.setToolTip("Open a synthetic process-3 cell scanned at 0, 1000, 2000, 3000 and 4000 min")
         self.timelapse_button.clicked.connect(lambda: self.open_timelapse_demo())
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Save the plot as PNG or SVG")
         self.export_button.clicked.connect(self._export_dialog)
-        self.timelapse_button.setEnabled(self.viewer is not None)
-        for button in (self.open_button, self.timelapse_button, self.export_button):
-            row.addWidget(button)
-        self.layout().addLayout(row)
-        self.step_combo = QComboBox()
-        self.step_combo.setToolTip("The charge step that matches the scan (a file holds many cycles and steps)")
-        self.step_combo.setVisible(False)
         self.step_combo.currentIndexChanged.connect(self._on_step_chosen)
-        self.layout().addWidget(self.step_combo)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.layout().addWidget(self.status)
 
     # --- model -----------------------------------------------------------------
     def set_curve(
@@ -151,60 +114,34 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         linked_layer : str, optional
             Name of the 4D time-lapse layer whose first axis is the scan index.
         """
-        self.record = curve
-        self.cell_name = name
-        self.scan_times_min = np.empty(0) if scan_times_min is None else np.asarray(scan_times_min, float).ravel()
-        self.linked_layer = linked_layer
-        self._fill_steps(curve)
-        self._show_part(self._default_part(curve))
+        self.view.set_record(curve, scan_times_min, name, linked_layer)
+        with quietly(self.step_combo):
+            self.step_combo.clear()
+            for text, ordinal in self.view.step_choices():
+                self.step_combo.addItem(text, ordinal)
+            self.step_combo.setVisible(len(self.view.steps) > 1)
+        self._shown()
 
-    def _fill_steps(self, record: VoltageCurve | None) -> None:
-        """List the record's charge steps (shown only when it has more than one step)."""
-        from ..echem.charge_steps import split_steps
-
-        self.steps = split_steps(record) if record is not None and record.n_points else []
-        self.step_combo.blockSignals(True)
-        self.step_combo.clear()
-        self.step_combo.addItem("whole record", None)
-        for step in self.steps:
-            if step.kind in ("charge", "unknown"):
-                where = " ".join(f"{k} {v}" for k, v in (("cycle", step.cycle), ("step", step.step)) if v is not None)
-                self.step_combo.addItem(f"{where or f'step {step.ordinal}'}: {step.kind}, "
-                                        f"{step.start_min:.0f}-{step.end_min:.0f} min", step.ordinal)
-        self.step_combo.setVisible(len(self.steps) > 1)
-        self.step_combo.blockSignals(False)
-
-    def _default_part(self, record: VoltageCurve | None) -> int | None:
-        """The first Li-plating charge of a record with several steps (None: the whole record)."""
-        if record is None or len(self.steps) <= 1:
-            return None
-        from ..echem.charge_steps import select_charge
-        from ..errors import LiCellInputError
-
-        try:
-            _, step, _ = select_charge(record)
-        except LiCellInputError:
-            return None
-        return step.ordinal
-
-    def _show_part(self, ordinal: int | None) -> None:
-        """Show the step ``ordinal`` of the record (None: all of it), with its events."""
-        record, part = self.record, self.record
-        if record is not None and ordinal is not None:
-            step = next(s for s in self.steps if s.ordinal == ordinal)
-            part = _rows(record, step)
-        index = self.step_combo.findData(ordinal)
+    def _shown(self) -> None:
+        """Show what the view holds now (the step picked, its events, the description) and redraw."""
+        index = self.step_combo.findData(self.view.step_ordinal)
         if index >= 0 and index != self.step_combo.currentIndex():
-            self.step_combo.blockSignals(True)
-            self.step_combo.setCurrentIndex(index)
-            self.step_combo.blockSignals(False)
-        self.curve = part
-        self.events = find_voltage_events(part) if part is not None and part.n_points >= 10 else None
-        self.status.setText(self._describe())
+            with quietly(self.step_combo):
+                self.step_combo.setCurrentIndex(index)
+        self.status.setText(self.view.describe())
         self.redraw()
 
+    record = property(lambda self: self.view.record, doc="The whole cycler record (None: none).")
+    curve = property(lambda self: self.view.curve, doc="What is shown: the record, or one step of it.")
+    steps = property(lambda self: self.view.steps, doc="The record's steps.")
+    events = property(lambda self: self.view.events, doc="Events found on what is shown.")
+    cell_name = property(lambda self: self.view.cell_name, doc="The cell shown.")
+    scan_times_min = property(lambda self: self.view.scan_times_min, doc="The cell's scan times (minutes).")
+    linked_layer = property(lambda self: self.view.linked_layer, doc="The linked 4D time-lapse layer's name.")
+
     def _on_step_chosen(self, index: int) -> None:
-        self._show_part(self.step_combo.itemData(index))
+        self.view.show_step(self.step_combo.itemData(index))
+        self._shown()
 
     def follow_study(self, study_dock) -> None:
         """Show the voltage of the cell selected in ``study_dock`` (a :class:`StudyDock`), now and on every change."""
@@ -227,38 +164,14 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         linked = layer.name if layer.ndim >= 4 and layer.metadata.get("scan_times_min") is not None else None
         self.set_curve(layer.metadata["voltage_curve"], scan_times_of(layer.metadata), layer.name, linked)
 
-    def _describe(self) -> str:
-        if self.curve is None:
-            return f"{self.cell_name}: no voltage record." if self.cell_name else "No voltage record."
-        c = self.curve
-        parts = [f"{self.cell_name or 'curve'}: {c.n_points:,} points over {c.time_min[-1] - c.time_min[0]:.0f} min"]
-        if self.events is not None and self.events.plateau_v is not None:
-            parts.append(f"plateau {self.events.plateau_v:.3f} V")
-        if self.events is not None and self.events.rise_onset_min is not None:
-            parts.append(f"steep rise from {self.events.rise_onset_min:.0f} min")
-        if self.linked_layer:
-            parts.append(f"linked to the time slider of '{self.linked_layer}'")
-        return "; ".join(parts)
-
     # --- drawing ---------------------------------------------------------------
     def _n_bins(self) -> int:
         ratio = self.canvas.devicePixelRatioF() if hasattr(self.canvas, "devicePixelRatioF") else 1.0
         return max(_MIN_BINS, int(self.canvas.width() * ratio))
 
     def displayed_points(self, x0: float | None = None, x1: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The points plotted for the time range [x0, x1] (minutes; the whole record by default).
-
-        At most two points per pixel column (its lowest and highest); the
-        exact raw points when the range holds fewer than that.
-        """
-        if self.curve is None:
-            return np.empty(0), np.empty(0)
-        t, v = self.curve.time_min, self.curve.voltage_v
-        if x0 is not None and x1 is not None and t.size:
-            a = max(int(np.searchsorted(t, x0, side="left")) - 1, 0)
-            b = min(int(np.searchsorted(t, x1, side="right")) + 1, t.size)
-            t, v = t[a:b], v[a:b]
-        return decimate_for_display(t, v, self._n_bins())
+        """The points plotted for the time range [x0, x1] (minutes; the whole record by default)."""
+        return self.view.displayed_points(self._n_bins(), x0, x1)
 
     def draw(self) -> None:
         self._ax = ax = self.figure.add_subplot()
@@ -477,11 +390,3 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
             except (TypeError, ValueError):
                 pass
 
-
-def _rows(curve: VoltageCurve, step) -> VoltageCurve:
-    """The rows of one step of ``curve`` (time still counted from the start of the record)."""
-    from ..echem.charge_steps import select_charge
-
-    if step.step is not None:
-        return select_charge(curve, cycle=step.cycle, step=step.step)[0]
-    return select_charge(curve, step=step.ordinal)[0]
