@@ -17,20 +17,22 @@ from pathlib import Path
 
 import numpy as np
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QPushButton, QSpinBox
+from qtpy.QtWidgets import QFileDialog
 
 from .. import autosave
-from ..classes import CLASS_TABLE, LABEL_DTYPE, class_by_code
-from ..classifier import PixelClassifier, interpolate_between_slices
+from ..classes import LABEL_DTYPE, class_by_code
+from ..classifier import PixelClassifier
 from ..errors import LiCellInputError
-from ..layer_roles import Role, is_ct_scan, scan_of, tagged
+from ..layer_roles import is_ct_scan, scan_of
 from ..painting import PaintSession
-from ..pipeline import labels_fit_in_memory
-from .._napari.layers import image_layer_tuple, labels_layer_tuple
+from ..painting.paint_store import PaintAutosave, check_paint_fits, interpolated_voxels, start_labels
 from .dock_base import LicellDock
 from .paint_binding import PaintBinding
-from .paint_widgets import BrushBox, PaletteBox, RestoreBox
+from .._napari.paint_layers import paint_layer_tuples, uncertainty_layer_tuple, uncertainty_limits
+from .paint_brush import BrushLink
+from .paint_controls import PaintControls
 from .settings import memory_limit_bytes
+from .widget_utils import refill_combo
 
 __all__ = ["PaintDock"]
 
@@ -51,73 +53,32 @@ class PaintDock(LicellDock):
         self.classifier: PixelClassifier | None = None
         self.session: PaintSession | None = None
         self.binding: PaintBinding | None = None
-        self.autosave_folder: Path | None = None
-        self.last_autosave: Path | None = None
-        self.recoverable: list[autosave.Recoverable] = []
+        self.store = PaintAutosave()  # the autosave of the scan being painted
         self._init_widgets(autosave_seconds)
         self.on_layers_changed()
 
     # ------------------------------------------------------------------ widgets
     def _init_widgets(self, autosave_seconds: int) -> None:
         layout = self.body_layout
-        self.restore_box = RestoreBox()
-        self.restore_label, self.restore_button, self.discard_button = (
-            self.restore_box.label, self.restore_box.restore_button, self.restore_box.discard_button)
+        controls = PaintControls(layout, self.task_bar, lambda code: self.guarded(self.select_class, code),
+                                 autosave_seconds)
+        for name in PaintControls.CONTROLS:
+            setattr(self, name, getattr(controls, name))
+        self.brush_link = BrushLink(self.palette, self.brush)
+        self.progress_bar, self.cancel_button = self.task_bar.progress_bar, self.task_bar.cancel_button
         self.restore_button.clicked.connect(lambda: self.guarded(self.restore_autosave))
         self.discard_button.clicked.connect(lambda: self.guarded(self.discard_autosave))
-        layout.addWidget(self.restore_box)
-        form = QFormLayout()
-        self.image_combo = QComboBox()
-        self.image_combo.setToolTip("Scan the labels belong to")
-        form.addRow("Scan:", self.image_combo)
-        self.source_combo = QComboBox()
-        self.source_combo.setToolTip("Start the result empty or from an existing (e.g. threshold) labels layer")
-        form.addRow("Start from:", self.source_combo)
-        layout.addLayout(form)
-        self.new_button = QPushButton("New labels")
-        self.new_button.setToolTip("Make the classes and scribbles layers of this scan and start painting")
         self.new_button.clicked.connect(lambda: self.guarded(self.new_labels))
-        layout.addWidget(self.new_button)
-        self.palette = PaletteBox(lambda code: self.guarded(self.select_class, code))
-        self.palette_group, self.palette_buttons = self.palette.group, self.palette.buttons
-        layout.addWidget(self.palette)
-        self.brush = BrushBox()
-        self.brush_um, self.brush_px_label = self.brush.brush_um, self.brush.px_label
-        self.preserve_check, self.target_combo = self.brush.preserve_check, self.brush.target_combo
-        self.band_check, self.band_from, self.band_to = self.brush.band_check, self.brush.band_from, self.brush.band_to
-        self.interpolate_button = self.brush.interpolate_button
         self.brush_um.valueChanged.connect(self._apply_brush_size)
-        self.preserve_check.toggled.connect(self._apply_preserve)
+        self.preserve_check.toggled.connect(self.brush_link.apply_preserve)
         for signal in (self.target_combo.currentIndexChanged, self.band_check.toggled,
                        self.band_from.valueChanged, self.band_to.valueChanged):
             signal.connect(self._apply_rules)
         self.interpolate_button.clicked.connect(lambda: self.guarded(self.interpolate))
-        layout.addWidget(self.brush)
-        row = QHBoxLayout()
-        self.train_button = QPushButton("Train && predict")
-        self.train_button.setToolTip("Learn from the scribbles and classify the whole scan (in the background)")
         self.train_button.clicked.connect(lambda: self.guarded(self.train_and_predict))
-        row.addWidget(self.train_button)
-        layout.addLayout(row)
-        layout.addWidget(self.task_bar)
-        self.progress_bar, self.cancel_button = self.task_bar.progress_bar, self.task_bar.cancel_button
-        row = QHBoxLayout()
-        self.save_model_button = QPushButton("Save model…")
-        self.save_model_button.clicked.connect(self._save_model_dialog)
-        self.load_model_button = QPushButton("Load model…")
-        self.load_model_button.clicked.connect(self._load_model_dialog)
-        row.addWidget(self.save_model_button)
-        row.addWidget(self.load_model_button)
-        layout.addLayout(row)
-        form = QFormLayout()
-        self.autosave_spin = QSpinBox()
-        self.autosave_spin.setRange(0, 3600)
-        self.autosave_spin.setSuffix(" s")
-        self.autosave_spin.setSpecialValueText("off")
-        self.autosave_spin.setValue(int(autosave_seconds))
+        self.save_model_button.clicked.connect(lambda: self._model_dialog(save=True))
+        self.load_model_button.clicked.connect(lambda: self._model_dialog(save=False))
         self.autosave_spin.valueChanged.connect(self._apply_autosave_interval)
-        form.addRow("Autosave every:", self.autosave_spin)
-        layout.addLayout(form)
         self.show_status("Pick a scan and press “New labels”.")
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -138,9 +99,6 @@ class PaintDock(LicellDock):
         self._update_enabled()
 
     # ------------------------------------------------------------------ layers
-    def _own_layers(self) -> list:
-        return [l for l in (self.result_layer, self.scribble_layer, self.uncertainty_layer) if l is not None]
-
     def on_layers_changed(self, event=None) -> None:
         from napari.layers import Labels
 
@@ -150,10 +108,10 @@ class PaintDock(LicellDock):
                 if attr in ("result_layer", "scribble_layer"):
                     self._release_binding()
                 setattr(self, attr, None)
-        own = self._own_layers()
-        _refill(self.image_combo, [l.name for l in self.viewer.layers if is_ct_scan(l, allow_2d=False)])
-        _refill(self.source_combo, ["(empty)"] + [l.name for l in self.viewer.layers
-                                                  if isinstance(l, Labels) and not any(l is o for o in own)])
+        own = [l for l in (self.result_layer, self.scribble_layer, self.uncertainty_layer) if l is not None]
+        refill_combo(self.image_combo, [l.name for l in self.viewer.layers if is_ct_scan(l, allow_2d=False)])
+        refill_combo(self.source_combo, ["(empty)"] + [l.name for l in self.viewer.layers
+                                                      if isinstance(l, Labels) and not any(l is o for o in own)])
         if self.image_layer is None and self.image_combo.count():
             active = self.viewer.layers.selection.active  # the cell on show, not the first in the list
             scan = scan_of(active) if active is not None else None
@@ -169,18 +127,12 @@ class PaintDock(LicellDock):
         if self.session is not None and self.session.dirty:  # the previous cell's strokes, saved where they belong
             self.autosave_now()
         self.image_layer = layer
-        path = getattr(getattr(layer, "source", None), "path", None) or layer.metadata.get("source")
-        self.autosave_folder = autosave.autosave_folder_for(path)
-        z0, dz = float(layer.translate[-3]), float(layer.scale[-3])
-        self.band_from.setValue(z0)
-        self.band_to.setValue(z0 + dz * (layer.data.shape[-3] - 1))
+        self.store.follow_scan(getattr(getattr(layer, "source", None), "path", None) or layer.metadata.get("source"))
+        self.brush.set_band_range(float(layer.translate[-3]),
+                                  float(layer.translate[-3]) + float(layer.scale[-3]) * (layer.data.shape[-3] - 1))
         self._follow_own_layers()
         self.check_recoverable()
         self._update_enabled()
-
-    @property
-    def _labels_name(self) -> str:
-        return f"{self.image_layer.name} classes"
 
     def new_labels(self, source: str | None = None, labels=None, scribbles=None) -> None:
         """Create the result and scribble layers for the chosen scan.
@@ -196,31 +148,16 @@ class PaintDock(LicellDock):
         if self.image_layer is None:
             raise LiCellInputError(None, "no scan chosen", "open a scan (or a demo cell) first")
         shape = tuple(self.image_layer.data.shape)
-        budget = memory_limit_bytes()
-        if not labels_fit_in_memory(shape, budget, volumes=2):
-            voxels = int(np.prod(shape, dtype=np.int64))
-            raise LiCellInputError(
-                None,
-                f"{self.image_layer.name}: painting holds the labels and the strokes in memory, "
-                f"2 x {voxels / 1e9:.2f} GB, above half the memory limit of {budget / 2**30:g} GB",
-                "paint on a crop of the scan (a few hundred slices are enough to train the classifier), "
-                "or raise the limit under LiCell > Settings…",
-            )
+        check_paint_fits(shape, memory_limit_bytes(), self.image_layer.name)
         labels = self._start_labels(shape, source) if labels is None else np.asarray(labels, LABEL_DTYPE)
         scribbles = np.zeros(shape, LABEL_DTYPE) if scribbles is None else np.asarray(scribbles, LABEL_DTYPE)
         self._release_binding()
         for layer in (self.result_layer, self.scribble_layer):
             if self.has_layer(layer):
                 self.viewer.layers.remove(layer)
-        scan = self.image_layer
-        scale, translate = tuple(scan.scale), tuple(scan.translate)
-        data, kwargs, _ = labels_layer_tuple(labels, self._labels_name, scale,
-                                             tagged({}, Role.CLASSES, scan.name), translate=translate)
-        result = self.viewer.add_labels(data, **kwargs)
-        data, kwargs, _ = labels_layer_tuple(scribbles, f"{scan.name} scribbles", scale,
-                                             tagged({}, Role.SCRIBBLES, scan.name), translate=translate,
-                                             opacity=0.9, visible=False)
-        scrib = self.viewer.add_labels(data, **kwargs)
+        classes, strokes = paint_layer_tuples(self.image_layer, labels, scribbles)
+        result = self.viewer.add_labels(classes[0], **classes[1])
+        scrib = self.viewer.add_labels(strokes[0], **strokes[1])
         self._bind(result, scrib)
         self.select_class(class_by_code(1).code)
         result.mode = "paint"
@@ -236,12 +173,8 @@ class PaintDock(LicellDock):
         self.session = PaintSession(scrib.data)
         self.binding = PaintBinding(result, scrib, self.session, lambda code: self.select_class(code),
                                     self.show_status)
-        for layer in (result, scrib):  # the palette and the check box follow napari's own controls
-            self.link(layer.events.selected_label, self._on_selected_label)
-            self.link(layer.events.preserve_labels, self._on_preserve_event)
+        self.brush_link.bind(result, scrib, self.link)
         self._apply_rules()
-        self._apply_brush_size()
-        self._apply_preserve(self.preserve_check.isChecked())
 
     def on_scan_shown(self, scan: str) -> None:
         """Follow the cell the user shows: its scan, and its classes and scribbles when it has them."""
@@ -267,13 +200,8 @@ class PaintDock(LicellDock):
     def _start_labels(self, shape: tuple[int, ...], source: str | None) -> np.ndarray:
         source = self.source_combo.currentText() if source is None else source
         if not source or source == "(empty)":
-            return np.zeros(shape, dtype=LABEL_DTYPE)
-        src = np.asarray(self.layer_named(source).data)
-        if src.shape != shape:
-            raise LiCellInputError(None, f"labels layer {source!r} has shape {src.shape}, the scan {shape}")
-        if src.max(initial=0) > max(c.code for c in CLASS_TABLE):
-            raise LiCellInputError(None, f"labels layer {source!r} holds codes outside the class table")
-        return src.astype(LABEL_DTYPE)
+            return start_labels(shape)
+        return start_labels(shape, self.layer_named(source).data, source)
 
     def _release_binding(self) -> None:
         if self.binding is not None:
@@ -293,41 +221,13 @@ class PaintDock(LicellDock):
     # ------------------------------------------------------------------ palette, brush, rules
     def select_class(self, code: int) -> None:
         """Make ``code`` the label painted on the dock's layers and check its palette button."""
-        class_by_code(code)
-        for layer in (self.result_layer, self.scribble_layer):
-            if layer is not None and layer.selected_label != code:
-                layer.selected_label = code
-        self.palette.check(code)
+        self.brush_link.select_class(code)
 
-    @property
-    def selected_class(self) -> int:
-        """Code of the class checked on the palette."""
-        return int(self.palette_group.checkedId())
-
-    def _on_selected_label(self, event=None) -> None:
-        code = int(event.source.selected_label) if event is not None else self.selected_class
-        if code in self.palette_buttons:
-            self.select_class(code)
-
-    def _on_preserve_event(self, event=None) -> None:
-        on = bool(event.source.preserve_labels) if event is not None else False
-        if self.preserve_check.isChecked() != on:
-            self.preserve_check.setChecked(on)
+    selected_class = property(lambda self: self.brush_link.selected_class, doc="Code of the class checked.")
 
     def _apply_brush_size(self, value=None) -> None:
-        if self.image_layer is None:
-            return
-        pixel_um = float(min(abs(s) for s in self.image_layer.scale[-2:]))
-        px = max(1, int(round(float(self.brush_um.value()) / pixel_um)))
-        for layer in (self.result_layer, self.scribble_layer):
-            if layer is not None:
-                layer.brush_size = px
-        self.brush_px_label.setText(f"= {px} px")
-
-    def _apply_preserve(self, on: bool) -> None:
-        for layer in (self.result_layer, self.scribble_layer):
-            if layer is not None and layer.preserve_labels != bool(on):
-                layer.preserve_labels = bool(on)
+        if self.image_layer is not None:
+            self.brush_link.apply_brush_size(self.image_layer.scale)
 
     def _apply_rules(self, *_args) -> None:
         if self.session is not None:
@@ -341,10 +241,8 @@ class PaintDock(LicellDock):
         """Restrict edits to stack-axis positions ``z_from_um..z_to_um`` (world µm); None switches it off."""
         self.brush.set_depth_band(z_from_um, z_to_um)
 
-    @property
-    def pending_reverts(self) -> int:
-        """Edits waiting to be put back (programmatic edits are reverted from the event loop)."""
-        return self.binding.pending_reverts if self.binding is not None else 0
+    pending_reverts = property(lambda self: self.binding.pending_reverts if self.binding is not None else 0,
+                               doc="Edits waiting to be put back (programmatic edits are reverted from the event loop).")
 
     def apply_pending_edits(self, only_written: bool = False) -> None:
         """Put back voxels an edit may not change (as the event loop does after programmatic edits)."""
@@ -357,9 +255,7 @@ class PaintDock(LicellDock):
         if self.result_layer is None:
             raise LiCellInputError(None, "no labels yet", "press “New labels” first")
         code = self.selected_class if code is None else int(code)
-        spacing = tuple(abs(s) for s in self.result_layer.scale[-2:])
-        fill = interpolate_between_slices(np.asarray(self.scribble_layer.data), code, sampling=spacing)
-        idx = np.nonzero(fill)
+        idx = interpolated_voxels(self.scribble_layer.data, code, tuple(abs(s) for s in self.result_layer.scale[-2:]))
         n = int(idx[0].size)
         if n:
             self.result_layer.data_setitem(idx, code)
@@ -414,16 +310,11 @@ class PaintDock(LicellDock):
 
     def _show_uncertainty(self, uncertainty: np.ndarray, n_classes: int) -> None:
         data = np.asarray(uncertainty, dtype=np.float32)  # no copy: the worker converted it
-        hi = max(1.0 - 1.0 / max(n_classes, 2), 1e-3)
         if self.has_layer(self.uncertainty_layer):
             self.uncertainty_layer.data = data
-            self.uncertainty_layer.contrast_limits = (0.0, hi)
+            self.uncertainty_layer.contrast_limits = uncertainty_limits(n_classes)
             return
-        scan = self.image_layer
-        meta = tagged({"definition": "1 - max class probability"}, Role.UNCERTAINTY, scan.name)
-        d, kwargs, _ = image_layer_tuple(data, f"{scan.name} uncertainty", scan.scale, meta,
-                                         translate=tuple(scan.translate), colormap="magma", contrast_limits=(0.0, hi),
-                                         blending="additive", visible=False)
+        d, kwargs, _ = uncertainty_layer_tuple(data, self.image_layer, n_classes)
         self.uncertainty_layer = self.viewer.add_image(d, **kwargs)
         if self.result_layer is not None:
             self.viewer.layers.selection.active = self.result_layer
@@ -446,22 +337,19 @@ class PaintDock(LicellDock):
             return self.train_and_predict(classifier=self.classifier)
         return None
 
-    def _save_model_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save pixel classifier", "", "LiCell classifier (*.licell-clf)")
-        if path:
+    def _model_dialog(self, save: bool) -> None:
+        ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+        path, _ = ask(self, f"{'Save' if save else 'Load'} pixel classifier", "", "LiCell classifier (*.licell-clf)")
+        if path and save:
             self.guarded(self.save_model, path if path.endswith(".licell-clf") else path + ".licell-clf")
-
-    def _load_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load pixel classifier", "", "LiCell classifier (*.licell-clf)")
-        if path:
+        elif path:
             self.guarded(self.load_model, path)
 
     # ------------------------------------------------------------------ autosave
     def _apply_autosave_interval(self, seconds: int) -> None:
+        self.autosave_timer.stop()
         if seconds > 0:
             self.autosave_timer.start(int(seconds * 1000))
-        else:
-            self.autosave_timer.stop()
 
     def _autosave_tick(self) -> None:
         if self.session is not None and self.session.dirty and not self.busy:
@@ -472,57 +360,40 @@ class PaintDock(LicellDock):
         if self.result_layer is None or self.autosave_folder is None:
             return None
         try:
-            path = autosave.write_autosave(
-                self.autosave_folder, self.result_layer.name, np.asarray(self.result_layer.data),
-                np.asarray(self.scribble_layer.data) if self.scribble_layer is not None else None,
-                metadata={"scan": self.image_layer.name if self.image_layer is not None else None,
-                          "scale_um": [float(s) for s in self.result_layer.scale]},
-            )
+            path = self.store.write(self.result_layer.name, self.result_layer.data,
+                                    getattr(self.scribble_layer, "data", None), getattr(self.image_layer, "name", None),
+                                    self.result_layer.scale)
         except OSError as exc:
             self.show_status(f"Autosave failed: {exc}")
             return None
         if self.session is not None:
             self.session.dirty = False
-        self.last_autosave = path
         self.show_status(f"Autosaved {time.strftime('%H:%M:%S')} to {path.parent}")
         return path
 
+    autosave_folder = property(lambda self: self.store.folder, doc="Where the scan's painting is autosaved.")
+    recoverable = property(lambda self: self.store.recoverable, doc="Autosaves of the scan on offer.")
+
+    last_autosave = property(lambda self: self.store.last, lambda self, path: setattr(self.store, "last", path),
+                             doc="The last autosave written.")
+
     def check_recoverable(self) -> list:
         """Look for autosaves of this scan newer than its last explicit save and offer them."""
-        self.recoverable = []
-        if self.image_layer is not None and self.autosave_folder is not None:
-            want = self._labels_name
-            self.recoverable = [r for r in autosave.find_recoverable(self.autosave_folder) if r.name == want]
-        self.restore_box.offer(self.recoverable[0] if self.recoverable else None)
-        return self.recoverable
+        found = self.store.find(f"{self.image_layer.name} classes" if self.image_layer is not None else None)
+        self.restore_box.offer(found[0] if found else None)
+        return found
 
     def restore_autosave(self, recoverable: autosave.Recoverable | None = None) -> None:
         """Bring back an autosave as the result and scribble layers."""
-        r = recoverable or (self.recoverable[0] if self.recoverable else None)
-        if r is None:
+        taken = self.store.take(recoverable, tuple(self.image_layer.data.shape))
+        if taken is None:
             return
-        record = autosave.restore(r.path)
-        if record.labels.shape != tuple(self.image_layer.data.shape):
-            raise LiCellInputError(r.path, f"autosave has shape {record.labels.shape}, not the scan's")
+        r, record = taken
         self.new_labels(labels=record.labels, scribbles=record.scribbles)
         self.restore_box.offer(None)
-        self.recoverable = []
         self.show_status(f"Restored the autosave of {time.strftime('%H:%M:%S', time.localtime(r.saved_at))}.")
 
     def discard_autosave(self) -> None:
         """Delete the offered autosave."""
-        for r in self.recoverable:
-            autosave.discard(r.path)
-        self.recoverable = []
+        self.store.discard()
         self.restore_box.offer(None)
-
-
-def _refill(combo: QComboBox, names: list[str]) -> None:
-    """Replace a combo box's items, keeping the current choice when it is still there (no signals)."""
-    current = combo.currentText()
-    combo.blockSignals(True)
-    combo.clear()
-    combo.addItems(names)
-    if current in names:
-        combo.setCurrentText(current)
-    combo.blockSignals(False)

@@ -135,6 +135,11 @@ class BrushBox(QGroupBox):
     def set_target_class(self, code: int | None) -> None:
         self.target_combo.setCurrentIndex(self.target_combo.findData(_ANY if code is None else int(code)))
 
+    def set_band_range(self, z_from_um: float, z_to_um: float) -> None:
+        """Put the depth band's ends at ``z_from_um``, ``z_to_um`` (world µm) without switching it on."""
+        self.band_from.setValue(float(z_from_um))
+        self.band_to.setValue(float(z_to_um))
+
     def set_depth_band(self, z_from_um: float | None, z_to_um: float | None = None) -> None:
         if z_from_um is None:
             self.band_check.setChecked(False)

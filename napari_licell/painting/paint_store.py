@@ -1,0 +1,129 @@
+"""Where a scan's painting lives outside the viewer, Qt-free: the memory rule, the start labels, the autosave.
+
+* :func:`check_paint_fits` says (one clear error) when the labels and the
+  strokes of a scan would not fit in memory together;
+* :func:`start_labels` checks a labels volume the user starts from;
+* :class:`PaintAutosave` writes the classes and scribbles of the scan being
+  painted into its autosave folder and offers autosaves newer than the last
+  explicit save (:mod:`napari_licell.autosave.labels`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import autosave
+from ..classes import CLASS_TABLE, LABEL_DTYPE
+from ..errors import LiCellInputError
+from ..pipeline import labels_fit_in_memory
+
+__all__ = ["PaintAutosave", "check_paint_fits", "start_labels", "interpolated_voxels"]
+
+
+def check_paint_fits(shape: tuple[int, ...], memory_limit_bytes: int, scan_name: str) -> None:
+    """Painting holds the classes and the strokes in memory: raise when both do not fit under the limit.
+
+    Raises
+    ------
+    LiCellInputError
+        With the sizes and what to do instead (a crop, or a higher limit).
+    """
+    if labels_fit_in_memory(shape, memory_limit_bytes, volumes=2):
+        return
+    voxels = int(np.prod(shape, dtype=np.int64))
+    raise LiCellInputError(
+        None,
+        f"{scan_name}: painting holds the labels and the strokes in memory, "
+        f"2 x {voxels / 1e9:.2f} GB, above half the memory limit of {memory_limit_bytes / 2**30:g} GB",
+        "paint on a crop of the scan (a few hundred slices are enough to train the classifier), "
+        "or raise the limit under LiCell > Settings…",
+    )
+
+
+def start_labels(shape: tuple[int, ...], source: Any = None, source_name: str = "") -> np.ndarray:
+    """The labels painting starts from: zeros, or a copy of ``source`` (same shape, class-table codes only).
+
+    Raises
+    ------
+    LiCellInputError
+        ``source`` has another shape or codes outside the class table.
+    """
+    if source is None:
+        return np.zeros(shape, dtype=LABEL_DTYPE)
+    src = np.asarray(source)
+    if src.shape != tuple(shape):
+        raise LiCellInputError(None, f"labels layer {source_name!r} has shape {src.shape}, the scan {tuple(shape)}")
+    if src.max(initial=0) > max(c.code for c in CLASS_TABLE):
+        raise LiCellInputError(None, f"labels layer {source_name!r} holds codes outside the class table")
+    return src.astype(LABEL_DTYPE)
+
+
+def interpolated_voxels(scribbles: Any, code: int, spacing_um: tuple[float, float]) -> tuple[np.ndarray, ...]:
+    """Voxels between slices painted with ``code`` in ``scribbles`` that interpolation fills (``np.nonzero`` form)."""
+    from ..classifier import interpolate_between_slices
+
+    return np.nonzero(interpolate_between_slices(np.asarray(scribbles), code, sampling=tuple(spacing_um)))
+
+
+class PaintAutosave:
+    """The autosave of the scan being painted: its folder, the last file written, the autosaves on offer."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.last: Path | None = None
+        self.recoverable: list[autosave.Recoverable] = []
+
+    def follow_scan(self, source: str | os.PathLike | None) -> Path:
+        """Autosave beside the scan's file (the cache folder for a scan without one); returns the folder."""
+        self.folder = autosave.autosave_folder_for(source)
+        return self.folder
+
+    def write(self, name: str, labels: Any, scribbles: Any, scan: str | None = None,
+              scale_um: Any = None) -> Path | None:
+        """Write the classes ``labels`` and ``scribbles`` of ``scan`` as ``name`` now (atomic); None without a folder.
+
+        Raises
+        ------
+        OSError
+            When the autosave cannot be written.
+        """
+        if self.folder is None:
+            return None
+        metadata = {"scan": scan, "scale_um": None if scale_um is None else [float(s) for s in scale_um]}
+        self.last = autosave.write_autosave(self.folder, name, np.asarray(labels),
+                                            None if scribbles is None else np.asarray(scribbles), metadata=metadata)
+        return self.last
+
+    def find(self, name: str | None) -> list[autosave.Recoverable]:
+        """Autosaves of ``name`` newer than its last explicit save (none without a folder or name)."""
+        self.recoverable = []
+        if name is not None and self.folder is not None:
+            self.recoverable = [r for r in autosave.find_recoverable(self.folder) if r.name == name]
+        return self.recoverable
+
+    def take(self, recoverable: autosave.Recoverable | None, shape: tuple[int, ...]):
+        """Read the offered (or given) autosave for a scan of ``shape``; None when nothing is offered.
+
+        Raises
+        ------
+        LiCellInputError
+            The autosave is of another shape than the scan, or damaged.
+        """
+        r = recoverable or (self.recoverable[0] if self.recoverable else None)
+        if r is None:
+            return None
+        record = autosave.restore(r.path)
+        if record.labels.shape != tuple(shape):
+            raise LiCellInputError(r.path, f"autosave has shape {record.labels.shape}, not the scan's")
+        self.recoverable = []
+        return r, record
+
+    def discard(self) -> None:
+        """Delete the autosaves on offer."""
+        for r in self.recoverable:
+            autosave.discard(r.path)
+        self.recoverable = []

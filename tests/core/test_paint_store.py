@@ -1,0 +1,62 @@
+"""Where painting lives outside the viewer, without Qt: the memory rule, start labels, interpolation, autosave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_licell.classes import LABEL_DTYPE
+from napari_licell.errors import LiCellInputError
+from napari_licell.painting.paint_store import PaintAutosave, check_paint_fits, interpolated_voxels, start_labels
+
+
+def test_painting_refuses_a_scan_whose_labels_and_strokes_do_not_fit():
+    check_paint_fits((10, 100, 100), 2**30, "small")  # 2 x 0.1 MB under half of 1 GB: fine
+    with pytest.raises(LiCellInputError, match="big: painting holds the labels and the strokes") as info:
+        check_paint_fits((1000, 1000, 1000), 2**30, "big")
+    assert "crop" in info.value.hint
+
+
+def test_start_labels_are_zeros_or_a_checked_copy():
+    assert start_labels((2, 3, 4)).dtype == LABEL_DTYPE and not start_labels((2, 3, 4)).any()
+    source = np.full((2, 3, 4), 4, dtype=np.int32)
+    copy = start_labels((2, 3, 4), source, "thr")
+    assert copy.dtype == LABEL_DTYPE and (copy == 4).all() and copy is not source
+    with pytest.raises(LiCellInputError, match="'thr' has shape"):
+        start_labels((2, 3, 5), source, "thr")
+    with pytest.raises(LiCellInputError, match="outside the class table"):
+        start_labels((2, 3, 4), source + 50, "thr")
+
+
+def test_interpolation_fills_the_slices_between_two_painted_ones():
+    scribbles = np.zeros((5, 8, 8), LABEL_DTYPE)
+    scribbles[0, 2:6, 2:6] = 1
+    scribbles[4, 2:6, 2:6] = 1
+    z, y, x = interpolated_voxels(scribbles, 1, (1.0, 1.0))
+    assert set(z.tolist()) == {1, 2, 3} and y.min() >= 2 and x.max() <= 5
+    assert interpolated_voxels(scribbles, 2, (1.0, 1.0))[0].size == 0  # nothing painted with class 2
+
+
+def test_autosave_is_written_found_restored_and_discarded(tmp_path):
+    scan = tmp_path / "cell.tif"
+    scan.write_bytes(b"")
+    store = PaintAutosave()
+    assert store.write("cell classes", np.zeros((2, 2, 2)), None) is None  # no folder yet
+    assert store.follow_scan(scan) == tmp_path
+    labels = np.arange(8, dtype=LABEL_DTYPE).reshape(2, 2, 2) % 3
+    path = store.write("cell classes", labels, labels * 0, scan="cell", scale_um=(0.5, 0.5, 0.5))
+    assert path is not None and store.last == path
+    other = PaintAutosave()
+    other.follow_scan(scan)
+    [found] = other.find("cell classes")
+    assert other.find("another scan classes") == [] and other.find(None) == []
+    other.find("cell classes")
+    with pytest.raises(LiCellInputError, match="not the scan's"):
+        other.take(None, (3, 3, 3))
+    r, record = other.take(None, (2, 2, 2))
+    assert r.path == found.path and np.array_equal(record.labels, labels) and other.recoverable == []
+    other.find("cell classes")
+    other.discard()
+    again = PaintAutosave()
+    again.follow_scan(scan)
+    assert again.find("cell classes") == [] and other.recoverable == [] and not found.path.exists()
