@@ -17,117 +17,26 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-)
+from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton
+from qtpy.QtWidgets import QSplitter
 
 from ..cancellation import Cancelled
-from ..compare.cell_titles import cell_title, short_title
+from ..compare.cell_titles import cell_title
 from ..compare.figure import export_comparison_figure
-from ..compare.grouping import boxplot_groups
-from ..layer_roles import Role, tagged
-from ..compare.table import LI_IN_SE, THICKNESS, default_measure, key_numbers_table
-from .._napari.layers import synthetic_cell_layers
+from ..compare.table import default_measure, key_numbers_table
+from .._napari.compare_layers import compare_cell_layers, study_cells_with_labels
+from .compare_widgets import TABLE_COLUMNS, KeyNumbersTable, ProcessStatsFigure
 from .cross_section import show_stack_cross_section
 from .dock_base import LicellDock
-from .mpl_canvas import ThemedFigureWidget
 from .notify import report_error
+from .widget_utils import quietly
 
 __all__ = ["CompareView", "ProcessStatsFigure", "TABLE_COLUMNS"]
 
 #: How the table's "source" values read in a sentence.
 _SOURCE_WORDS = {"measured": "measured from each cell's labels", "ground truth": "from the demo cells' ground truth",
                  "measurement failed": "some cells could not be measured"}
-
-#: (table column, header, kind) of the dock's table; kind "pct" shows a 0..1 share in %.
-TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("cell", "Cell", "text"),
-    ("process", "Process", "text"),
-    ("pressures", "Bonding", "text"),
-    ("charge_minutes", "Charge (min)", "num"),
-    ("faraday_thickness_um", "Faraday (µm)", "num"),
-    (THICKNESS, "Li layer (µm)", "num"),
-    (LI_IN_SE, "Li in SE (%)", "pct"),
-    ("verdict", "Verdict", "text"),
-)
-
-_PROCESS_COLOURS = {"none": "#e0702e", "process1": "#3aa8e8", "process2": "#b04fd6", "process3": "#e8c93a"}
-
-
-class _NumberItem(QTableWidgetItem):
-    """A table cell showing formatted text but sorting by its number (NaN last)."""
-
-    def __init__(self, value: float, text: str):
-        super().__init__(text)
-        self.value = float(value)
-        self.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
-
-    def __lt__(self, other):  # noqa: D105 - Qt sorting hook
-        if isinstance(other, _NumberItem):
-            a, b = self.value, other.value
-            if np.isnan(a) or np.isnan(b):
-                return not np.isnan(a) and np.isnan(b)
-            return a < b
-        return super().__lt__(other)
-
-
-class ProcessStatsFigure(ThemedFigureWidget):
-    """Box plots of the Li layer thickness (µm) and the Li-in-SE share (%) per bonding process.
-
-    Every cell is drawn as a dot over its process's box, so a process with a
-    single cell still shows its value.
-    """
-
-    def __init__(self, napari_viewer=None, parent=None):
-        self.table = None
-        super().__init__(napari_viewer, parent=parent, toolbar=False, figsize=(4, 2.2))
-        self.canvas.setMinimumHeight(90)
-        self.redraw()
-
-    def set_table(self, table) -> None:
-        """Show the key-numbers table (from :func:`key_numbers_table`); None clears the plot."""
-        self.table = table
-        self.redraw()
-
-    def draw(self) -> None:
-        text = self.colours["text"]
-        axes = self.figure.subplots(1, 2)
-        specs = ((THICKNESS, "Li layer (µm)", 1.0), (LI_IN_SE, "Li in SE (%)", 100.0))
-        for ax, (column, title, factor) in zip(axes, specs):
-            self.style_axes(ax)
-            ax.set_title(title, fontsize=8)
-            ax.tick_params(labelsize=7)
-            if self.table is None or len(self.table) == 0:
-                continue
-            labels, data = boxplot_groups(self.table, column)
-            data = [d * factor for d in data]
-            positions = np.arange(1, len(labels) + 1)
-            filled = [(p, d) for p, d in zip(positions, data) if d.size]
-            if filled:
-                ax.boxplot([d for _, d in filled], positions=[p for p, _ in filled], widths=0.5,
-                           medianprops={"color": text}, boxprops={"color": text}, whiskerprops={"color": text},
-                           capprops={"color": text}, flierprops={"markeredgecolor": text})
-            rng = np.random.default_rng(0)
-            for p, d, name in zip(positions, data, labels):
-                jitter = rng.uniform(-0.12, 0.12, d.size) if d.size > 1 else np.zeros(d.size)
-                ax.plot(p + jitter, d, "o", ms=4, color=_PROCESS_COLOURS.get(name, text), zorder=3)
-            ax.set_xticks(positions, [name.replace("process", "P") for name in labels])
-        if self.table is not None and len(self.table):
-            counts = self.table.groupby("process").size()
-            note = "one cell per process" if counts.max() == 1 else f"{int(counts.min())}–{int(counts.max())} cells per process"
-            self.figure.suptitle(f"Per bonding process ({note})", fontsize=8, color=text)
-
 
 class CompareView(LicellDock):
     """All cells of a study side by side (napari grid mode), their key numbers, statistics and a figure export.
@@ -188,12 +97,7 @@ class CompareView(LicellDock):
         self.cell_list.setToolTip("Cells to show, tabulate and export")
         self.cell_list.itemChanged.connect(lambda _: self._on_checks())
         splitter.addWidget(self.cell_list)
-        self.table_widget = QTableWidget(0, len(TABLE_COLUMNS))
-        self.table_widget.setHorizontalHeaderLabels([header for _, header, _ in TABLE_COLUMNS])
-        self.table_widget.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table_widget.setSortingEnabled(True)
-        self.table_widget.verticalHeader().setVisible(False)
-        self.table_widget.setMinimumHeight(60)
+        self.table_widget = KeyNumbersTable()
         splitter.addWidget(self.table_widget)
         self.stats = ProcessStatsFigure(self.viewer)
         splitter.addWidget(self.stats)
@@ -258,15 +162,14 @@ class CompareView(LicellDock):
         self.cells = {str(c.name): c for c in cells}
         self._add_layers()
         self.table = table
-        self.cell_list.blockSignals(True)
-        self.cell_list.clear()
-        for name, cell in self.cells.items():
-            item = QListWidgetItem(cell_title(name, cell.metadata))
-            item.setData(Qt.UserRole, name)
-            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            item.setCheckState(Qt.Checked)
-            self.cell_list.addItem(item)
-        self.cell_list.blockSignals(False)
+        with quietly(self.cell_list):
+            self.cell_list.clear()
+            for name, cell in self.cells.items():
+                item = QListWidgetItem(cell_title(name, cell.metadata))
+                item.setData(Qt.UserRole, name)
+                item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+                item.setCheckState(Qt.Checked)
+                self.cell_list.addItem(item)
         sources = sorted(set(self.table["source"]) - {""})
         self.source_label.setText(
             f"{len(self.cells)} cells; numbers: {', '.join(_SOURCE_WORDS.get(s, s) for s in sources) or 'measured'}. "
@@ -316,20 +219,7 @@ class CompareView(LicellDock):
         ``"<scan> labels"`` (thresholds applied or opened from the study) and
         ``"<scan> truth"`` found among the viewer's layers.
         """
-        from ..compare.study_cells import LABEL_LAYER_SUFFIXES, ComparedCell
-
-        cells = []
-        for name, entry in study_dock.entries.items():
-            scan = entry.layer_names[0] if entry.layer_names else None
-            if scan not in self.viewer.layers:
-                continue
-            image_layer = self.viewer.layers[scan]
-            labels = next((self.viewer.layers[scan + s].data for s in LABEL_LAYER_SUFFIXES
-                           if scan + s in self.viewer.layers), None)
-            if labels is None or image_layer.ndim != 3:
-                continue
-            cells.append(ComparedCell(name, image_layer.data, labels, float(image_layer.scale[0]),
-                                      dict(entry.metadata), entry.voltage))
+        cells = study_cells_with_labels(study_dock.entries, self.viewer.layers)
         if not cells:
             report_error("No cell of the study has labels yet: apply thresholds or paint first")
             return 0
@@ -365,25 +255,11 @@ class CompareView(LicellDock):
         Pairs sit at layer indices (2k, 2k + 1) so grid stride 2 shows a cell's
         scan with its labels in one viewbox, left to right in cell order.
         """
-        from napari.layers import Layer
-
         for k, (name, cell) in enumerate(self.cells.items()):
-            title = short_title(name, cell.metadata)
-            tuples = synthetic_cell_layers(cell, with_truth=getattr(cell, "labels", None) is not None)
             names: list[str | None] = []
-            for j, (data, kwargs, kind) in enumerate(tuples[:2]):
-                kwargs = dict(kwargs)
-                kwargs["name"] = title if j == 0 else f"{title} labels"
-                kwargs["metadata"] = tagged(dict(kwargs.get("metadata", {}), compare_cell=name), Role.COMPARE)
-                if j == 0 and getattr(cell, "voltage", None) is not None:
-                    kwargs["metadata"]["voltage_curve"] = cell.voltage  # the voltage dock follows the active cell
-                kwargs["visible"] = False
-                if kwargs["name"] in self.viewer.layers:
-                    self.viewer.layers.remove(kwargs["name"])
-                layer = Layer.create(data, kwargs, kind)
-                if j == 0:
-                    layer.name_overlay.visible = True
-                    layer.name_overlay.font_size = 8
+            for j, layer in enumerate(compare_cell_layers(name, cell)):
+                if layer.name in self.viewer.layers:
+                    self.viewer.layers.remove(layer.name)
                 self.viewer.layers.insert(2 * k + j, layer)
                 names.append(layer.name)
             self.layer_names[name] = (names[0], names[1] if len(names) > 1 else None)
@@ -393,9 +269,8 @@ class CompareView(LicellDock):
         grid = self.viewer.canvas.grid
         if not grid.enabled and self.side_by_side.isChecked():
             self._hidden_by_us = []
-            self.side_by_side.blockSignals(True)
-            self.side_by_side.setChecked(False)
-            self.side_by_side.blockSignals(False)
+            with quietly(self.side_by_side):
+                self.side_by_side.setChecked(False)
 
     def set_side_by_side(self, on: bool) -> None:
         """Grid mode with one viewbox per ticked cell (on), or back to the previous view (off)."""
@@ -423,10 +298,8 @@ class CompareView(LicellDock):
                 if name in self.viewer.layers:
                     self.viewer.layers[name].visible = True
             self._hidden_by_us = []
-        if self.side_by_side.isChecked() != on:
-            self.side_by_side.blockSignals(True)
+        with quietly(self.side_by_side):
             self.side_by_side.setChecked(on)
-            self.side_by_side.blockSignals(False)
 
     def _apply_visibility(self) -> None:
         if not self.side_by_side.isChecked():
@@ -446,26 +319,11 @@ class CompareView(LicellDock):
         self.stats.set_table(table)
 
     def _fill_table(self, table) -> None:
-        widget = self.table_widget
-        widget.setSortingEnabled(False)
-        widget.setRowCount(0 if table is None else len(table))
-        if table is not None:
-            for row, (_, record) in enumerate(table.iterrows()):
-                for col, (key, _, kind) in enumerate(TABLE_COLUMNS):
-                    value = record[key]
-                    if kind == "text":
-                        item = QTableWidgetItem(str(value))
-                    else:
-                        number = float(value) * (100.0 if kind == "pct" else 1.0)
-                        item = _NumberItem(number, "–" if np.isnan(number) else f"{number:.1f}")
-                    widget.setItem(row, col, item)
-        widget.setSortingEnabled(True)
-        widget.resizeColumnsToContents()
+        self.table_widget.show_table(table)
 
     def table_rows(self) -> list[list[str]]:
         """The table as shown (after any sorting), one list of cell texts per row."""
-        w = self.table_widget
-        return [[w.item(r, c).text() for c in range(w.columnCount())] for r in range(w.rowCount())]
+        return self.table_widget.rows()
 
     # --- export -------------------------------------------------------------------
     def current_y_index(self) -> int | None:
@@ -499,7 +357,6 @@ class CompareView(LicellDock):
             show_error(f"Could not export the comparison to {path}: {exc}")
             return
         show_info(f"Comparison figure saved to {written}")
-
 
 
 def _reporting(measure: Callable[[Any], dict]) -> Callable[[Any], dict]:
