@@ -747,8 +747,15 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
     elif options.model is not None:
         model = PixelClassifier.load(options.model)
         labels, store = new_label_output(scan.shape, voxel, options.memory_limit_bytes, scratch)
-        model.predict(data, labels_out=labels, progress=_stage(progress, "classifier"),
-                      cancel=(lambda: _cancelled(cancel)) if cancel is not None else None)
+        from .classifier.transfer import calibration_from_scan_metadata
+
+        try:  # the scan's own grey scale and voxel size: a model trained in 1/cm applies to any calibrated scan
+            model.predict(data, labels_out=labels, progress=_stage(progress, "classifier"),
+                          cancel=(lambda: _cancelled(cancel)) if cancel is not None else None,
+                          calibration=calibration or calibration_from_scan_metadata(scan.metadata),
+                          voxel_size_um=voxel[0], direct=store is not None)
+        except LiCellInputError as exc:
+            raise LiCellInputError(exc.path or scan.source or options.model, exc.problem, exc.hint) from None
         if region is not None:
             _clear_outside(labels, region, options.memory_limit_bytes)
     else:

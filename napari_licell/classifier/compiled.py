@@ -21,13 +21,17 @@ __all__ = ["CompiledForest", "compile_forest"]
 
 @dataclass(frozen=True)
 class CompiledForest:
-    """Flat arrays of a forest: node ``i`` of tree ``t`` is row ``roots[t] + i``."""
+    """Flat arrays of a forest, children of every split stored side by side.
 
-    roots: np.ndarray  # int64 (n_trees,)
-    left: np.ndarray  # int64 (n_nodes,), -1 at leaves (absolute indices)
-    right: np.ndarray
-    feature: np.ndarray  # int64
-    threshold: np.ndarray  # float64
+    ``nodes[i] = (threshold, feature, first_child)`` as float32, with
+    ``first_child = -1`` at leaves; a row goes to ``first_child + (x > threshold)``,
+    which the walker computes without a branch. ``threshold`` is the largest
+    float32 not above scikit-learn's float64 threshold, so ``x <= threshold``
+    decides exactly as scikit-learn does for float32 features.
+    """
+
+    roots: np.ndarray  # int32 (n_trees,)
+    nodes: np.ndarray  # float32 (n_nodes, 4)
     leaf_value: np.ndarray  # float64 (n_nodes, n_classes), class fractions / n_trees
     n_features: int
 
@@ -42,50 +46,80 @@ class CompiledForest:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {X.shape}")
         out = np.zeros((X.shape[0], self.n_classes), dtype=np.float64)
         if X.shape[0]:
-            _walk(X, self.roots, self.left, self.right, self.feature, self.threshold, self.leaf_value, out)
+            _walk(X, self.roots, self.nodes, self.leaf_value, out)
         return out
+
+
+def _float32_at_most(t64: np.ndarray) -> np.ndarray:
+    t32 = t64.astype(np.float32)
+    over = t32.astype(np.float64) > t64
+    t32[over] = np.nextafter(t32[over], np.float32(-np.inf))
+    return t32
 
 
 def compile_forest(forest) -> CompiledForest:
     """Flatten a fitted :class:`sklearn.ensemble.RandomForestClassifier`."""
     trees = [est.tree_ for est in forest.estimators_]
     n_trees = len(trees)
-    sizes = [t.node_count for t in trees]
-    roots = np.cumsum([0] + sizes[:-1]).astype(np.int64)
-    left, right, feat, thr, val = [], [], [], [], []
-    for t, off in zip(trees, roots):
-        lt = t.children_left.astype(np.int64)
-        rt = t.children_right.astype(np.int64)
-        leaf = lt == -1
-        left.append(np.where(leaf, -1, lt + off))
-        right.append(np.where(leaf, -1, rt + off))
-        feat.append(np.where(leaf, 0, t.feature).astype(np.int64))
-        thr.append(t.threshold.astype(np.float64))
-        v = np.asarray(t.value[:, 0, :], dtype=np.float64)
+    if sum(t.node_count for t in trees) >= 1 << 24:
+        raise ValueError("forest too large to compile (more than 16 million nodes)")
+    roots, blocks, values = [], [], []
+    offset = 0
+    for t in trees:
+        lt, rt = t.children_left, t.children_right
+        n = t.node_count
+        order = [0]  # old index of each new slot; children of a split take two consecutive slots
+        new_of = np.empty(n, np.int64)
+        new_of[0] = 0
+        first_child = np.full(n, -1, np.int64)
+        k = 0
+        while k < len(order):
+            old = order[k]
+            if lt[old] != -1:
+                first_child[k] = len(order)
+                new_of[lt[old]] = len(order)
+                new_of[rt[old]] = len(order) + 1
+                order += [lt[old], rt[old]]
+            k += 1
+        order = np.asarray(order)
+        nodes = np.zeros((n, 4), np.float32)
+        nodes[:, 0] = _float32_at_most(t.threshold[order].astype(np.float64))
+        nodes[:, 1] = np.where(lt[order] == -1, 0, t.feature[order])
+        nodes[:, 2] = np.where(first_child >= 0, first_child + offset, -1)
+        v = np.asarray(t.value[order, 0, :], dtype=np.float64)
         s = v.sum(axis=1, keepdims=True)
-        val.append(np.divide(v, s, out=np.zeros_like(v), where=s > 0) / n_trees)
+        values.append(np.divide(v, s, out=np.zeros_like(v), where=s > 0) / n_trees)
+        blocks.append(nodes)
+        roots.append(offset)
+        offset += n
     return CompiledForest(
-        roots=roots,
-        left=np.concatenate(left),
-        right=np.concatenate(right),
-        feature=np.concatenate(feat),
-        threshold=np.concatenate(thr),
-        leaf_value=np.ascontiguousarray(np.concatenate(val)),
+        roots=np.asarray(roots, np.int32),
+        nodes=np.ascontiguousarray(np.concatenate(blocks)),
+        leaf_value=np.ascontiguousarray(np.concatenate(values)),
         n_features=int(forest.n_features_in_),
     )
 
 
+#: Rows walked together through one tree (their features stay in cache while the tree's nodes do too).
+CHUNK = 2048
+
+
 @njit(parallel=True, cache=True)
-def _walk(X, roots, left, right, feature, threshold, leaf_value, out):  # pragma: no cover - compiled
+def _walk(X, roots, nodes, leaf_value, out):  # pragma: no cover - compiled
     n = X.shape[0]
     nc = leaf_value.shape[1]
-    for i in prange(n):
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for ch in prange(n_chunks):
+        i0 = ch * CHUNK
+        i1 = min(n, i0 + CHUNK)
         for t in range(roots.size):
-            node = roots[t]
-            while left[node] != -1:
-                if X[i, feature[node]] <= threshold[node]:
-                    node = left[node]
-                else:
-                    node = right[node]
-            for c in range(nc):
-                out[i, c] += leaf_value[node, c]
+            root = roots[t]
+            for i in range(i0, i1):
+                node = root
+                child = np.int32(nodes[node, 2])
+                while child >= 0:
+                    go_right = X[i, np.int32(nodes[node, 1])] > nodes[node, 0]
+                    node = child + np.int32(go_right)
+                    child = np.int32(nodes[node, 2])
+                for c in range(nc):
+                    out[i, c] += leaf_value[node, c]

@@ -301,3 +301,18 @@ def _heights(ctx: ScanContext, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> n
     if not ctx.collector_at_start:
         zz = np.float32(ctx.shape[0] - 1) - zz
     return ((zz - ctx.collector_thickness[y, x]) * np.float32(ctx.voxel_um)).astype(np.float32)
+
+
+def calibration_from_scan_metadata(metadata: dict | None):
+    """Grey -> 1/cm calibration stored with a scan: flat keys (``grey_offset``, ``grey_per_inv_cm``,
+    ``grey_scale``) or the napari-licell block of a TIFF (``licell`` -> ``metadata``); None when absent."""
+    from ..segmentation.calibration import calibration_from_metadata
+
+    if not metadata:
+        return None
+    cal = calibration_from_metadata(metadata)
+    if cal is None and isinstance(metadata.get("licell"), dict):
+        inner = metadata["licell"].get("metadata")
+        if isinstance(inner, dict):
+            cal = calibration_from_metadata(inner)
+    return cal
