@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
+
+from magicgui.widgets import CheckBox, ComboBox, Container
 
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -25,7 +28,7 @@ from .histogram_plot import HistogramPlot
 from .threshold_widgets import RecoveryRow, SensitivityTable, ThresholdBoxes
 from .widget_utils import quietly
 
-__all__ = ["ThresholdTabs"]
+__all__ = ["ThresholdTabs", "analysis_options_form", "OPTION_FIELDS"]
 
 
 class ThresholdTabs(QTabWidget):
@@ -38,7 +41,7 @@ class ThresholdTabs(QTabWidget):
     CONTROLS = ("image_combo", "compare_combo", "gas_combo", "pressure", "method_combo", "suggest_button",
                 "zoom_low", "live_preview", "restore_row", "restore_thresholds_button",
                 "discard_thresholds_button", "plot", "values", "verdict_label", "side_by_side", "compare_label",
-                "sensitivity_table", "denoise_combo", "pv_check", "band_check", "settings_button")
+                "sensitivity_table", "denoise_combo", "pv_check", "band_check", "settings_button", "options_form")
 
     def __init__(self, viewer, on_value: Callable[[int, float], None], parent=None):
         super().__init__(parent)
@@ -123,18 +126,39 @@ class ThresholdTabs(QTabWidget):
 
     def _options_tab(self) -> QWidget:
         options = QWidget()
-        form = QFormLayout(options)
-        self.denoise_combo = QComboBox()
-        self.denoise_combo.addItems(list(DENOISE_METHODS))
-        self.pv_check = QCheckBox("Partial-volume rules")
-        self.pv_check.setToolTip("Dark shells next to bright phases stay dark")
-        self.pv_check.setChecked(True)
-        self.band_check = QCheckBox("Carbon band by position")
-        self.band_check.setChecked(True)
+        box = QVBoxLayout(options)
+        self.options_form = analysis_options_form()
+        box.addWidget(self.options_form.native)
+        self.denoise_combo = self.options_form.denoise.native
+        self.pv_check = self.options_form.partial_volume.native
+        self.band_check = self.options_form.carbon_band.native
         self.settings_button = QToolButton()
         self.settings_button.setText("Memory limit… ⚙")
-        form.addRow("Denoise", self.denoise_combo)
-        form.addRow(self.pv_check)
-        form.addRow(self.band_check)
-        form.addRow(self.settings_button)
+        box.addWidget(self.settings_button)
+        box.addStretch(1)
         return options
+
+
+#: The analysis options the Options tab edits: AnalysisOptions field -> (label, tooltip).
+OPTION_FIELDS = {"denoise": ("Denoise", "Filter the scan before classifying it"),
+                 "partial_volume": ("Partial-volume rules", "Dark shells next to bright phases stay dark"),
+                 "carbon_band": ("Carbon band by position", "The carbon interlayer found by its place under the SE")}
+
+
+def analysis_options_form() -> Container:
+    """A magicgui form of the :class:`~napari_licell.pipeline.AnalysisOptions` fields in :data:`OPTION_FIELDS`.
+
+    Each widget's kind and starting value come from the dataclass field (its
+    default; a choice of :data:`~napari_licell.segmentation.DENOISE_METHODS` for ``denoise``).
+    """
+    defaults = {f.name: f.default for f in fields(pipeline.AnalysisOptions)}
+    form = Container(labels=True)
+    for name, (label, tip) in OPTION_FIELDS.items():
+        if isinstance(defaults[name], bool):
+            widget = CheckBox(name=name, text=label, value=defaults[name], tooltip=tip)
+        else:
+            widget = ComboBox(name=name, label=label, choices=list(DENOISE_METHODS), value=defaults[name],
+                              tooltip=tip)
+        form.append(widget)
+    form.margins = (0, 0, 0, 0)
+    return form

@@ -412,3 +412,17 @@ def test_a_scan_larger_than_the_budget_is_classified_into_a_label_store(dock_wit
     assert len(list(stores.iterdir())) == 1
     assert (tmp_path / "cache" / "label-stores") in Path(data.store.root).parents
     np.testing.assert_array_equal(data[:], classify_volume(cell.image, ts).labels)
+
+
+def test_the_options_tab_is_generated_from_the_analysis_options(qtbot):
+    from dataclasses import fields
+
+    from napari_licell._qt.threshold_controls import OPTION_FIELDS, analysis_options_form
+    from napari_licell.pipeline import AnalysisOptions
+
+    form = analysis_options_form()
+    qtbot.addWidget(form.native)
+    defaults = {f.name: f.default for f in fields(AnalysisOptions)}
+    assert [w.name for w in form] == list(OPTION_FIELDS)
+    assert {w.name: w.value for w in form} == {name: defaults[name] for name in OPTION_FIELDS}
+    assert form.partial_volume.native.text() == "Partial-volume rules"
