@@ -107,6 +107,11 @@ class ThresholdSession:
         """The scan ``data`` as its histograms were counted (rings and cupping taken off), to classify it alike."""
         return self._corrected.get(data_token, data)
 
+    def forget_histograms(self, data_token: int) -> None:
+        """Drop a scan's histograms and region (e.g. after the user corrected the region): counted again next."""
+        for store in (self._histograms, self._regions):
+            store.pop(data_token, None)
+
     def region(self, data_token: int) -> Any:
         """The cell region found with the scan's histograms (None: the whole volume, or not counted yet)."""
         return self._regions.get(data_token)
@@ -283,16 +288,24 @@ def describe_thresholds(ts: Any) -> str:
 
 
 def count_histograms(scans: list[tuple[int, Any]], options: pipeline.AnalysisOptions, *,
-                     progress: Callable[[int, int], None], cancel: Any = None) -> list[tuple[int, Any, Any, Any]]:
+                     progress: Callable[[int, int], None], cancel: Any = None,
+                     region_files: dict[int, Any] | None = None) -> list[tuple[int, Any, Any, Any]]:
     """Prepare ``(token, data)`` scans as analyze does: the cell region (the jig stays out), rings and cupping off.
+
+    ``region_files`` maps a token to the region file the user corrected (``analyze --roi FILE``);
+    the other scans' regions are found.
 
     Returns
     -------
     list of (token, histograms, region, corrected data)
     """
+    from dataclasses import replace
+
     counted = []
     for token, data in scans:
-        prepared = pipeline.prepare_scan(data, options, cancel=cancel,
+        region_file = (region_files or {}).get(token)
+        scan_options = options if region_file is None else replace(options, roi=str(region_file))
+        prepared = pipeline.prepare_scan(data, scan_options, cancel=cancel,
                                          progress=lambda stage, done, total: progress(done, total))
         counted.append((token, prepared.histograms, prepared.region, prepared.data))
     return counted

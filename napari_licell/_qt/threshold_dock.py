@@ -25,8 +25,9 @@ from ..segmentation import ThresholdSet, threshold_sensitivity
 from ..threshold_session import ThresholdSession, classify_to_labels, count_histograms, describe_thresholds
 from ..threshold_session import labels_metadata
 from .._napari.layers import labels_layer_tuple
-from .._napari.threshold_layers import SectionPreview, region_layer_tuple, region_note, scan_data, scan_ref
+from .._napari.threshold_layers import SectionPreview, scan_data, scan_ref
 from .dock_base import LicellDock
+from .region_editor import RegionEditor, region_files_for
 from .settings import SettingsDialog, memory_limit_bytes, work_budget_bytes
 from .threshold_autosave import ThresholdAutosaveTimer
 from .threshold_controls import ThresholdTabs
@@ -78,6 +79,8 @@ class ThresholdDock(LicellDock):
         for name in ThresholdTabs.CONTROLS:
             setattr(self, name, getattr(tabs, name))
         self.body_layout.addWidget(tabs, 1)
+        tabs.insertTab(1, region_editor := RegionEditor(self), "Cell region")
+        self.region_editor = region_editor
         self.apply_button = QPushButton("Apply to volume")
         self.apply_button.setToolTip("Classify the whole scan with these thresholds (in the background)")
         # in the footer: Apply, its progress and Cancel stay in view on a laptop screen however long the tabs
@@ -202,14 +205,16 @@ class ThresholdDock(LicellDock):
         if self.busy:
             self._histograms_wanted = True
             return
-        data, options = [(id(scan_data(l)), scan_data(l)) for l in layers], self.analysis_options()
-        self.start_task(lambda progress, cancel: count_histograms(data, options, progress=progress, cancel=cancel),
+        data, options, files = [(id(scan_data(l)), scan_data(l)) for l in layers], self.analysis_options(), \
+            region_files_for(layers)
+        self.start_task(lambda progress, cancel: count_histograms(data, options, progress=progress, cancel=cancel,
+                                                                  region_files=files),
                         label=f"Counting the histogram of {layers[0].name}…", on_done=self._on_histograms)
 
     def _on_histograms(self, counted) -> None:
         for token, hists, region, corrected in counted:
             self.session.store_histograms(token, hists, region, corrected)
-        notes = [self._show_region(layer) for layer in (self.image_layer, self.compare_layer) if layer is not None]
+        notes = [self.region_editor.show_outline(layer) for layer in (self.image_layer, self.compare_layer) if layer is not None]
         layer = self.image_layer
         if layer is not None and self.histogram is not None and self.thresholds is None:
             self.suggest()
@@ -221,16 +226,9 @@ class ThresholdDock(LicellDock):
         """The cell region of ``layer``'s scan (None: the whole volume is the cell)."""
         return None if layer is None else self.session.region(id(scan_data(layer)))
 
-    def _show_region(self, layer) -> str:
-        """The cell region as an outlined labels layer over its scan; returns a note on it."""
-        region, name = self.region_of(layer), f"{layer.name} cell region"
-        if (new := region_layer_tuple(region, layer)) is None or self.layer_named(name) is not None:
-            return ""
-        self.put_layer(new, keep_active=True).contour = 2  # the outline only: the scan stays readable inside
-        return region_note(region, layer.name)
-
     def on_busy_changed(self, busy: bool) -> None:
         self.apply_button.setEnabled(not busy)
+        self.region_editor.refresh()
         if not busy and self._histograms_wanted:
             self._histograms_wanted = False
             QTimer.singleShot(0, lambda: self.guarded(self._count_missing_histograms))
@@ -273,6 +271,7 @@ class ThresholdDock(LicellDock):
         self.autosave.schedule()
 
     def _refresh(self) -> None:
+        self.region_editor.refresh()
         self._redraw_plot()
         self.update_preview()
         self._update_sensitivity()
