@@ -600,9 +600,13 @@ def resolve_scan_gas_pores(labels: Any, data: Any, thresholds: Any, voxel_size_u
     if getattr(data, "ndim", 0) != 3 or thresholds is None:
         return None
     axis, at_start = orientation if orientation is not None else (options.stack_axis, options.collector_at_start)
+    # its slabs hold about 24 bytes per voxel (codes, depth, mask, region ids, grey and its smoothing):
+    # as many planes as fit in half the work budget (32 planes of a 2688^2 scan would take 5.5 GB)
+    shape = sorted(int(s) for s in data.shape)
+    slab_slices = int(max(1, min(32, options.memory_limit_bytes // 2 // max(1, 24 * shape[1] * shape[2]))))
     return resolve_gas_pores(labels, data, thresholds, voxel_size_um, stack_axis=axis,
                              collector_at_start=at_start, before_density=before_density,
-                             progress=progress, cancel=cancel)
+                             progress=progress, cancel=cancel, slab_slices=slab_slices)
 
 
 def before_scan_pore_density(path: Path, thresholds: Any, options: AnalysisOptions, *,

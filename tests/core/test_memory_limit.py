@@ -168,3 +168,34 @@ def test_analyze_stays_under_a_1_5_gb_limit_on_a_scan_larger_than_the_limit(tmp_
 
     memory = json.loads((out / "measurements.json").read_text())["parameters"]["memory"]
     assert memory["limit_gb"] == 1.5 and 0.1 < memory["process_baseline_gb"] < 0.6
+
+
+def test_gas_pore_slabs_sized_from_the_budget_give_the_same_labels(monkeypatch):
+    """A small work budget cuts the gas-pore step into thin slabs (pipeline.resolve_scan_gas_pores): same result."""
+    import tempfile
+
+    from napari_licell import pipeline
+    from napari_licell.io.volume import Volume
+    from napari_licell.phantoms import make_synthetic_cell, paper_cell
+    from napari_licell.segmentation import gas_pores
+
+    cell = make_synthetic_cell(paper_cell("process3", shape=(160, 64, 64), charge_minutes=4000.0 * 40.0 / 64.65,
+                                          seed=4, se_porosity=0.035, se_pore_radius_um=(0.6, 1.4)))
+    seen = []
+    real = gas_pores.resolve_gas_pores
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("slab_slices"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gas_pores, "resolve_gas_pores", spy)
+    results = []
+    # the default, and 3 planes of the largest section once the labels (held in memory) are taken out
+    for budget in (2 * GIB, 24 * 64 * 160 * 2 * 3 + 160 * 64 * 64):
+        options = pipeline.AnalysisOptions(gas="xe", memory_limit_bytes=budget)
+        res = pipeline.analyze_scan(Volume(cell.image, (0.54,) * 3), options, Path(tempfile.mkdtemp()),
+                                    sensitivity=False)
+        results.append(res)
+    assert seen == [32, 3]
+    np.testing.assert_array_equal(np.asarray(results[0].labels), np.asarray(results[1].labels))
+    assert results[0].measurements.parameters["gas_pores"] == results[1].measurements.parameters["gas_pores"]
