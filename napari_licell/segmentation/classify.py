@@ -247,7 +247,16 @@ def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: 
         return classify_slice(block, thresholds)
     if _needs_levels(thresholds):
         raise ValueError("the partial-volume step needs the Li and gas levels: call with_levels(thresholds, hist)")
-    args = (
+    args = _pv_args(block, thresholds)
+    if reference:
+        return partial_volume_classify(*args, n_iter=n_iter)
+    return partial_volume_classify_fast(*args, n_iter=n_iter, scratch=scratch)
+
+
+def _pv_args(block: np.ndarray, thresholds: ThresholdSet) -> tuple:
+    """Positional arguments of the partial-volume functions for ``block``."""
+    li, void, inter = _dark_setup(thresholds)
+    return (
         block,
         thresholds.values,
         thresholds.classes,
@@ -257,9 +266,6 @@ def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: 
         thresholds.level_of(void) if void is not None else float("nan"),
         inter,
     )
-    if reference:
-        return partial_volume_classify(*args, n_iter=n_iter)
-    return partial_volume_classify_fast(*args, n_iter=n_iter, scratch=scratch)
 
 
 def _mask_outside(codes: np.ndarray, block: np.ndarray, region: Any | None, index: tuple[slice, slice, slice]) -> None:
@@ -288,13 +294,16 @@ def _scratch(shape, out, memory_limit_bytes: int, scratch_dir: str | None, direc
     return create_label_store(os.path.join(folder, "labels.zarr"), shape, 1.0), folder
 
 
-def work_bytes_per_voxel(partial_volume: bool, denoise: str) -> float:
+def work_bytes_per_voxel(partial_volume: bool, denoise: str, reference: bool = False) -> float:
     """Bytes of work arrays per voxel of a classification block (for :func:`.blocks.plan_blocks`).
 
-    Partial-volume rules: about a dozen uint8 arrays of the block's size plus
-    a contiguous copy of the input; denoising adds its float copies.
+    Partial-volume rules: the reference holds about a dozen uint8 arrays of
+    the block's size plus a contiguous copy of the input; the fast path three
+    uint8 arrays (flags and codes, assigned classes, the rows of a growth
+    pass) plus the copy (up to 8 bytes, float64) and its per-row tables.
+    Denoising adds its float copies.
     """
-    work = 16.0 if partial_volume else 2.0
+    work = (16.0 if reference else 12.0) if partial_volume else 2.0
     if denoise == "median":
         work += 8.0
     elif denoise == "nlm":
@@ -403,7 +412,7 @@ def classify_volume(
         thresholds = replace(thresholds, noise_sigma=estimate_noise_sigma(hist))
     halo = denoise_radius(denoise, denoise_options) + (pv_halo(n_iter) if use_pv else 0)
     itemsize = np.dtype(data.dtype).itemsize
-    plan = plan_blocks(shape, itemsize, halo, memory_limit_bytes, work_bytes_per_voxel(use_pv, denoise))
+    plan = plan_blocks(shape, itemsize, halo, memory_limit_bytes, work_bytes_per_voxel(use_pv, denoise, reference))
     if slab_depth:
         plan = replace(plan, depth=max(1, int(slab_depth)))
     slabs = list(plan.slabs())
@@ -425,6 +434,10 @@ def classify_volume(
     def codes_of(block: np.ndarray) -> np.ndarray:
         if denoise != "none":
             block = denoise_block(block, denoise, thresholds.noise_sigma, denoise_options)
+        if use_pv and not reference and block.ndim == 3:
+            # codes into a scratch array too: they are copied out before the next block
+            return partial_volume_classify_fast(*_pv_args(block, thresholds), n_iter=n_iter, scratch=scratch,
+                                                out=scratch.get(2, block.shape))
         if use_pv:
             return classify_block(block, thresholds, True, n_iter, reference=reference, scratch=scratch)
         return classify_slice(block, thresholds)
