@@ -13,7 +13,7 @@ cell list and the table spell them out).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,38 +129,44 @@ class CompareView(LicellDock):
         cells = list(cells)
         self._show_cells(cells, key_numbers_table(cells, _reporting(measure)), measure)
 
-    def set_cells_in_background(self, cells: Sequence[Any], measure: Callable[[Any], dict] | None = None,
+    def set_cells_in_background(self, cells: Sequence[Any] | Callable[[], Sequence[Any]], measure: Callable[[Any], dict] | None = None,
                                 then: Callable[[], None] | None = None):
         """:meth:`set_cells` with the measuring in a worker (progress per cell, Cancel); returns the worker.
 
         ``then`` runs in the GUI thread after the cells are shown (not when cancelled or failed).
         """
         measure = measure or default_measure()
-        cells = list(cells)
+        load = cells if callable(cells) else (lambda given=list(cells): given)  # a loader runs in the worker too
         safe = _reporting(measure)
 
         def work(progress, cancel):
-            done = []
+            todo, done = list(load()), []
 
             def one(cell):
                 if cancel.is_set():
                     raise Cancelled("comparison cancelled")
                 numbers = safe(cell)
                 done.append(cell)
-                progress(len(done), len(cells))
+                progress(len(done), len(todo))
                 return numbers
 
-            return key_numbers_table(cells, one)
+            return todo, key_numbers_table(todo, one)
 
-        return self.start_task(work, label=f"Measuring {len(cells)} cells…",
-                               on_done=lambda table: self._show_cells(cells, table, measure, then))
+        return self.start_task(work, label="Measuring the cells…",
+                               on_done=lambda result: self._show_cells_in_steps(*result, measure, then))
 
     def _show_cells(self, cells: list[Any], table, measure: Callable[[Any], dict],
                     then: Callable[[], None] | None = None) -> None:
         """Add the measured cells' layers, fill the list and the table, and switch to side by side."""
+        for _ in self._show_cells_in_steps(cells, table, measure, then):
+            pass
+
+    def _show_cells_in_steps(self, cells: list[Any], table, measure: Callable[[Any], dict],
+                             then: Callable[[], None] | None = None) -> Iterator[None]:
+        """:meth:`_show_cells` one layer per step (the dock base runs a step per event-loop turn)."""
         self.measure = measure
         self.cells = {str(c.name): c for c in cells}
-        self._add_layers()
+        yield from self._add_layers_in_steps()
         self.table = table
         with quietly(self.cell_list):
             self.cell_list.clear()
@@ -200,10 +206,13 @@ class CompareView(LicellDock):
         """
         from ..phantoms.demo_study import load_demo_study
 
-        cells = [c for c in load_demo_study() if not c.metadata.get("dummy_cell")]
+        def charged_cells():
+            return [c for c in load_demo_study() if not c.metadata.get("dummy_cell")]
+
         if background:
-            self.set_cells_in_background(cells, then=self._demo_opened)
+            self.set_cells_in_background(charged_cells, then=self._demo_opened)
         else:
+            cells = charged_cells()
             self.set_cells(cells)
             self._demo_opened()
 
@@ -249,8 +258,8 @@ class CompareView(LicellDock):
         return self.table[self.table["cell"].isin(self.checked_cells())].reset_index(drop=True)
 
     # --- layers -------------------------------------------------------------------
-    def _add_layers(self) -> None:
-        """Put each cell's scan (and hidden labels) at the bottom of the layer list, in cell order.
+    def _add_layers_in_steps(self) -> Iterator[None]:
+        """Put each cell's scan (and hidden labels) at the bottom of the layer list, in cell order, one per step.
 
         Pairs sit at layer indices (2k, 2k + 1) so grid stride 2 shows a cell's
         scan with its labels in one viewbox, left to right in cell order.
@@ -262,6 +271,7 @@ class CompareView(LicellDock):
                     self.viewer.layers.remove(layer.name)
                 self.viewer.layers.insert(2 * k + j, layer)
                 names.append(layer.name)
+                yield
             self.layer_names[name] = (names[0], names[1] if len(names) > 1 else None)
 
     def _on_grid_enabled(self, event=None) -> None:

@@ -162,6 +162,8 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         if layer is None or not isinstance(layer.metadata.get("voltage_curve"), VoltageCurve):
             return
         linked = layer.name if layer.ndim >= 4 and layer.metadata.get("scan_times_min") is not None else None
+        if layer.metadata["voltage_curve"] is self.view.record and linked == self.view.linked_layer:
+            return  # the same cell's record (e.g. its Compare copy): nothing to split or draw again
         self.set_curve(layer.metadata["voltage_curve"], scan_times_of(layer.metadata), layer.name, linked)
 
     # --- drawing ---------------------------------------------------------------
