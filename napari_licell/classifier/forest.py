@@ -160,6 +160,8 @@ class PixelClassifier:
         self.metal_threshold: float | None = None
         #: ``mu`` below which a voxel counts as dark in the per-plane dark fraction, or None
         self.dark_threshold: float | None = None
+        #: voxel size (um) of the training scan, None when heights were learnt in voxels
+        self.voxel_size_um: float | None = None
         #: True when the model was trained on grey values calibrated to 1/cm
         self.calibrated: bool = False
         self._compiled: CompiledForest | None = None
@@ -213,6 +215,10 @@ class PixelClassifier:
             )
         if self.is_trained and not self.calibrated:
             calibration = None  # a grey-unit model reads grey units
+        if self.is_trained:
+            # heights in the units the model learnt: voxels when trained without a voxel size, else um
+            # (a scan without a voxel size is taken to have the training scan's)
+            voxel_size_um = None if self.voxel_size_um is None else (voxel_size_um or self.voxel_size_um)
         return scan_context(volume, self.feature_settings, calibration, voxel_size_um, self.metal_threshold,
                             self.dark_threshold)
 
@@ -391,6 +397,7 @@ class PixelClassifier:
             self.calibrated = ctx.calibrated
             self.metal_threshold = metal_threshold
             self.dark_threshold = dark_threshold
+            self.voxel_size_um = None if voxel_size_um is None else float(voxel_size_um)
             self.levels = levels
         self.summary = TrainingSummary(
             class_codes=self.class_codes,
@@ -649,6 +656,7 @@ class PixelClassifier:
             "levels": {int(c): dict(v) for c, v in self.levels.items()},
             "metal_threshold": self.metal_threshold,
             "dark_threshold": self.dark_threshold,
+            "voxel_size_um": self.voxel_size_um,
             "calibrated": self.calibrated,
             "sklearn_version": sklearn.__version__,
             "forest": self.forest,
@@ -706,6 +714,7 @@ class PixelClassifier:
         model.levels = {int(c): dict(v) for c, v in payload.get("levels", {}).items()}
         model.metal_threshold = payload.get("metal_threshold")
         model.dark_threshold = payload.get("dark_threshold")
+        model.voxel_size_um = payload.get("voxel_size_um")
         model.calibrated = bool(payload.get("calibrated", False))
         return model
 

@@ -202,3 +202,14 @@ def test_next_best_slice_points_at_the_doubtful_slab_and_skips_painted_slices():
     assert s2.index == 10
     assert next_best_slice(unc, axis=2).index in range(5, 25)
     assert next_best_slice(np.zeros((5, 5, 5), np.float32)) is None
+
+
+def test_heights_stay_in_the_units_the_model_learnt():
+    """A model trained without a voxel size learnt heights in voxels: a scan with one is not re-scaled."""
+    cell = load_demo_cell("process3_after_Xe6")
+    crop = (slice(None), slice(0, 40), slice(0, 40))
+    clf = PixelClassifier(n_estimators=8)
+    clf.fit(cell.image[crop], simulated_strokes(cell.labels[crop], seed=1))
+    assert clf.voxel_size_um is None
+    sub = cell.image[100:170, :40, :40]
+    np.testing.assert_array_equal(clf.predict(sub, voxel_size_um=0.54), clf.predict(sub))
