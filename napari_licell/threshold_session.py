@@ -351,4 +351,6 @@ def labels_metadata(result: Any, scan_name: str, denoise: str, contrast: dict[st
         meta["carbon_band"] = asdict(result.carbon_band)
     if contrast is not None:  # the scan's one CNR travels with its labels (Results dock, reports)
         meta["contrast"] = contrast
+    if getattr(result, "gas_pores", None) is not None:  # what the gas-pore step relabelled and left ambiguous
+        meta["gas_pores"] = result.gas_pores.to_dict()
     return meta

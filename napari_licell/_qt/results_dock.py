@@ -256,6 +256,7 @@ class ResultsDock(LicellDock):
             "image": image,
             "options": pipeline.AnalysisOptions.from_metadata(meta),
             "contrast": layer.metadata.get("contrast"),
+            "gas_pores": layer.metadata.get("gas_pores"),
             "calibration": pipeline.scan_calibration(meta),
             "name": layer.name,
         }
@@ -272,8 +273,10 @@ class ResultsDock(LicellDock):
                 hists = pipeline.scan_histograms(image, cancel=cancel)
                 contrast = pipeline.contrast_record(pipeline.judge_contrast(hists, options, inputs["calibration"]),
                                                     options)
-            return pipeline.measure_scan(inputs["labels"], inputs["voxel_size_um"], options, image=image,
-                                         contrast=contrast, name=inputs["name"], progress=progress, cancel=cancel)
+            m = pipeline.measure_scan(inputs["labels"], inputs["voxel_size_um"], options, image=image,
+                                      contrast=contrast, name=inputs["name"], progress=progress, cancel=cancel)
+            pipeline.note_gas_pores(m, inputs["gas_pores"])  # as analyze reports it
+            return m
 
         self.measure_button.setEnabled(False)
         return self.start_task(work, label=f"Measuring {inputs['name']}…", on_done=self._on_measured,

@@ -50,3 +50,7 @@ def test_gui_and_cli_give_identical_thresholds_labels_and_numbers(make_napari_vi
     assert gui["li_volume_um3"] == pytest.approx(cli["li_volume_um3"])
     assert gui["li_in_se"]["volume_um3"] == pytest.approx(cli["li_in_se"]["volume_um3"])
     assert gui["fractions"] == pytest.approx(cli["fractions"])
+    # the gas-pore step's record reaches the Results dock as it reaches analyze's report
+    assert gui["verdict_reason"] == cli["verdict_reason"]
+    assert "gas_pores" in cli["parameters"]
+    assert results.measurement.parameters["gas_pores"] == cli["parameters"]["gas_pores"]
