@@ -3,11 +3,18 @@ Train & predict, model files, autosave interval. Widgets only; the dock connects
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QPushButton, QSpinBox
+from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QPushButton, QSpinBox
 
 from .paint_widgets import BrushBox, PaletteBox, RestoreBox
 
-__all__ = ["PaintControls"]
+__all__ = ["PaintControls", "ask_model_path"]
+
+
+def ask_model_path(parent, save: bool) -> str:
+    """Ask where to save a pixel classifier (``.licell-clf`` added) or which one to load; "" when cancelled."""
+    ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+    path, _ = ask(parent, f"{'Save' if save else 'Load'} pixel classifier", "", "LiCell classifier (*.licell-clf)")
+    return path + ".licell-clf" if path and save and not path.endswith(".licell-clf") else path
 
 
 class PaintControls:
@@ -19,7 +26,7 @@ class PaintControls:
     CONTROLS = ("restore_box", "restore_label", "restore_button", "discard_button", "image_combo", "source_combo",
                 "new_button", "palette", "palette_group", "palette_buttons", "brush", "brush_um", "brush_px_label",
                 "preserve_check", "target_combo", "band_check", "band_from", "band_to", "interpolate_button",
-                "train_button", "save_model_button", "load_model_button", "autosave_spin")
+                "train_button", "next_slice_button", "save_model_button", "load_model_button", "autosave_spin")
 
     def __init__(self, layout, task_bar, on_class, autosave_seconds: int):
         self.restore_box = RestoreBox()
@@ -50,6 +57,9 @@ class PaintControls:
         self.train_button = QPushButton("Train && predict")
         self.train_button.setToolTip("Learn from the scribbles and classify the whole scan (in the background)")
         row.addWidget(self.train_button)
+        self.next_slice_button = QPushButton("Next best slice")
+        self.next_slice_button.setToolTip("Go to the slice where the classifier is least sure: paint there next")
+        row.addWidget(self.next_slice_button)
         layout.addLayout(row)
         layout.addWidget(task_bar)
         row = QHBoxLayout()

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QFileDialog
 
 from .. import autosave
 from ..classes import LABEL_DTYPE, class_by_code
@@ -30,7 +29,8 @@ from .dock_base import LicellDock
 from .paint_binding import PaintBinding
 from .._napari.paint_layers import paint_layer_tuples, uncertainty_layer_tuple, uncertainty_limits
 from .paint_brush import BrushLink
-from .paint_controls import PaintControls
+from .next_slice import go_to_next_best_slice
+from .paint_controls import PaintControls, ask_model_path
 from .settings import memory_limit_bytes
 from .widget_utils import refill_combo
 
@@ -76,6 +76,7 @@ class PaintDock(LicellDock):
             signal.connect(self._apply_rules)
         self.interpolate_button.clicked.connect(lambda: self.guarded(self.interpolate))
         self.train_button.clicked.connect(lambda: self.guarded(self.train_and_predict))
+        self.next_slice_button.clicked.connect(lambda: self.guarded(go_to_next_best_slice, self))
         self.save_model_button.clicked.connect(lambda: self._model_dialog(save=True))
         self.load_model_button.clicked.connect(lambda: self._model_dialog(save=False))
         self.autosave_spin.valueChanged.connect(self._apply_autosave_interval)
@@ -90,8 +91,9 @@ class PaintDock(LicellDock):
 
     def _update_enabled(self) -> None:
         has, busy = self.result_layer is not None, self.busy
-        for w in (self.interpolate_button, self.train_button):
-            w.setEnabled(has and not busy)
+        for w, ok in ((self.interpolate_button, has), (self.train_button, has),
+                      (self.next_slice_button, self.has_layer(self.uncertainty_layer))):
+            w.setEnabled(ok and not busy)
         self.new_button.setEnabled(self.image_layer is not None and not busy)
         self.save_model_button.setEnabled(self.classifier is not None and self.classifier.is_trained)
 
@@ -338,12 +340,8 @@ class PaintDock(LicellDock):
         return None
 
     def _model_dialog(self, save: bool) -> None:
-        ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-        path, _ = ask(self, f"{'Save' if save else 'Load'} pixel classifier", "", "LiCell classifier (*.licell-clf)")
-        if path and save:
-            self.guarded(self.save_model, path if path.endswith(".licell-clf") else path + ".licell-clf")
-        elif path:
-            self.guarded(self.load_model, path)
+        if path := ask_model_path(self, save):
+            self.guarded(self.save_model if save else self.load_model, path)
 
     # ------------------------------------------------------------------ autosave
     def _apply_autosave_interval(self, seconds: int) -> None:

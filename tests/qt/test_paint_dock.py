@@ -218,6 +218,15 @@ def test_train_predict_cancel_and_model_files(make_napari_viewer, small_cell, qt
     unc = dock.uncertainty_layer
     assert unc is not None and unc.data.shape == truth.shape and 0 <= unc.data.min() and unc.data.max() <= 0.81
     assert "uncertainty" in unc.name
+    # Next best slice: the viewer goes to an unpainted slice among the most uncertain ones
+    assert dock.next_slice_button.isEnabled()
+    axis = [d for d in range(3) if d not in viewer.dims.displayed][0]
+    dock.next_slice_button.click()
+    qtbot.waitUntil(lambda: dock.worker is None, timeout=60_000)
+    chosen = viewer.dims.current_step[axis]
+    left = np.where(scrib.data > 0, 0, unc.data).sum(axis=tuple(a for a in range(3) if a != axis))
+    assert left[chosen] >= 0.5 * left.max() and not np.take(scrib.data, chosen, axis=axis).any()
+    assert f"Slice {chosen}" in dock.status.text()
     viewer.dims.set_point(0, 40 * 0.54)
     shot = viewer.window.screenshot(path=str(output_dir / "paint_dock.png"), canvas_only=False)
     assert shot[..., :3].std() > 10
