@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import LiCellInputError
 
-__all__ = ["bore_ellipses", "region_from_ellipses", "REGION_EDGE_RGBA"]
+__all__ = ["bore_ellipses", "starting_ellipses", "region_from_ellipses", "REGION_EDGE_RGBA"]
 
 #: Edge colour of the circles (the outline colour of the region layer).
 REGION_EDGE_RGBA = (1.0, 0.85, 0.2, 1.0)
@@ -41,6 +41,28 @@ def bore_ellipses(region: Any) -> list[np.ndarray]:
         corners = [(cy - r, cx - r), (cy - r, cx + r), (cy + r, cx + r), (cy + r, cx - r)]
         ellipses.append(np.array([_to_array_axes(plane, y, x, axis) for y, x in corners], dtype=float))
     return ellipses
+
+
+def starting_ellipses(region: Any) -> list[np.ndarray]:
+    """The circles a user starts from: the bore's when one was found, else one guess at each end.
+
+    The guess (no bore found, e.g. strong rings hid it) is centred on the reconstruction
+    circle (or the slice) with 60 % of its radius, for the user to drag onto the tube's wall.
+    """
+    found = bore_ellipses(region)
+    if found:
+        return found
+    axis = int(getattr(region, "axis", 0))
+    n_planes = int(region.shape[axis])
+    ny, nx = (int(n) for i, n in enumerate(region.shape) if i != axis)
+    recon = getattr(region, "recon", None)
+    if recon is not None:
+        (cy, cx), r = recon.centre_start, 0.6 * recon.radius_vox
+    else:
+        cy, cx, r = (ny - 1) / 2.0, (nx - 1) / 2.0, 0.3 * min(ny, nx)
+    corners = [(cy - r, cx - r), (cy - r, cx + r), (cy + r, cx + r), (cy + r, cx - r)]
+    return [np.array([_to_array_axes(plane, y, x, axis) for y, x in corners], dtype=float)
+            for plane in (0, n_planes - 1)]
 
 
 def region_from_ellipses(region: Any, ellipses: list[np.ndarray], source: str = "") -> Any:

@@ -143,6 +143,9 @@ def region_layer_tuple(region: Any, layer: Any) -> LayerData | None:
 
 def region_note(region: Any, layer_name: str) -> str:
     """What the user is told when a scan's cell region was found."""
-    found = "the bore of the PEEK tube" if region.bore is not None else "the reconstruction circle"
-    return (f"{layer_name}: cell region found ({found}, outlined in “{layer_name} cell region”); "
+    if region.bore is None:
+        return (f"{layer_name}: no PEEK bore found, only the reconstruction circle (outlined in “{layer_name} cell "
+                "region”): the no-data area is left out, but if the jig is in view it is counted as cell. Place the "
+                "bore by hand in the Cell region tab (Move circles), or load a region file.")
+    return (f"{layer_name}: cell region found (the bore of the PEEK tube, outlined in “{layer_name} cell region”); "
             "the jig and the no-data area outside it are left out of every number.")

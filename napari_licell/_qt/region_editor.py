@@ -18,7 +18,7 @@ from typing import Any
 
 from qtpy.QtWidgets import QFileDialog, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from .._napari.region_shapes import REGION_EDGE_RGBA, bore_ellipses, region_from_ellipses
+from .._napari.region_shapes import REGION_EDGE_RGBA, region_from_ellipses, starting_ellipses
 from .._napari.threshold_layers import region_layer_tuple, region_note, scan_data, scan_ref
 from ..autosave.region import discard_region_autosave, find_region_autosave, write_region_autosave
 from ..errors import LiCellInputError
@@ -68,7 +68,8 @@ class RegionEditor(QWidget):
         layout.addWidget(self.summary)
         grid = QGridLayout()
         self.move_button = QPushButton("Move circles")
-        self.move_button.setToolTip("Show the bore's circle at each end of the stack as shapes you can drag and resize")
+        self.move_button.setToolTip("Show the bore's circle at each end of the stack as shapes you can drag and resize "
+                                    "(a first guess when no bore was found)")
         self.use_button = QPushButton("Use the circles")
         self.find_button = QPushButton("Find again")
         self.find_button.setToolTip("Forget the corrected region and find the bore in the scan again")
@@ -95,14 +96,22 @@ class RegionEditor(QWidget):
     def _circles_name(self, layer) -> str:
         return f"{layer.name} region circles"
 
+    def _base_region(self, layer):
+        """The scan's region to correct (the whole volume as a region when none was found)."""
+        from ..segmentation.cell_region import CellRegion
+
+        region = self.dock.region_of(layer)
+        return region if region is not None else CellRegion(shape=tuple(int(s) for s in scan_data(layer).shape))
+
     def refresh(self) -> None:
         """Show the chosen scan's region and enable what can be done with it."""
         layer = self.dock.image_layer
         region = self.dock.region_of(layer)
         edited = layer is not None and bool(region_files_for([layer]))
         self.summary.setText("No scan yet." if layer is None else describe_region(region, tuple(layer.scale), edited))
-        has_bore = region is not None and bool(region.circles())
-        self.move_button.setEnabled(has_bore and not self.dock.busy)
+        counted = layer is not None and layer.ndim == 3 and self.dock.histogram is not None
+        self.move_button.setEnabled(counted and not self.dock.busy)
+        self.move_button.setText("Move circles" if region is not None and region.circles() else "Place circles")
         circles = None if layer is None else self.dock.layer_named(self._circles_name(layer))
         self.use_button.setEnabled(circles is not None and not self.dock.busy)
         self.find_button.setEnabled(edited and not self.dock.busy)
@@ -121,11 +130,8 @@ class RegionEditor(QWidget):
     def move_circles(self):
         """Add the bore's circles as a Shapes layer over the scan and show the first one."""
         layer = self._scan()
-        region = self.dock.region_of(layer)
-        ellipses = bore_ellipses(region)
-        if not ellipses:
-            raise LiCellInputError(None, f"{layer.name}: the cell region has no bore to move",
-                                   "load a region file instead")
+        region = self._base_region(layer)
+        ellipses = starting_ellipses(region)
         viewer, name = self.dock.viewer, self._circles_name(layer)
         old = self.dock.layer_named(name)
         if old is not None:
@@ -151,7 +157,7 @@ class RegionEditor(QWidget):
         if circles is None:
             raise LiCellInputError(None, "no region circles to use", "press “Move circles” first")
         ellipses = [d for d, kind in zip(circles.data, circles.shape_type) if kind == "ellipse"]
-        region = region_from_ellipses(self.dock.region_of(layer), ellipses, circles.name)
+        region = region_from_ellipses(self._base_region(layer), ellipses, circles.name)
         ref = scan_ref(layer)
         path = write_region_autosave(region, ref.source, ref.name)
         self.dock.viewer.layers.remove(circles)

@@ -76,3 +76,24 @@ def test_a_region_file_is_saved_and_loaded_and_a_wrong_one_gets_one_line(make_na
     dock.region_editor.load_region(path)
     qtbot.waitUntil(lambda: dock.worker is None and dock.histogram is not None, timeout=120000)
     assert dock.region_of(scan).bore == CellRegion.load(path).bore
+
+
+def test_where_no_bore_was_found_the_user_places_the_circles(make_napari_viewer, qtbot):
+    from napari_licell.phantoms.demo_study import load_demo_cell
+
+    viewer = make_napari_viewer()
+    cell = load_demo_cell("process3_after_Xe6")  # a crop of the cell's interior: no bore in view
+    scan = viewer.add_image(cell.image, name="crop", scale=(0.54,) * 3, metadata=dict(cell.metadata))
+    dock = _open_thresholds(viewer, qtbot)
+    editor = dock.region_editor
+    assert dock.region_of(scan) is None and "whole volume" in editor.summary.text()
+    assert editor.move_button.isEnabled() and editor.move_button.text() == "Place circles"
+    editor.move_button.click()
+    circles = viewer.layers["crop region circles"]
+    assert len(circles.data) == 2  # a first guess at each end of the stack
+    editor.use_button.click()
+    qtbot.waitUntil(lambda: dock.worker is None and dock.histogram is not None, timeout=120000)
+    placed = dock.region_of(scan)
+    assert placed is not None and placed.bore is not None and "corrected by hand" in editor.summary.text()
+    inside = np.asarray(placed[cell.image.shape[0] // 2])
+    assert 0.05 < inside.mean() < 0.6  # only the placed circle counts now
