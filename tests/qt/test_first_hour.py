@@ -134,6 +134,9 @@ def test_measure_runs_in_the_background_and_leaves_the_active_layer(make_napari_
     assert results.measurement is not None, results.status.text()
     assert results.measurement.to_dict()["verdict"] == "uniform"
     assert "µm" in results.verdict_label.text() and " um " not in results.verdict_label.text()
+    rows = {results.table.item(i, 0).text(): results.table.item(i, 1).text() for i in range(results.table.rowCount())}
+    share = rows["Li inside SE, SE + Li included (the verdict's share)"].split("%")[0]
+    assert f"{share} %" in results.verdict_label.text()  # the table and the verdict count the same thing
     assert results.progress.value() == 100
     assert viewer.layers.selection.active is active  # the thickness map did not take the user's place
     assert len(viewer.layers) == n_layers + 1  # the map, and no stray preview layer
