@@ -111,6 +111,7 @@ class ResultsDock(LicellDock):
     def __init__(self, napari_viewer, parent=None):
         super().__init__(napari_viewer, parent)
         self.measurement = None
+        self._measured: dict[str, Any] = {}  # the last measurement of each labels layer, by name
         self._watched = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -156,10 +157,13 @@ class ResultsDock(LicellDock):
         row2.addWidget(self.json_button)
         self.footer_layout.addLayout(row2)  # the report buttons stay in view
         self.footer_layout.addWidget(self.status)
+        for button in (self.report_button, self.json_button):
+            button.setEnabled(False)
 
     def _add_callbacks(self) -> None:
         self.measure_button.clicked.connect(lambda: self.guarded(self.measure))
         self.labels_box.currentTextChanged.connect(self._watch_labels)
+        self.labels_box.currentTextChanged.connect(self._show_measured_of)
         self._timer.timeout.connect(lambda: self.guarded(self.measure))
         self.report_button.clicked.connect(self._ask_report)
         self.json_button.clicked.connect(self._ask_json)
@@ -288,7 +292,30 @@ class ResultsDock(LicellDock):
         self.measure_button.setEnabled(not busy)
 
     def _on_measured(self, m) -> None:
+        self._measured[m.name] = m
+        self._display(m)
+        self._show_thickness_layer(m)
+        self.show_status(f"Measured {m.name}.")
+
+    def _show_measured_of(self, name: str) -> None:
+        """Show the chosen labels' own last measurement, or nothing (never another cell's numbers)."""
+        m = self._measured.get(name)
+        if m is not None:
+            self._display(m)
+        elif self.measurement is not None:
+            self.measurement = None
+            self.table.setRowCount(0)
+            self.plots.show_measurement(None)
+            self.show_status("")
+            self.verdict_label.setText(f"{name}: not measured yet; press Measure." if name else
+                                       "Choose a labels layer and press Measure.")
+        for button in (self.report_button, self.json_button):
+            button.setEnabled(self.measurement is not None)
+
+    def _display(self, m) -> None:
         self.measurement = m
+        for button in (self.report_button, self.json_button):
+            button.setEnabled(True)
         d = m.to_dict()
         self.verdict_label.setText(f"<b>{d['verdict']}</b>: {d['verdict_reason']}")
         rows = headline_rows(m)
@@ -298,8 +325,6 @@ class ResultsDock(LicellDock):
             self.table.setItem(i, 1, QTableWidgetItem(value))
         self.table.resizeColumnToContents(0)
         self.plots.show_measurement(m)
-        self._show_thickness_layer(m)
-        self.show_status(f"Measured {m.name}.")
 
     def _show_thickness_layer(self, m) -> None:
         """The thickness map (µm) as a hidden 2D image layer over (y, x), for the plan view."""

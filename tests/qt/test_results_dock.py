@@ -69,3 +69,19 @@ def test_no_labels_layer_gives_a_message(make_napari_viewer, monkeypatch):
     dock.measure_button.click()  # as a user would: one notification, no traceback
     assert shown and "labels" in shown[0] and "labels" in dock.status.text()
     assert dock.measurement is None and dock.worker is None
+
+
+def test_another_labels_layer_never_shows_the_numbers_of_the_one_measured(make_napari_viewer, qtbot):
+    viewer, dock, cell = _viewer_with(make_napari_viewer, "process3_after_Xe6")
+    dock.set_layers("process3_after_Xe6 truth", "process3_after_Xe6")
+    assert not dock.report_button.isEnabled()  # nothing measured yet: nothing to report
+    dock.measure()
+    qtbot.waitUntil(lambda: dock.measurement is not None, timeout=60000)
+    measured = dock.measurement
+    assert dock.report_button.isEnabled() and dock.table.rowCount() > 5
+    viewer.add_labels(np.zeros(cell.labels.shape, np.uint8), name="other labels", scale=(0.54,) * 3)
+    dock.labels_box.setCurrentText("other labels")
+    assert dock.measurement is None and dock.table.rowCount() == 0
+    assert not dock.report_button.isEnabled() and "not measured yet" in dock.verdict_label.text()
+    dock.labels_box.setCurrentText("process3_after_Xe6 truth")  # back: its own numbers again
+    assert dock.measurement is measured and dock.table.rowCount() > 5
