@@ -61,9 +61,11 @@ def preview_layer_tuple(data: Any, layer: Any, idx: tuple, thresholds: Any) -> L
                               translate=section_translate(layer, idx), opacity=0.5)
 
 
-def update_preview(dims: Any, layer: Any, thresholds: Any, histogram: Any, existing: Any) -> LayerData | None:
+def update_preview(dims: Any, layer: Any, thresholds: Any, histogram: Any, existing: Any,
+                   region: Any = None) -> LayerData | None:
     """Classify the section of ``layer`` the ``dims`` show into the preview layer.
 
+    Outside the cell ``region`` (when given) the preview is left empty, as Apply leaves the labels.
     Updates ``existing`` (the preview layer, or None) in place, or returns the
     tuple of a new preview layer; None when nothing is to be added (3D view, or updated).
     """
@@ -71,6 +73,10 @@ def update_preview(dims: Any, layer: Any, thresholds: Any, histogram: Any, exist
     if idx is None:
         return None
     data = preview_section(scan_data(layer), idx, thresholds, histogram)
+    if region is not None and len(idx) == 3:
+        inside = np.asarray(region[idx])
+        if inside.size == data.size:  # the section may keep its one plane as an axis of length 1
+            data = np.where(inside.reshape(data.shape), data, 0).astype(data.dtype)
     if existing is None:
         return preview_layer_tuple(data, layer, idx, thresholds)
     existing.translate = section_translate(layer, idx)
@@ -111,11 +117,12 @@ class SectionPreview:
             if other.metadata.get("role") == Role.PREVIEW.value:
                 other.visible = scan is not None and other.metadata.get("scan") == scan.name and self.on
 
-    def update(self, scan: Any, thresholds: Any, histogram: Any) -> None:
-        """Classify the shown section of ``scan`` into its preview layer (when on, and thresholds exist)."""
+    def update(self, scan: Any, thresholds: Any, histogram: Any, region: Any = None) -> None:
+        """Classify the shown section of ``scan`` inside ``region`` into its preview layer (when on, and
+        thresholds exist)."""
         if scan is None or thresholds is None or not self.on:
             return
-        new = update_preview(self.viewer.dims, scan, thresholds, histogram, self.layer(scan))
+        new = update_preview(self.viewer.dims, scan, thresholds, histogram, self.layer(scan), region)
         if new is not None:
             self.put_layer(new, keep_active=True)
 

@@ -326,7 +326,7 @@ class ThresholdDock(LicellDock):
 
     def update_preview(self) -> None:
         """Classify the displayed section with the current thresholds into the preview layer (when asked for)."""
-        self.preview.update(self.image_layer, self.thresholds, self.histogram)
+        self.preview.update(self.image_layer, self.thresholds, self.histogram, self.region_of(self.image_layer))
 
     # ------------------------------------------------------------------ apply
     def apply_to_volume(self):

@@ -32,6 +32,14 @@ def test_the_user_moves_the_bore_circles_and_the_region_follows_and_is_kept(make
     assert found is not None and found.bore is not None
     assert "found in the scan" in editor.summary.text() and "µm" in editor.summary.text()
     assert editor.move_button.isEnabled() and not editor.use_button.isEnabled()
+    qtbot.waitUntil(lambda: dock.thresholds is not None, timeout=60000)
+    dock.live_preview.setChecked(True)  # the preview colours the cell only, as Apply labels it
+    preview = np.asarray(viewer.layers["jig_scan preview"].data)
+    plane = int(viewer.dims.current_step[0])
+    inside = np.asarray(found[plane])
+    preview = preview.reshape(inside.shape)  # the section keeps its one plane
+    assert not preview[~inside].any() and preview[inside].all()
+    dock.live_preview.setChecked(False)
 
     editor.move_button.click()
     circles = viewer.layers["jig_scan region circles"]
