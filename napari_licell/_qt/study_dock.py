@@ -142,7 +142,7 @@ class StudyDock(LicellDock):
         try:
             study = self.session.open(path)
         except LiCellInputError as exc:
-            report_error(exc)
+            self.show_status(report_error(exc))  # the whole line also where it stays readable
             return [exc.message]
         problems: list[str] = []
         for opened in open_study_cells(study):
@@ -190,7 +190,7 @@ class StudyDock(LicellDock):
         try:
             volume = read_volume(path, voxel_size_um=voxel_size_um)
         except LiCellInputError as exc:
-            report_error(exc)
+            self.show_status(report_error(exc))  # the whole line also where it stays readable
             return None
         data, kwargs, kind = volume_layer(volume)
         name = Path(path).name.split(".")[0] or "scan"
@@ -231,7 +231,7 @@ class StudyDock(LicellDock):
         try:
             saved = self.session.save(path)
         except (LiCellInputError, OSError) as exc:
-            report_error(exc)
+            self.show_status(report_error(exc))
             return None
         self._remember(str(saved))
         return saved

@@ -48,7 +48,8 @@ def test_edit_metadata_changes_scale_and_is_saved(make_napari_viewer, demo_study
 
 def test_bad_scan_gives_a_message_and_no_layer(make_napari_viewer, tmp_path, monkeypatch):
     shown = []
-    monkeypatch.setattr("napari_licell._qt.study_dock.report_error", lambda exc: shown.append(str(getattr(exc, "message", exc))))
+    monkeypatch.setattr("napari_licell._qt.study_dock.report_error",
+                        lambda exc: shown.append(str(getattr(exc, "message", exc))) or shown[-1])
     viewer = make_napari_viewer()
     _, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
     bad = tmp_path / "broken.tif"
@@ -56,6 +57,7 @@ def test_bad_scan_gives_a_message_and_no_layer(make_napari_viewer, tmp_path, mon
     assert study.open_scan(bad) is None
     assert len(viewer.layers) == 0
     assert len(shown) == 1 and "broken.tif" in shown[0]
+    assert study.status.text() == shown[0]  # the whole line stays readable in the dock, not only in a toast
 
 
 def test_study_file_opens_by_drag_and_drop_reader(make_napari_viewer, demo_study_file):
