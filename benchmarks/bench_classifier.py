@@ -64,12 +64,17 @@ class Ours:
 
     def fit(self, cell, strokes):
         self.clf = PixelClassifier(gate=self.gate)
-        self.clf.fit(cell.image, strokes, calibration=calibration_from_scan_metadata(cell.metadata),
-                     voxel_size_um=cell.voxel_size_um)
+        self.clf.fit(
+            cell.image,
+            strokes,
+            calibration=calibration_from_scan_metadata(cell.metadata),
+            voxel_size_um=cell.voxel_size_um,
+        )
 
     def predict(self, cell):
-        return self.clf.predict(cell.image, calibration=calibration_from_scan_metadata(cell.metadata),
-                                voxel_size_um=cell.voxel_size_um)
+        return self.clf.predict(
+            cell.image, calibration=calibration_from_scan_metadata(cell.metadata), voxel_size_um=cell.voxel_size_um
+        )
 
 
 class Before:
@@ -89,8 +94,9 @@ class SkimageForest:
     def _features(self, image):
         from skimage.feature import multiscale_basic_features
 
-        return multiscale_basic_features(image.astype(np.float32), sigma_min=1, sigma_max=4, num_sigma=3,
-                                         channel_axis=None)
+        return multiscale_basic_features(
+            image.astype(np.float32), sigma_min=1, sigma_max=4, num_sigma=3, channel_axis=None
+        )
 
     def fit(self, cell, strokes):
         from sklearn.ensemble import RandomForestClassifier
@@ -112,8 +118,10 @@ class Apoc:
         import apoc
 
         self.clf = apoc.PixelClassifier(opencl_filename=os.path.join(os.environ.get("TMPDIR", "/tmp"), "apoc.cl"))
-        self.features = ("original gaussian_blur=1 gaussian_blur=2 gaussian_blur=4 sobel_of_gaussian_blur=1 "
-                         "laplace_box_of_gaussian_blur=1 laplace_box_of_gaussian_blur=2")
+        self.features = (
+            "original gaussian_blur=1 gaussian_blur=2 gaussian_blur=4 sobel_of_gaussian_blur=1 "
+            "laplace_box_of_gaussian_blur=1 laplace_box_of_gaussian_blur=2"
+        )
         self.clf.train(self.features, strokes, cell.image)
 
     def predict(self, cell):
@@ -135,8 +143,10 @@ def parts(clf, cell) -> None:
     ndi.gaussian_filter(x, 1.0, truncate=3.0)
     t_sp = time.perf_counter() - t0
     mv = x.size / 1e6
-    print(f"Gaussian sigma 1, float32, {mv:.1f} M voxels: numba {mv / t_ours:.0f} M voxels/s, "
-          f"scipy.ndimage {mv / t_sp:.0f} M voxels/s (x{t_sp / t_ours:.1f})")
+    print(
+        f"Gaussian sigma 1, float32, {mv:.1f} M voxels: numba {mv / t_ours:.0f} M voxels/s, "
+        f"scipy.ndimage {mv / t_sp:.0f} M voxels/s (x{t_sp / t_ours:.1f})"
+    )
     rng = np.random.default_rng(0)
     rows = rng.normal(size=(200_000, clf.compiled.n_features)).astype(np.float32)
     rows = rows * np.float32(5) + np.float32(1)
@@ -147,17 +157,22 @@ def parts(clf, cell) -> None:
     t0 = time.perf_counter()
     clf.forest.predict_proba(rows)
     t_s = time.perf_counter() - t0
-    print(f"forest on 0.2 M feature rows: compiled {0.2 / t_c:.2f} M rows/s, scikit-learn {0.2 / t_s:.2f} "
-          f"M rows/s (x{t_s / t_c:.1f})")
+    print(
+        f"forest on 0.2 M feature rows: compiled {0.2 / t_c:.2f} M rows/s, scikit-learn {0.2 / t_s:.2f} "
+        f"M rows/s (x{t_s / t_c:.1f})"
+    )
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--skip", nargs="*", default=[], help="methods to skip: ours before skimage apoc nogate")
-    parser.add_argument("--extra-path", metavar="DIR",
-                        help="folder appended to sys.path for APOC (e.g. pip install --target DIR apoc pyopencl "
-                             "pocl-binary-distribution, kept out of the project environment)")
+    parser.add_argument(
+        "--extra-path",
+        metavar="DIR",
+        help="folder appended to sys.path for APOC (e.g. pip install --target DIR apoc pyopencl "
+        "pocl-binary-distribution, kept out of the project environment)",
+    )
     args = parser.parse_args(argv)
     if args.extra_path:
         sys.path.append(args.extra_path)
@@ -165,8 +180,10 @@ def main(argv=None) -> None:
     train = cells[TRAIN]
     strokes = simulated_strokes(train.labels, args.seed)
     painted = {class_by_code(int(c)).key: int(n) for c, n in zip(*np.unique(strokes[strokes > 0], return_counts=True))}
-    print(f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; trained on {TRAIN}: "
-          f"{int((strokes > 0).sum())} painted voxels {painted}")
+    print(
+        f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; trained on {TRAIN}: "
+        f"{int((strokes > 0).sum())} painted voxels {painted}"
+    )
     methods = [] if "ours" in args.skip else [Ours()]
     if "nogate" not in args.skip:
         methods.append(Ours(gate=False))
@@ -181,8 +198,11 @@ def main(argv=None) -> None:
             methods.append(Apoc())
         except Exception as exc:  # noqa: BLE001 - any import failure means: not available here
             print(f"APOC: not available ({type(exc).__name__}: {exc})")
-    header = "| method | train (s) | predict M voxels/s | " + " | ".join(
-        f"{n.split('_')[0]} Li | {n.split('_')[0]} void" for n in CELLS) + " |"
+    header = (
+        "| method | train (s) | predict M voxels/s | "
+        + " | ".join(f"{n.split('_')[0]} Li | {n.split('_')[0]} void" for n in CELLS)
+        + " |"
+    )
     print(header)
     print("| --- " * (header.count("|") - 1) + "|")
     confusion = None
@@ -200,18 +220,22 @@ def main(argv=None) -> None:
             dices += [dice(pred, cell.labels, 1), dice(pred, cell.labels, 2)]
             if isinstance(m, Ours) and m.gate and name == "process2_after_Xe6":
                 codes = np.union1d(np.unique(cell.labels), np.unique(pred))
-                confusion = (codes, np.array([[int(((cell.labels == a) & (pred == b)).sum()) for b in codes]
-                                              for a in codes]), m.clf.last_gate_fraction)
+                confusion = (
+                    codes,
+                    np.array([[int(((cell.labels == a) & (pred == b)).sum()) for b in codes] for a in codes]),
+                    m.clf.last_gate_fraction,
+                )
                 per_class = {class_by_code(int(c)).key: round(dice(pred, cell.labels, c), 3) for c in codes}
-        print(f"| {m.name} | {t_train:.1f} | {speed:.2f} | " + " | ".join(f"{d:.3f}" for d in dices) + " |",
-              flush=True)
+        print(f"| {m.name} | {t_train:.1f} | {speed:.2f} | " + " | ".join(f"{d:.3f}" for d in dices) + " |", flush=True)
         if isinstance(m, Ours) and m.gate:
             ours = m.clf
     if confusion is not None:
         codes, cm, gated = confusion
         keys = [class_by_code(int(c)).key for c in codes]
-        print(f"\nours on process2_after_Xe6 (not trained on): per-class Dice {per_class}; "
-              f"{100 * gated:.0f} % of voxels decided by the gate")
+        print(
+            f"\nours on process2_after_Xe6 (not trained on): per-class Dice {per_class}; "
+            f"{100 * gated:.0f} % of voxels decided by the gate"
+        )
         print("confusion (rows truth, columns predicted): " + " ".join(f"{k:>9}" for k in keys))
         for k, row in zip(keys, cm):
             print(f"{k:>42} " + " ".join(f"{v:9d}" for v in row))

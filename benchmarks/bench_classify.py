@@ -89,8 +89,9 @@ def main(argv: list[str] | None = None) -> None:
 
     li, vo = 1, 2
     args = (ts.values, ts.classes, li, vo, ts.level_of(li), ts.level_of(vo), 3)
-    t_fast_block = _best(lambda: partial_volume_classify_fast(volume, *args, out=out, scratch=scratch, stats=stats),
-                         a.repeat)
+    t_fast_block = _best(
+        lambda: partial_volume_classify_fast(volume, *args, out=out, scratch=scratch, stats=stats), a.repeat
+    )
     rows.append(("partial-volume rules, one block, fast path (out + scratch reused)", t_fast_block))
     t0 = time.perf_counter()
     ref_block = classify_block(volume, ts, reference=True)
@@ -101,14 +102,20 @@ def main(argv: list[str] | None = None) -> None:
     res = {}
 
     def run(reference: bool):
-        res[reference] = classify_volume(volume, ts, histogram=hist, reference=reference,
-                                         voxel_size_um=cell.voxel_size_um)
+        res[reference] = classify_volume(
+            volume, ts, histogram=hist, reference=reference, voxel_size_um=cell.voxel_size_um
+        )
 
-    rows.append(("classify_volume as analyze runs it (rules + carbon band), fast path", _best(lambda: run(False),
-                                                                                           max(1, a.repeat - 1))))
+    rows.append(
+        (
+            "classify_volume as analyze runs it (rules + carbon band), fast path",
+            _best(lambda: run(False), max(1, a.repeat - 1)),
+        )
+    )
     rows.append(("classify_volume as analyze runs it, reference", _best(lambda: run(True), 1)))
     same_volume = bool(np.array_equal(res[False].labels, res[True].labels)) and (
-        res[False].carbon_band == res[True].carbon_band)
+        res[False].carbon_band == res[True].carbon_band
+    )
     labels = np.asarray(res[True].labels)
     res.clear()
     plain = classify_block(volume, ts)
@@ -122,14 +129,15 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("carbon band alone (find + label), plane sweep", min(band(False) for _ in range(a.repeat))))
     rows.append(("carbon band alone, reference column tiles", band(True)))
 
-    print("\nrow kinds of the fast path (share of (z, y) rows): "
-          + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
+    print("\nrow kinds of the fast path (share of (z, y) rows): " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
     print("\n| step | time (s) | M voxels/s | vs own LUT (preallocated) |")
     print("| --- | ---: | ---: | ---: |")
     for name, t in rows:
         print(f"| {name} | {t:.3f} | {n / t / 1e6:,.0f} | {t_lut / t:.2f} |")
-    print(f"\nfast and reference labels identical: one block {same_block}, classify_volume {same_volume}"
-          f" (Li voxels {int(np.count_nonzero(labels == 1)):,})")
+    print(
+        f"\nfast and reference labels identical: one block {same_block}, classify_volume {same_volume}"
+        f" (Li voxels {int(np.count_nonzero(labels == 1)):,})"
+    )
 
 
 if __name__ == "__main__":

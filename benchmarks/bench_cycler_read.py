@@ -197,19 +197,30 @@ def main(argv: list[str] | None = None) -> int:
         xlsx_path = Path(tmp) / "arbin_250k.xlsx"
         write_arbin_xlsx(xlsx_path, args.points)
         large = [
-            ("Arbin .xlsx (real workbook, rows repeated)", xlsx_path, [
-                ("python-calamine raw read", lambda: _calamine_raw(xlsx_path)),
-                ("pandas.read_excel calamine", lambda: _pandas_excel(xlsx_path)),
-            ]),
+            (
+                "Arbin .xlsx (real workbook, rows repeated)",
+                xlsx_path,
+                [
+                    ("python-calamine raw read", lambda: _calamine_raw(xlsx_path)),
+                    ("pandas.read_excel calamine", lambda: _pandas_excel(xlsx_path)),
+                ],
+            ),
             ("Arbin CSV (real rows repeated)", csv_path, [("pandas.read_csv", lambda: _pandas_csv(csv_path, ",", 0))]),
-            ("Maccor raw .052 (same rows)", maccor_path, [
-                ("pandas.read_csv", lambda: _pandas_csv(maccor_path, "\t", 1)),
-            ]),
+            (
+                "Maccor raw .052 (same rows)",
+                maccor_path,
+                [("pandas.read_csv", lambda: _pandas_csv(maccor_path, "\t", 1))],
+            ),
         ]
         if SHARED_NDAX.exists():
-            large.insert(0, ("Neware .ndax (real, shared/data)", SHARED_NDAX, [
-                ("NewareNDA.read", lambda: _newarenda(SHARED_NDAX)),
-            ]))
+            large.insert(
+                0,
+                (
+                    "Neware .ndax (real, shared/data)",
+                    SHARED_NDAX,
+                    [("NewareNDA.read", lambda: _newarenda(SHARED_NDAX))],
+                ),
+            )
         for label, path, peers in large:
             wall, cpu, n = _time(path, args.repeat)
             measured = []

@@ -50,7 +50,8 @@ def main() -> None:
         (
             f"faithful acquisition, {settings.n_projections} projections, {spec.shape[1]}x{spec.shape[2]} slice",
             f"{per_slice:.3f} s/slice",
-            f"whole {spec.shape} cell: {per_slice * spec.shape[0]:.0f} s" + ("" if args.faithful_full else " (extrapolated)"),
+            f"whole {spec.shape} cell: {per_slice * spec.shape[0]:.0f} s"
+            + ("" if args.faithful_full else " (extrapolated)"),
         )
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -104,8 +104,12 @@ def measure(kind: str, path: Path, repeats: int, warm: bool = True) -> dict[str,
     runs: dict[str, list[float]] = {}
     for i in range(repeats):
         order = "ours-first" if i % 2 == 0 else "peer-first"
-        out = subprocess.run([sys.executable, "-c", CHILD, kind, str(path), order, "warm" if warm else "cold"],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, kind, str(path), order, "warm" if warm else "cold"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
             runs.setdefault(key, []).append(float(value))
     return runs
@@ -122,11 +126,15 @@ def main(argv: list[str] | None = None) -> int:
 
     cell = write_large_cell(args.data, args.gigabytes, tiff=True, zarr=True)
     h5 = write_hdf5(cell.zarr.with_name(cell.zarr.name.replace(".ome.zarr", ".h5")), cell.zarr)
-    print(f"volume {' x '.join(map(str, cell.shape))} uint16 = {cell.nbytes / 1e9:.2f} GB; plane "
-          f"{cell.shape[1] * cell.shape[2] * 2 / 2**20:.1f} MiB; median of {args.repeats} fresh processes")
+    print(
+        f"volume {' x '.join(map(str, cell.shape))} uint16 = {cell.nbytes / 1e9:.2f} GB; plane "
+        f"{cell.shape[1] * cell.shape[2] * 2 / 2**20:.1f} MiB; median of {args.repeats} fresh processes"
+    )
     print()
-    print("| format | read_volume + plane 0 | first dask compute of the process | peer | peer time | ours / peer "
-          "| imports (apart) |")
+    print(
+        "| format | read_volume + plane 0 | first dask compute of the process | peer | peer time | ours / peer "
+        "| imports (apart) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for kind, path in (("tiff", cell.tiff), ("zarr", cell.zarr), ("hdf5", h5)):
         runs = measure(kind, path, args.repeats, warm=True)
@@ -135,8 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         imports = statistics.median(runs.pop("import_s"))
         for name, values in runs.items():
             peer = statistics.median(values)
-            print(f"| {kind} | {ours * 1e3:.1f} ms | {cold * 1e3:.0f} ms | {name} | {peer * 1e3:.1f} ms "
-                  f"| {ours / max(peer, 1e-9):.1f} | {imports:.2f} s |", flush=True)
+            print(
+                f"| {kind} | {ours * 1e3:.1f} ms | {cold * 1e3:.0f} ms | {name} | {peer * 1e3:.1f} ms "
+                f"| {ours / max(peer, 1e-9):.1f} | {imports:.2f} s |",
+                flush=True,
+            )
     return 0
 
 

@@ -34,8 +34,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=int, default=2, help="tile the cell this many times along y")
     args = ap.parse_args()
-    spec = paper_cell("process3", shape=(200, 96, 96), charge_minutes=4000 * 40 / 64.65, seed=4, se_porosity=0.035,
-                      se_pore_radius_um=(0.6, 1.4))
+    spec = paper_cell(
+        "process3",
+        shape=(200, 96, 96),
+        charge_minutes=4000 * 40 / 64.65,
+        seed=4,
+        se_porosity=0.035,
+        se_pore_radius_um=(0.6, 1.4),
+    )
     image = np.ascontiguousarray(np.tile(make_synthetic_cell(spec).image, (1, args.scale, 1)))
     opts = AnalysisOptions(gas="xe")
     prep = prepare_scan(image, opts)
@@ -43,8 +49,12 @@ def main() -> None:
     t_cls, res = best_of(3, lambda: classify_volume(image, thr, histogram=prep.histograms.full))
     labels = np.asarray(res.labels)
     t_label, _ = best_of(3, lambda: ndimage.label(np.isin(labels, (LI.code, SE_LI.code, VOID.code))))
-    t_pores, pores = best_of(3, lambda: resolve_gas_pores(labels.copy(), image, res.thresholds, (0.54,) * 3,
-                                                           stack_axis=0, collector_at_start=True))
+    t_pores, pores = best_of(
+        3,
+        lambda: resolve_gas_pores(
+            labels.copy(), image, res.thresholds, (0.54,) * 3, stack_axis=0, collector_at_start=True
+        ),
+    )
     mvox = image.size / 1e6
     print(f"volume {image.shape} ({mvox:.1f} Mvoxel), {pores.n_pores} pores")
     print(f"classify_volume        {t_cls:7.3f} s  ({mvox / t_cls:6.1f} Mvox/s)")

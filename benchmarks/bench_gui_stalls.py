@@ -77,7 +77,7 @@ def _strokes(viewer, paint, cell: str, app) -> None:
                 voxel[hidden], voxel[displayed[0]], voxel[displayed[1]] = index, r, cc
                 path.append(voxel)
             drag_on_canvas(viewer, classes, path)
-            inside[max(r - 8, 0):r + 9, max(c - 12, 0):c + 13] = 0
+            inside[max(r - 8, 0) : r + 9, max(c - 12, 0) : c + 13] = 0
     app.processEvents()
 
 
@@ -97,8 +97,11 @@ def run(show_stacks: bool) -> list[tuple[str, float, int]]:
         stalls = sampler.stalls(100.0)
         own = sampler.own_stalls(100.0)
         rows.append((name, sampler.longest_ms, len(stalls)))
-        print(f"{name:<30} longest stall {sampler.longest_ms:7.0f} ms   stalls > 100 ms: {len(stalls)}   "
-              f"of them > 100 ms GUI CPU in napari-licell's code: {len(own)}", flush=True)
+        print(
+            f"{name:<30} longest stall {sampler.longest_ms:7.0f} ms   stalls > 100 ms: {len(stalls)}   "
+            f"of them > 100 ms GUI CPU in napari-licell's code: {len(own)}",
+            flush=True,
+        )
         for wall, cpu, frames in own:
             print(f"   ours: {wall:.0f} ms ({cpu:.0f} ms CPU) in {frames[0]}")
         if show_stacks:
@@ -112,8 +115,7 @@ def run(show_stacks: bool) -> list[tuple[str, float, int]]:
     app = QApplication.instance()
     viewer.window._qt_window.resize(1366, 708)
     docks: dict = {}
-    measure("launch (demo study)", lambda: docks.update(build_app(viewer, demo=True)),
-            lambda: len(viewer.layers) > 0)
+    measure("launch (demo study)", lambda: docks.update(build_app(viewer, demo=True)), lambda: len(viewer.layers) > 0)
     print(f"   (window ready after {time.perf_counter() - t0:.1f} s)")
     measure("idle 2 s (reference)", lambda: _idle(app, 2.0))
     shape = viewer.layers[0].data.shape
@@ -147,9 +149,11 @@ def main() -> None:
     args = parser.parse_args()
     rows = run(args.stacks)
     by_name = {r[0]: r[1] for r in rows}
-    print(f"\nreferences: longest stall while idle {by_name['idle 2 s (reference)']:.0f} ms; "
-          f"napari adding one labels layer {by_name['napari add_labels (reference)']:.0f} ms; "
-          "goal: no stall over 100 ms")
+    print(
+        f"\nreferences: longest stall while idle {by_name['idle 2 s (reference)']:.0f} ms; "
+        f"napari adding one labels layer {by_name['napari add_labels (reference)']:.0f} ms; "
+        "goal: no stall over 100 ms"
+    )
 
 
 if __name__ == "__main__":

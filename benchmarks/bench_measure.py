@@ -84,8 +84,15 @@ def build_zarr(labels: np.ndarray, k: int, path: Path, slices_per_chunk: int = 4
 
     nz, ny, nx = labels.shape
     shape = (nz, ny * k, nx * k)
-    arr = zarr.create_array(str(path), shape=shape, chunks=(slices_per_chunk, shape[1], shape[2]), dtype="u1",
-                            serializer=BytesCodec(), compressors=ZstdCodec(level=1), overwrite=True)
+    arr = zarr.create_array(
+        str(path),
+        shape=shape,
+        chunks=(slices_per_chunk, shape[1], shape[2]),
+        dtype="u1",
+        serializer=BytesCodec(),
+        compressors=ZstdCodec(level=1),
+        overwrite=True,
+    )
     for z0 in range(0, nz, slices_per_chunk):
         z1 = min(z0 + slices_per_chunk, nz)
         arr[z0:z1] = np.tile(labels[z0:z1], (1, k, k))
@@ -125,13 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell", default="none_after_Xe6", help="demo cell whose labels are tiled")
     parser.add_argument("--gigavoxels", type=float, default=1.0, help="size of the tiled volume, 1e9 voxels")
     parser.add_argument("--backend", choices=("memmap", "zarr", "both"), default="both")
-    parser.add_argument("--repeat", type=int, default=2, help="measurements per backend (the first loads numba's cache)")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="measurements per backend (the first loads numba's cache)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the files in benchmarks/_data")
     args = parser.parse_args(argv)
 
-    shape = tuple(json.loads(_python(
-        "import json, sys; from napari_licell.phantoms import load_demo_cell; "
-        "print(json.dumps(load_demo_cell(sys.argv[1]).labels.shape))", args.cell)))
+    shape = tuple(
+        json.loads(
+            _python(
+                "import json, sys; from napari_licell.phantoms import load_demo_cell; "
+                "print(json.dumps(load_demo_cell(sys.argv[1]).labels.shape))",
+                args.cell,
+            )
+        )
+    )
     k = tiles_for(shape, args.gigavoxels)
     DATA.mkdir(parents=True, exist_ok=True)
     backends = ("memmap", "zarr") if args.backend == "both" else (args.backend,)
@@ -146,11 +161,13 @@ def main(argv: list[str] | None = None) -> int:
             r = run_child(kind, path, args.cell)
             r["build_seconds"] = build_s
             results.append(r)
-            print(f"{kind:6s} {r['shape']} {r['voxels'] / 1e9:.2f} GV: {r['seconds']:.1f} s wall "
-                  f"({r['cpu_seconds']:.1f} s CPU), "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB (interpreter + imports {r['rss_before_mb']:.0f} MB); "
-                  f"verdict {r['verdict']}, Li in SE {r['li_in_se_fraction']:.3f}, masses {r['n_masses']}",
-                  flush=True)
+            print(
+                f"{kind:6s} {r['shape']} {r['voxels'] / 1e9:.2f} GV: {r['seconds']:.1f} s wall "
+                f"({r['cpu_seconds']:.1f} s CPU), "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB (interpreter + imports {r['rss_before_mb']:.0f} MB); "
+                f"verdict {r['verdict']}, Li in SE {r['li_in_se_fraction']:.3f}, masses {r['n_masses']}",
+                flush=True,
+            )
         if not args.keep:
             import shutil
 

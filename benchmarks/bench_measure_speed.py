@@ -75,8 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     t_bc = _best(lambda: np.bincount(labels.reshape(-1), minlength=8), a.repeat)
     rows.append(("np.bincount of the labels (class counts only)", t_bc))
     rows.append(("plain column count (numba, Li per column)", _best(lambda: _column_count(labels, 1, out), a.repeat)))
-    rows.append(("np.bincount of the uint16 scan (histogram peer)",
-                 _best(lambda: np.bincount(image.reshape(-1), minlength=65536), a.repeat)))
+    rows.append(
+        (
+            "np.bincount of the uint16 scan (histogram peer)",
+            _best(lambda: np.bincount(image.reshape(-1), minlength=65536), a.repeat),
+        )
+    )
     vox = cell.voxel_size_um
     rows.append(("measure_cell, labels only", _best(lambda: measure_cell(labels, vox), a.repeat)))
     rows.append(("measure_cell, labels + grey scan", _best(lambda: measure_cell(labels, vox, image=image), a.repeat)))

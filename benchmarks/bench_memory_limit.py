@@ -83,9 +83,11 @@ def run_child(argv: list[str], *, sample_s: float = 0.1, env: dict[str, str] | N
     def drain(name: str, stream) -> None:
         chunks[name] = stream.read()
 
-    threads = [threading.Thread(target=follow, daemon=True),
-               threading.Thread(target=drain, args=("out", proc.stdout), daemon=True),
-               threading.Thread(target=drain, args=("err", proc.stderr), daemon=True)]
+    threads = [
+        threading.Thread(target=follow, daemon=True),
+        threading.Thread(target=drain, args=("out", proc.stdout), daemon=True),
+        threading.Thread(target=drain, args=("err", proc.stderr), daemon=True),
+    ]
     for t in threads:
         t.start()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -94,16 +96,34 @@ def run_child(argv: list[str], *, sample_s: float = 0.1, env: dict[str, str] | N
     for t in threads:
         t.join(timeout=5)
     maxrss = int(usage.ru_maxrss) * 1024
-    return {"code": proc.returncode, "seconds": seconds, "peak_bytes": max(hwm[0], maxrss), "vmhwm_bytes": hwm[0],
-            "maxrss_bytes": maxrss, "samples": samples,
-            "stdout": chunks.get("out", b"").decode(errors="replace"),
-            "stderr": chunks.get("err", b"").decode(errors="replace")}
+    return {
+        "code": proc.returncode,
+        "seconds": seconds,
+        "peak_bytes": max(hwm[0], maxrss),
+        "vmhwm_bytes": hwm[0],
+        "maxrss_bytes": maxrss,
+        "samples": samples,
+        "stdout": chunks.get("out", b"").decode(errors="replace"),
+        "stderr": chunks.get("err", b"").decode(errors="replace"),
+    }
 
 
 def analyze_argv(volume: Path, out: Path, limit_gb: float, extra: list[str] | None = None) -> list[str]:
     """The ``analyze`` command line of one benchmark run (gas given: the demo cell is a 6 atm Xe cell)."""
-    return [sys.executable, "-m", "napari_licell.cli", "analyze", str(volume), "--out", str(out),
-            "--memory-limit", f"{limit_gb:g}", "--gas", "xe", *(extra or [])]
+    return [
+        sys.executable,
+        "-m",
+        "napari_licell.cli",
+        "analyze",
+        str(volume),
+        "--out",
+        str(out),
+        "--memory-limit",
+        f"{limit_gb:g}",
+        "--gas",
+        "xe",
+        *(extra or []),
+    ]
 
 
 def _peer_runs() -> dict[str, int]:
@@ -135,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     from large_cell_data import write_large_cell
 
     peers = _peer_runs()
-    print(f"peer: python with numpy, dask.array, numba, scipy.ndimage, tifffile imported: "
-          f"{peers['libraries'] / MIB:.0f} MiB; `napari-licell --version`: {peers['cli'] / MIB:.0f} MiB")
+    print(
+        f"peer: python with numpy, dask.array, numba, scipy.ndimage, tifffile imported: "
+        f"{peers['libraries'] / MIB:.0f} MiB; `napari-licell --version`: {peers['cli'] / MIB:.0f} MiB"
+    )
     print()
     print("| scan | limit | peak RSS (VmHWM) | peak / limit | time | exit | verdict / message |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -151,20 +173,35 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 shutil.rmtree(out, ignore_errors=True)
             limit_bytes = limit * 2**30
-            said = (r["stdout"].splitlines()[:1] or [""])[0] if r["code"] == 0 else r["stderr"].strip().splitlines()[-1:]
+            said = (
+                (r["stdout"].splitlines()[:1] or [""])[0] if r["code"] == 0 else r["stderr"].strip().splitlines()[-1:]
+            )
             said = said if isinstance(said, str) else (said[0] if said else "")
-            print(f"| {cell.nbytes / 1e9:.2f} GB {'x'.join(map(str, cell.shape))} | {limit:g} GB "
-                  f"| {r['peak_bytes'] / MIB:.0f} MiB | {r['peak_bytes'] / limit_bytes:.2f} | {r['seconds']:.0f} s "
-                  f"| {r['code']} | {said[:90]} |", flush=True)
+            print(
+                f"| {cell.nbytes / 1e9:.2f} GB {'x'.join(map(str, cell.shape))} | {limit:g} GB "
+                f"| {r['peak_bytes'] / MIB:.0f} MiB | {r['peak_bytes'] / limit_bytes:.2f} | {r['seconds']:.0f} s "
+                f"| {r['code']} | {said[:90]} |",
+                flush=True,
+            )
             if args.phases:
                 print("\n".join(_phase_table(r["samples"])))
-            results.append({"gigabytes": cell.nbytes / 1e9, "shape": cell.shape, "limit_gb": limit,
-                            "peak_mib": r["peak_bytes"] / MIB, "vmhwm_mib": r["vmhwm_bytes"] / MIB,
-                            "maxrss_mib": r["maxrss_bytes"] / MIB, "seconds": r["seconds"], "code": r["code"],
-                            "message": said})
+            results.append(
+                {
+                    "gigabytes": cell.nbytes / 1e9,
+                    "shape": cell.shape,
+                    "limit_gb": limit,
+                    "peak_mib": r["peak_bytes"] / MIB,
+                    "vmhwm_mib": r["vmhwm_bytes"] / MIB,
+                    "maxrss_mib": r["maxrss_bytes"] / MIB,
+                    "seconds": r["seconds"],
+                    "code": r["code"],
+                    "message": said,
+                }
+            )
     if args.json:
-        args.json.write_text(json.dumps({"peers_mib": {k: v / MIB for k, v in peers.items()}, "runs": results},
-                                        indent=1))
+        args.json.write_text(
+            json.dumps({"peers_mib": {k: v / MIB for k, v in peers.items()}, "runs": results}, indent=1)
+        )
     return 0
 
 

@@ -41,7 +41,9 @@ def vm_hwm_mib():
     return float("nan")
 """
 
-_CHILD_READ_VOLUME = _PEAK + r"""
+_CHILD_READ_VOLUME = (
+    _PEAK
+    + r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 import numpy as np, dask.array, tifffile
@@ -64,8 +66,11 @@ print(json.dumps({
     "rss_after_import_mib": rss_import / 1024, "vm_hwm_mib": vm_hwm_mib(),
 }))
 """
+)
 
-_CHILD_NAIVE = _PEAK + r"""
+_CHILD_NAIVE = (
+    _PEAK
+    + r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 import numpy as np, tifffile
@@ -82,6 +87,7 @@ print(json.dumps({
     "rss_after_import_mib": rss_import / 1024, "vm_hwm_mib": vm_hwm_mib(),
 }))
 """
+)
 
 _CHILD_GENERATE = r"""
 import json, sys
@@ -171,11 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=REPO / "benchmarks" / "_data", help="where to write the volume")
     parser.add_argument("--gigabytes", type=float, default=13.0, help="volume size in GiB (default 13)")
     parser.add_argument("--yx", type=int, nargs=2, default=(2048, 2048), metavar=("Y", "X"), help="slice size")
-    parser.add_argument("--naive-max-gigabytes", type=float, default=4.0,
-                        help="run the naive tifffile.imread baseline only up to this size")
-    parser.add_argument("--compression", default="none",
-                        help="tifffile compression of the generated file (none, zlib, zstd, lzw); "
-                             "compressed files are read through tifffile's zarr store instead of a memmap")
+    parser.add_argument(
+        "--naive-max-gigabytes",
+        type=float,
+        default=4.0,
+        help="run the naive tifffile.imread baseline only up to this size",
+    )
+    parser.add_argument(
+        "--compression",
+        default="none",
+        help="tifffile compression of the generated file (none, zlib, zstd, lzw); "
+        "compressed files are read through tifffile's zarr store instead of a memmap",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated file (reused on the next run)")
     args = parser.parse_args(argv)
 
@@ -184,8 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     tag = "" if args.compression == "none" else f"_{args.compression}"
     path = args.dir / f"bench_{args.gigabytes:g}GiB_{args.yx[0]}x{args.yx[1]}_u16{tag}.tif"
-    print(f"machine memory: {memory / 2**30:.1f} GiB; volume: {target / 2**30:.1f} GiB "
-          f"({100 * target / memory:.0f}% of memory)")
+    print(
+        f"machine memory: {memory / 2**30:.1f} GiB; volume: {target / 2**30:.1f} GiB "
+        f"({100 * target / memory:.0f}% of memory)"
+    )
     generated = None
     if not path.exists():
         free = shutil.disk_usage(args.dir).free
@@ -193,9 +208,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"not enough disk space in {args.dir}: {free / 2**30:.1f} GiB free, need {target / 2**30:.1f} GiB")
             return 1
         generated = run_child(_CHILD_GENERATE, path, Path(__file__).parent, args.gigabytes, *args.yx, args.compression)
-        print(f"wrote {path.name}: shape {generated['shape']}, {generated['bytes'] / 2**30:.2f} GiB in "
-              f"{generated['write_s']:.1f} s ({generated['bytes'] / 2**20 / generated['write_s']:.0f} MiB/s), "
-              f"writer peak RSS {generated['writer_peak_rss_mib']:.0f} MiB")
+        print(
+            f"wrote {path.name}: shape {generated['shape']}, {generated['bytes'] / 2**30:.2f} GiB in "
+            f"{generated['write_s']:.1f} s ({generated['bytes'] / 2**20 / generated['write_s']:.0f} MiB/s), "
+            f"writer peak RSS {generated['writer_peak_rss_mib']:.0f} MiB"
+        )
     try:
         cold = drop_from_page_cache(path)
         ours = run_child(_CHILD_READ_VOLUME, path)
@@ -206,18 +223,28 @@ def main(argv: list[str] | None = None) -> int:
         size = path.stat().st_size
         if size <= args.naive_max_gigabytes * 2**30 and size < memory / 3:
             drop_from_page_cache(path)
-            rows.append(("tifffile.imread (naive, cold)" if cold else "tifffile.imread (naive)", run_child(_CHILD_NAIVE, path)))
+            rows.append(
+                ("tifffile.imread (naive, cold)" if cold else "tifffile.imread (naive)", run_child(_CHILD_NAIVE, path))
+            )
         else:
-            print(f"naive tifffile.imread baseline skipped: {size / 2**30:.1f} GiB "
-                  f"> {min(args.naive_max_gigabytes, memory / 3 / 2**30):.1f} GiB")
+            print(
+                f"naive tifffile.imread baseline skipped: {size / 2**30:.1f} GiB "
+                f"> {min(args.naive_max_gigabytes, memory / 3 / 2**30):.1f} GiB"
+            )
         print(f"\nvolume {ours['shape']} {ours['dtype']} ({size / 2**30:.2f} GiB on disk), backend: {ours['lazy']}")
-        print(f"{'method':32s} {'open s':>8s} {'1st slice s':>12s} {'mid slice s':>12s} "
-              f"{'peak RSS MiB':>13s} {'(VmHWM MiB)':>12s} {'RSS after imports':>18s}")
+        print(
+            f"{'method':32s} {'open s':>8s} {'1st slice s':>12s} {'mid slice s':>12s} "
+            f"{'peak RSS MiB':>13s} {'(VmHWM MiB)':>12s} {'RSS after imports':>18s}"
+        )
         for label, r in rows:
-            print(f"{label:32s} {r['open_s']:8.3f} {r['first_slice_s']:12.3f} {r['middle_slice_s']:12.3f} "
-                  f"{r['peak_rss_mib']:13.0f} {r['vm_hwm_mib']:12.0f} {r['rss_after_import_mib']:18.0f}")
-        print("\n('1st slice' = open + materialise slice 0, timed after imports of numpy, dask, tifffile and "
-              "napari_licell; peak RSS = ru_maxrss of that process)")
+            print(
+                f"{label:32s} {r['open_s']:8.3f} {r['first_slice_s']:12.3f} {r['middle_slice_s']:12.3f} "
+                f"{r['peak_rss_mib']:13.0f} {r['vm_hwm_mib']:12.0f} {r['rss_after_import_mib']:18.0f}"
+            )
+        print(
+            "\n('1st slice' = open + materialise slice 0, timed after imports of numpy, dask, tifffile and "
+            "napari_licell; peak RSS = ru_maxrss of that process)"
+        )
         print(json.dumps({"generated": generated, "results": dict(rows)}, default=str))
     finally:
         if not args.keep:

@@ -53,14 +53,17 @@ def main() -> None:
 
     shape, vox = tuple(args.shape), 0.54
     spec = paper_cell("process3", shape=shape, charge_minutes=2000.0, seed=3)
-    jig = JigView.scaled_to_view(shape[1] * vox, centre_offset_um=(3.0, -2.0), tilt_deg=1.0, rings_per_cm=0.3,
-                                 cupping=0.15, drift=0.15)
+    jig = JigView.scaled_to_view(
+        shape[1] * vox, centre_offset_um=(3.0, -2.0), tilt_deg=1.0, rings_per_cm=0.3, cupping=0.15, drift=0.15
+    )
     cell = make_full_view_cell(spec, jig)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "full_view.tif"
         write_volume_tiff(path, cell.image.astype("float32"), (vox,) * 3)
-        print(f"full-view phantom {shape} float32, {cell.image.size / 1e6:.1f} M voxels, truth Li layer "
-              f"{cell.truth.li_layer_thickness_um:.1f} um")
+        print(
+            f"full-view phantom {shape} float32, {cell.image.size / 1e6:.1f} M voxels, truth Li layer "
+            f"{cell.truth.li_layer_thickness_um:.1f} um"
+        )
         results = {}
         for roi in ("none", "auto"):
             options = pipeline.AnalysisOptions(gas="Xe", gas_pressure_atm=6.0, voxel_size_um=(vox,) * 3, roi=roi)
@@ -71,8 +74,10 @@ def main() -> None:
 
             seconds = _best(run, args.repeat)
             layer = results[roi].li_layer.mean_thickness_um
-            print(f"analyze --roi {roi:<5} {seconds:7.2f} s   Li layer {layer:5.1f} um   "
-                  f"verdict {results[roi].verdict.verdict}")
+            print(
+                f"analyze --roi {roi:<5} {seconds:7.2f} s   Li layer {layer:5.1f} um   "
+                f"verdict {results[roi].verdict.verdict}"
+            )
             results[f"{roi}_s"] = seconds
         data = read_volume(path).data
         options = pipeline.AnalysisOptions(gas="Xe", gas_pressure_atm=6.0, roi="auto")
@@ -81,10 +86,13 @@ def main() -> None:
         rings_s = _best(lambda: pipeline.correct_scan_rings(data, region), args.repeat)
         extra = (results["auto_s"] - results["none_s"]) / results["none_s"]
         print(f"find_scan_region {region_s:7.2f} s ({100 * region_s / results['auto_s']:.0f} % of analyze --roi auto)")
-        print(f"correct_scan_rings (rings, cupping, drift) {rings_s:7.2f} s "
-              f"({100 * rings_s / results['auto_s']:.0f} % of analyze --roi auto)")
-        print(f"extra time of the region and corrections: {100 * extra:+.0f} % of analyze --roi none "
-              f"(target: under 15 %)")
+        print(
+            f"correct_scan_rings (rings, cupping, drift) {rings_s:7.2f} s "
+            f"({100 * rings_s / results['auto_s']:.0f} % of analyze --roi auto)"
+        )
+        print(
+            f"extra time of the region and corrections: {100 * extra:+.0f} % of analyze --roi none (target: under 15 %)"
+        )
 
 
 if __name__ == "__main__":

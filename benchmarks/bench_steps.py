@@ -140,8 +140,12 @@ def step_measure(a: dict) -> dict:
         labels = np.load(Path(a["work"]) / "labels_stream.npy", mmap_mode="r")
     t0 = time.perf_counter()
     m = measure_cell(labels, vol.voxel_size_um, image=vol.data, current_density_ma_cm2=0.2, charge_minutes=4000)
-    return {"seconds": time.perf_counter() - t0, "voxels": int(labels.size), "verdict": m.verdict.verdict,
-            "li_layer_mean_thickness_um": m.li_layer.mean_thickness_um}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "voxels": int(labels.size),
+        "verdict": m.verdict.verdict,
+        "li_layer_mean_thickness_um": m.li_layer.mean_thickness_um,
+    }
 
 
 def step_analyze(a: dict) -> dict:
@@ -150,8 +154,12 @@ def step_analyze(a: dict) -> dict:
     options = AnalysisOptions(gas="Xe", current_density_ma_cm2=0.2, charge_minutes=4000.0)
     t0 = time.perf_counter()
     m, _ = run_analysis(Path(a["volume"]), Path(a["work"]) / "analyze_out", options)
-    return {"seconds": time.perf_counter() - t0, "voxels": int(np.prod(m.shape)), "verdict": m.verdict.verdict,
-            "li_layer_mean_thickness_um": m.li_layer.mean_thickness_um}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "voxels": int(np.prod(m.shape)),
+        "verdict": m.verdict.verdict,
+        "li_layer_mean_thickness_um": m.li_layer.mean_thickness_um,
+    }
 
 
 def _status_mib() -> dict[str, float]:
@@ -210,13 +218,24 @@ def step_analyze_phases(a: dict) -> dict:
     mark("create_label_store" if out is not None else "labels in memory")
     labels = classify_volume(vol.data, ts, out=out, histogram=hist, direct_output=out is not None).labels
     mark("classify_volume (with carbon band)")
-    m = measure_cell(labels, vol.voxel_size_um, image=vol.data, current_density_ma_cm2=0.2, charge_minutes=4000,
-                     contrast=contrast.to_dict())
+    m = measure_cell(
+        labels,
+        vol.voxel_size_um,
+        image=vol.data,
+        current_density_ma_cm2=0.2,
+        charge_minutes=4000,
+        contrast=contrast.to_dict(),
+    )
     mark("measure_cell")
     classify, values = _sensitivity_classifier(ts, AnalysisOptions(memory_limit_bytes=2 * 2**30))
-    m.sensitivity = threshold_sensitivity(vol.data, values, classify, vol.voxel_size_um,
-                                          stack_axis=m.orientation.axis,
-                                          collector_at_start=m.orientation.collector_at_start)
+    m.sensitivity = threshold_sensitivity(
+        vol.data,
+        values,
+        classify,
+        vol.voxel_size_um,
+        stack_axis=m.orientation.axis,
+        collector_at_start=m.orientation.collector_at_start,
+    )
     mark("threshold_sensitivity")
     if out is None:
         write_labels_tiff(work / "labels.tif", labels, vol.voxel_size_um)

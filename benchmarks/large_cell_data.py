@@ -97,8 +97,9 @@ def large_cell_arrays(gigabytes: float):
     m, k = tiling_for(gigabytes, image.shape)
     shape = (m * image.shape[0], k * image.shape[1], k * image.shape[2])
     chunks = da.core.normalize_chunks(tuple(min(c, s) for c, s in zip(CHUNKS, shape)), shape)
-    scaled = da.map_blocks(_scaled_block, image=image, stretch=m, chunks=chunks, dtype=np.uint16,
-                           meta=np.empty((0, 0, 0), np.uint16))
+    scaled = da.map_blocks(
+        _scaled_block, image=image, stretch=m, chunks=chunks, dtype=np.uint16, meta=np.empty((0, 0, 0), np.uint16)
+    )
     v = float(cell.voxel_size_um)
     return scaled, np.asarray(cell.labels, dtype=np.uint8), (v / m, v, v), k, m
 
@@ -131,7 +132,9 @@ def write_large_cell(folder: Path, gigabytes: float, *, tiff: bool = True, zarr:
     tiff_path = folder / f"{stem}.tif" if tiff else None
     zarr_path = folder / f"{stem}.ome.zarr" if zarr else None
     if tiff_path is not None and not tiff_path.exists():
-        write_volume_tiff(tiff_path, image, voxel, metadata={"benchmark": f"{SOURCE_CELL} stretched {m}x in z, tiled {k}x{k}"})
+        write_volume_tiff(
+            tiff_path, image, voxel, metadata={"benchmark": f"{SOURCE_CELL} stretched {m}x in z, tiled {k}x{k}"}
+        )
     if zarr_path is not None and not (zarr_path / ".complete").exists():
         shutil.rmtree(zarr_path, ignore_errors=True)
         write_volume_zarr(zarr_path, image, voxel, chunks=tuple(min(c, s) for c, s in zip(CHUNKS, image.shape)))

@@ -61,8 +61,10 @@ def machine_text() -> str:
             cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores, {machine_memory_bytes() / 2**30:.1f} GiB RAM, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {machine_memory_bytes() / 2**30:.1f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def _status_mib(pid: int) -> dict[str, float]:
@@ -101,8 +103,11 @@ def run_step(step: str, args: dict, log, poll_seconds: float = 1.0, log_every_s:
         now = time.perf_counter() - t0
         if s and log is not None and now - last_log >= log_every_s:
             last_log = now
-            log.write(f"{time.strftime('%H:%M:%S')} {step} t={time.perf_counter() - t0:7.0f}s "
-                      + " ".join(f"{k}={v:.0f}MiB" for k, v in s.items()) + "\n")
+            log.write(
+                f"{time.strftime('%H:%M:%S')} {step} t={time.perf_counter() - t0:7.0f}s "
+                + " ".join(f"{k}={v:.0f}MiB" for k, v in s.items())
+                + "\n"
+            )
             log.flush()
     reader.join()
     wall = time.perf_counter() - t0
@@ -141,8 +146,10 @@ def _fmt_rss(r: dict | None) -> str:
 
 def table(results: dict[str, dict], naive_note: str) -> str:
     """Markdown table of the results (napari-licell next to the naive baseline)."""
-    head = ("| step | napari-licell time | throughput (voxels/s) | peak RSS (anon) "
-            "| naive time | naive throughput | naive peak RSS (anon) |")
+    head = (
+        "| step | napari-licell time | throughput (voxels/s) | peak RSS (anon) "
+        "| naive time | naive throughput | naive peak RSS (anon) |"
+    )
     lines = [head, "| --- " * 7 + "|"]
     for step, naive, label, rate in ROWS:
         if step not in results and (naive is None or naive not in results):
@@ -152,8 +159,10 @@ def table(results: dict[str, dict], naive_note: str) -> str:
         if step == "forest" and r and "train_seconds" in r:
             extra = f" (train {r['train_seconds']:.1f} s)"
         naive_time = _fmt_time(n, naive_note if naive else "no naive counterpart")
-        lines.append(f"| {label} | {_fmt_time(r)}{extra} | {_fmt_rate(r, rate)} | {_fmt_rss(r)} "
-                     f"| {naive_time} | {_fmt_rate(n, rate)} | {_fmt_rss(n)} |")
+        lines.append(
+            f"| {label} | {_fmt_time(r)}{extra} | {_fmt_rate(r, rate)} | {_fmt_rss(r)} "
+            f"| {naive_time} | {_fmt_rate(n, rate)} | {_fmt_rss(n)} |"
+        )
     return "\n".join(lines)
 
 
@@ -161,12 +170,21 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gigabytes", type=float, default=2.0, help="volume size in GB of uint16 (default 2)")
     p.add_argument("--data", type=Path, default=HERE / "_data" / "large_cell", help="folder for generated data")
-    p.add_argument("--steps", default="all", help="comma-separated steps (default all: " +
-                   ",".join(s for s, *_ in ROWS) + "; also analyze_phases: analyze's calls one by one with memory)")
+    p.add_argument(
+        "--steps",
+        default="all",
+        help="comma-separated steps (default all: "
+        + ",".join(s for s, *_ in ROWS)
+        + "; also analyze_phases: analyze's calls one by one with memory)",
+    )
     p.add_argument("--zarr", action="store_true", help="also write the zarr store and time first_slice on it")
-    p.add_argument("--input", choices=("tiff", "zarr"), default="tiff",
-                   help="format the steps read (zarr: compressed store only, no TIFF, no naive baseline; "
-                        "for sizes whose TIFF would not fit on disk beside the scratch files)")
+    p.add_argument(
+        "--input",
+        choices=("tiff", "zarr"),
+        default="tiff",
+        help="format the steps read (zarr: compressed store only, no TIFF, no naive baseline; "
+        "for sizes whose TIFF would not fit on disk beside the scratch files)",
+    )
     p.add_argument("--log", type=Path, help="memory samples and progress go here (default: stderr)")
     p.add_argument("--keep-work", action="store_true", help="keep the labels and analyze outputs")
     args = p.parse_args(argv)
@@ -188,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     log.write(f"{time.strftime('%H:%M:%S')} generating {args.gigabytes:g} GB in {args.data}\n")
     log.flush()
-    cell = write_large_cell(args.data / f"{args.gigabytes:g}GB", args.gigabytes,
-                            tiff=args.input == "tiff", zarr=use_zarr)
+    cell = write_large_cell(
+        args.data / f"{args.gigabytes:g}GB", args.gigabytes, tiff=args.input == "tiff", zarr=use_zarr
+    )
     log.write(f"{time.strftime('%H:%M:%S')} data ready in {time.perf_counter() - t0:.0f} s: {cell}\n")
     log.flush()
 
@@ -197,8 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     naive_ok = cell.nbytes <= 0.5 * ram and args.input == "tiff"
-    naive_note = "" if naive_ok else (f"skipped: {cell.nbytes / 1e9:.1f} GB > 50 % of {ram / 1e9:.1f} GB RAM"
-                                      if args.input == "tiff" else "skipped: input is zarr (naive reads TIFF)")
+    naive_note = (
+        ""
+        if naive_ok
+        else (
+            f"skipped: {cell.nbytes / 1e9:.1f} GB > 50 % of {ram / 1e9:.1f} GB RAM"
+            if args.input == "tiff"
+            else "skipped: input is zarr (naive reads TIFF)"
+        )
+    )
     source = cell.tiff if args.input == "tiff" else cell.zarr
     base = {"volume": str(source), "work": str(work), "truth": str(cell.truth)}
     results: dict[str, dict] = {}
@@ -226,23 +252,29 @@ def main(argv: list[str] | None = None) -> int:
 
     z, y, x = cell.shape
     print(f"machine: {machine_text()}")
-    print(f"volume: {z} x {y} x {x} uint16 = {cell.nbytes / 1e9:.2f} GB ({cell.nbytes / ram:.2f} x RAM), "
-          f"demo cell stretched {cell.stretch}x in z and tiled {cell.tile} x {cell.tile}, "
-          f"voxel {cell.voxel_size_um[0]:.4g} x {cell.voxel_size_um[1]:g} x {cell.voxel_size_um[2]:g} um, read from {source}")
+    print(
+        f"volume: {z} x {y} x {x} uint16 = {cell.nbytes / 1e9:.2f} GB ({cell.nbytes / ram:.2f} x RAM), "
+        f"demo cell stretched {cell.stretch}x in z and tiled {cell.tile} x {cell.tile}, "
+        f"voxel {cell.voxel_size_um[0]:.4g} x {cell.voxel_size_um[1]:g} x {cell.voxel_size_um[2]:g} um, read from {source}"
+    )
     if not naive_ok:
         print(f"naive baseline {naive_note}")
     print(table(results, naive_note))
     if "first_slice_zarr" in results:
-        print(f"time to first slice from the zarr store: {_fmt_time(results['first_slice_zarr'])}, "
-              f"peak RSS {_fmt_rss(results['first_slice_zarr'])}")
+        print(
+            f"time to first slice from the zarr store: {_fmt_time(results['first_slice_zarr'])}, "
+            f"peak RSS {_fmt_rss(results['first_slice_zarr'])}"
+        )
     phases = (results.get("analyze_phases") or {}).get("phases")
     if phases:
         print("\nanalyze, call by call (memory after each call; peak = VmHWM since the previous call):")
         print("| call | time | peak RSS | RSS after | anon | file-backed |")
         print("| --- " * 6 + "|")
         for ph in phases:
-            print(f"| {ph['phase']} | {ph['seconds']:.1f} s | {ph['VmHWM']} MiB | {ph['VmRSS']} MiB "
-                  f"| {ph['RssAnon']} MiB | {ph['RssFile']} MiB |")
+            print(
+                f"| {ph['phase']} | {ph['seconds']:.1f} s | {ph['VmHWM']} MiB | {ph['VmRSS']} MiB "
+                f"| {ph['RssAnon']} MiB | {ph['RssFile']} MiB |"
+            )
     for step in ("measure", "analyze"):
         r = results.get(step)
         if r and "verdict" in r:

@@ -67,10 +67,14 @@ class CellEdits:
     @classmethod
     def from_metadata(cls, meta: dict[str, Any], voxel_size_um: float | None = None) -> CellEdits:
         """The editable values of a cell's metadata (keys as in the Study dock)."""
-        return cls(voxel_size_um=voxel_size_um, gas=meta.get("gas") or None,
-                   gas_pressure_atm=meta.get("gas_pressure_atm"), process=meta.get("process") or None,
-                   current_density_ma_cm2=meta.get("current_density_ma_cm2"),
-                   charge_minutes=meta.get("charge_minutes"))
+        return cls(
+            voxel_size_um=voxel_size_um,
+            gas=meta.get("gas") or None,
+            gas_pressure_atm=meta.get("gas_pressure_atm"),
+            process=meta.get("process") or None,
+            current_density_ma_cm2=meta.get("current_density_ma_cm2"),
+            charge_minutes=meta.get("charge_minutes"),
+        )
 
     def to_values(self) -> dict[str, Any]:
         """The values as the Study dock applies them (``voxel_size_um`` included)."""

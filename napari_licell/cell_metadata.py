@@ -96,8 +96,15 @@ class CellMetadata:
     synthetic: bool = False
     dummy_cell: bool = False
 
-    _NUMBERS = ("se_pressure_mpa", "carbon_pressure_mpa", "stack_pressure_mpa", "gas_pressure_atm",
-                "current_density_ma_cm2", "charge_minutes", "time_min")
+    _NUMBERS = (
+        "se_pressure_mpa",
+        "carbon_pressure_mpa",
+        "stack_pressure_mpa",
+        "gas_pressure_atm",
+        "current_density_ma_cm2",
+        "charge_minutes",
+        "time_min",
+    )
 
     @classmethod
     def from_dict(cls, metadata: dict[str, Any] | None) -> CellMetadata:

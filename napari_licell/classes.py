@@ -122,9 +122,7 @@ def napari_colormap() -> dict[int | None, tuple[float, float, float, float]]:
 
     Use with ``napari.utils.colormaps.DirectLabelColormap(color_dict=...)``.
     """
-    colours: dict[int | None, tuple[float, float, float, float]] = {
-        c.code: c.rgba for c in CLASS_TABLE if c.code != 0
-    }
+    colours: dict[int | None, tuple[float, float, float, float]] = {c.code: c.rgba for c in CLASS_TABLE if c.code != 0}
     colours[0] = (0.0, 0.0, 0.0, 0.0)
     colours[None] = (1.0, 0.0, 1.0, 1.0)  # codes outside the table show magenta
     return colours

@@ -21,8 +21,15 @@ from pathlib import Path
 
 from .io.atomic import atomic_write_bytes
 
-__all__ = ["DesktopEntry", "resource_path", "launcher_command", "desktop_entry_text", "install_desktop_entry",
-           "shell_line", "APP_ID"]
+__all__ = [
+    "DesktopEntry",
+    "resource_path",
+    "launcher_command",
+    "desktop_entry_text",
+    "install_desktop_entry",
+    "shell_line",
+    "APP_ID",
+]
 
 #: File stem of the entry and the icon (the freedesktop.org application id).
 APP_ID = "napari-licell"
@@ -56,7 +63,7 @@ def launcher_command() -> list[str]:
 def _desktop_quote(arg: str) -> str:
     """One argument of a desktop entry's ``Exec`` key (quoted as the Desktop Entry Specification asks)."""
     arg = arg.replace("%", "%%")  # a literal percent sign, not a field code
-    if not any(c in arg for c in ' \t\n"\'\\><~|&;$*?#()`='):
+    if not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`="):
         return arg
     escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace("$", "\\$")
     return f'"{escaped}"'.replace("\\", "\\\\")  # the string-type escape applies on top
@@ -65,8 +72,11 @@ def _desktop_quote(arg: str) -> str:
 def desktop_entry_text(command: list[str], icon: str) -> str:
     """The ``.desktop`` entry from the package's template, starting ``command`` with icon ``icon``."""
     template = resource_path(f"{APP_ID}.desktop.in").read_text(encoding="utf-8")
-    return (template.replace("@EXEC@", " ".join(_desktop_quote(a) for a in command))
-            .replace("@TRYEXEC@", command[0]).replace("@ICON@", icon))
+    return (
+        template.replace("@EXEC@", " ".join(_desktop_quote(a) for a in command))
+        .replace("@TRYEXEC@", command[0])
+        .replace("@ICON@", icon)
+    )
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,15 @@ from dataclasses import dataclass
 from .errors import LiCellInputError
 
 __all__ = [
-    "MemoryBudget", "process_budget", "resident_bytes", "peak_resident_bytes", "RESERVE_BYTES",
-    "MIN_WORK_BYTES", "ESTIMATED_BASELINE_BYTES", "import_analysis_modules", "smallest_limit_bytes",
+    "MemoryBudget",
+    "process_budget",
+    "resident_bytes",
+    "peak_resident_bytes",
+    "RESERVE_BYTES",
+    "MIN_WORK_BYTES",
+    "ESTIMATED_BASELINE_BYTES",
+    "import_analysis_modules",
+    "smallest_limit_bytes",
 ]
 
 #: Memory kept free for allocations the budget does not size: numba's cached kernels and LLVM, dask
@@ -113,17 +120,27 @@ class MemoryBudget:
     def to_dict(self) -> dict[str, float | bool]:
         """The split in GB (2**30 bytes), for the provenance."""
         gb = 2.0**30
-        return {"limit_gb": round(self.limit_bytes / gb, 3), "process_baseline_gb": round(self.baseline_bytes / gb, 3),
-                "reserve_gb": round(self.reserve_bytes / gb, 3), "work_gb": round(self.work_bytes / gb, 3),
-                "baseline_measured": self.measured}
+        return {
+            "limit_gb": round(self.limit_bytes / gb, 3),
+            "process_baseline_gb": round(self.baseline_bytes / gb, 3),
+            "reserve_gb": round(self.reserve_bytes / gb, 3),
+            "work_gb": round(self.work_bytes / gb, 3),
+            "baseline_measured": self.measured,
+        }
 
 
 def _gb(n: float) -> str:
     return f"{n / 2**30:.2f}"
 
 
-def process_budget(limit_bytes: int, *, baseline_bytes: int | None = None, option: str = "--memory-limit",
-                   path=None, strict: bool = True) -> MemoryBudget:
+def process_budget(
+    limit_bytes: int,
+    *,
+    baseline_bytes: int | None = None,
+    option: str = "--memory-limit",
+    path=None,
+    strict: bool = True,
+) -> MemoryBudget:
     """Split a limit on the process's peak resident memory into the process's own part and the work's.
 
     Parameters

@@ -162,11 +162,15 @@ class AnalysisOptions:
                 raise LiCellInputError(None, f"voxel size {self.voxel_size_um!r} µm is not three positive numbers")
             object.__setattr__(self, "voxel_size_um", voxel)
         if (self.current_density_ma_cm2 is None) != (self.charge_minutes is None):
-            raise LiCellInputError(None, "current density and charge time go together",
-                                   "give both for the Faraday check, or neither")
+            raise LiCellInputError(
+                None, "current density and charge time go together", "give both for the Faraday check, or neither"
+            )
         if self.labels is not None and self.model is not None:
-            raise LiCellInputError(self.model, "a model and given labels both give the classes",
-                                   "give one of them (or neither, to threshold)")
+            raise LiCellInputError(
+                self.model,
+                "a model and given labels both give the classes",
+                "give one of them (or neither, to threshold)",
+            )
         for name in ("labels", "model", "voltage"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
@@ -206,7 +210,7 @@ class AnalysisOptions:
 
 
 def normalise_gas(gas: Any, strict: bool = True) -> str | None:
-    """"Xe" or "Ar" from any spelling (xe, XE, xenon, argon); None for unknown/empty.
+    """ "Xe" or "Ar" from any spelling (xe, XE, xenon, argon); None for unknown/empty.
 
     Raises
     ------
@@ -245,8 +249,12 @@ def labels_fit_in_memory(shape: tuple[int, ...], memory_limit_bytes: int, volume
     return voxels <= IN_MEMORY_LABEL_VOXELS and volumes * voxels <= memory_limit_bytes // 2
 
 
-def new_label_output(shape: tuple[int, ...], voxel_size_um: tuple[float, float, float], memory_limit_bytes: int,
-                     store_folder: Path | Callable[[], Path]) -> tuple[Any, Path | None]:
+def new_label_output(
+    shape: tuple[int, ...],
+    voxel_size_um: tuple[float, float, float],
+    memory_limit_bytes: int,
+    store_folder: Path | Callable[[], Path],
+) -> tuple[Any, Path | None]:
     """Where labels of ``shape`` are written: a numpy array, or a new label store (zarr) on disk.
 
     Parameters
@@ -311,8 +319,13 @@ class PreparedScan:
     histograms: ScanHistograms
 
 
-def prepare_scan(data: Any, options: AnalysisOptions | None = None, *, progress: StageProgress | None = None,
-                 cancel: CancelLike = None) -> PreparedScan:
+def prepare_scan(
+    data: Any,
+    options: AnalysisOptions | None = None,
+    *,
+    progress: StageProgress | None = None,
+    cancel: CancelLike = None,
+) -> PreparedScan:
     """The first steps of every analysis, the same in ``analyze`` and in the Thresholds dock.
 
     Finds the cell region (:func:`find_scan_region`), takes rings and cupping off
@@ -323,8 +336,9 @@ def prepare_scan(data: Any, options: AnalysisOptions | None = None, *, progress:
     corrected, rings = correct_scan_rings(data, region, cancel=cancel)
     # a histogram slab and its masked copies (float data: a float64 copy too) within the work budget
     slab_bytes = None if options is None else int(min(128 * 2**20, max(4 * 2**20, options.memory_limit_bytes // 8)))
-    hists = scan_histograms(corrected, progress=_stage(progress, "histogram"), cancel=cancel, region=region,
-                            slab_bytes=slab_bytes)
+    hists = scan_histograms(
+        corrected, progress=_stage(progress, "histogram"), cancel=cancel, region=region, slab_bytes=slab_bytes
+    )
     return PreparedScan(corrected, region, rings, hists)
 
 
@@ -346,8 +360,13 @@ def charge_for_scan(record: Any, cycle: int | None = None, step: int | None = No
     return select_charge(record, cycle=cycle, step=step)[0]
 
 
-def find_scan_region(data: Any, options: AnalysisOptions | None = None, *,
-                     progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None):
+def find_scan_region(
+    data: Any,
+    options: AnalysisOptions | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: CancelLike = None,
+):
     """The cell region of a scan as the options say (``roi``): found, read from a file, or None.
 
     Returns
@@ -370,8 +389,9 @@ def find_scan_region(data: Any, options: AnalysisOptions | None = None, *,
     if roi == "none" or getattr(data, "ndim", 0) != 3:
         return None
     if roi == "auto":
-        return find_cell_region(data, stack_axis=None if options is None else options.stack_axis,
-                                progress=progress, cancel=cancel)
+        return find_cell_region(
+            data, stack_axis=None if options is None else options.stack_axis, progress=progress, cancel=cancel
+        )
     path = Path(roi)
     if not path.exists():
         raise LiCellInputError(path, "region file not found", "give --roi auto, none or a region file")
@@ -418,17 +438,27 @@ def correct_scan_rings(data: Any, region: Any, *, cancel: CancelLike = None):
 def _region_record(region: Any, options: AnalysisOptions) -> dict[str, Any]:
     """How the cell region was set, for the parameters and the report."""
     if region is None:
-        return {"roi": options.roi, "region": "whole volume",
-                "notes": ["no bore or reconstruction circle in view: the whole volume is the cell"]
-                if options.roi == "auto" else []}
+        return {
+            "roi": options.roi,
+            "region": "whole volume",
+            "notes": ["no bore or reconstruction circle in view: the whole volume is the cell"]
+            if options.roi == "auto"
+            else [],
+        }
     to_dict = getattr(region, "to_dict", None)
     if to_dict is None:
         return {"roi": options.roi, "region": "mask volume"}
     return {"roi": options.roi, "region": to_dict()}
 
 
-def scan_histograms(data: Any, *, progress: Callable[[int, int], None] | None = None,
-                    cancel: CancelLike = None, region: Any = None, slab_bytes: int | None = None) -> ScanHistograms:
+def scan_histograms(
+    data: Any,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: CancelLike = None,
+    region: Any = None,
+    slab_bytes: int | None = None,
+) -> ScanHistograms:
     """Full and interior histogram of a scan (2D or 3D, streamed in slabs).
 
     ``region`` (from :func:`find_scan_region`): only voxels inside it are counted.
@@ -447,8 +477,9 @@ def scan_histograms(data: Any, *, progress: Callable[[int, int], None] | None = 
     value_range = None
     if not full.is_integer:
         value_range = (full.origin, full.origin + full.bin_width * full.n_bins)
-    inner = interior_histogram(data, estimate_noise_sigma(full), mask=region, value_range=value_range,
-                               progress=progress, cancel=cancel)
+    inner = interior_histogram(
+        data, estimate_noise_sigma(full), mask=region, value_range=value_range, progress=progress, cancel=cancel
+    )
     return ScanHistograms(full, inner)
 
 
@@ -465,9 +496,14 @@ def suggest_scan_thresholds(histograms: ScanHistograms, options: AnalysisOptions
 
     if histograms.full.n_voxels == 0 or not np.any(histograms.full.counts):
         raise LiCellInputError(None, "the scan holds no finite grey values to threshold")
-    return suggest_thresholds(histograms.full, method=options.method, gas=options.gas,
-                              pressure_atm=options.gas_pressure_atm, calibration=calibration,
-                              interior=histograms.interior)
+    return suggest_thresholds(
+        histograms.full,
+        method=options.method,
+        gas=options.gas,
+        pressure_atm=options.gas_pressure_atm,
+        calibration=calibration,
+        interior=histograms.interior,
+    )
 
 
 def judge_contrast(histograms: ScanHistograms, options: AnalysisOptions, calibration: Any = None):
@@ -478,8 +514,13 @@ def judge_contrast(histograms: ScanHistograms, options: AnalysisOptions, calibra
     """
     from .segmentation import li_void_contrast
 
-    return li_void_contrast(histograms.full, gas=options.gas, pressure_atm=options.gas_pressure_atm,
-                            interior=histograms.interior, calibration=calibration)
+    return li_void_contrast(
+        histograms.full,
+        gas=options.gas,
+        pressure_atm=options.gas_pressure_atm,
+        interior=histograms.interior,
+        calibration=calibration,
+    )
 
 
 def resolve_fill_gas(histograms: ScanHistograms, options: AnalysisOptions, calibration: Any = None):
@@ -509,12 +550,15 @@ def resolve_fill_gas(histograms: ScanHistograms, options: AnalysisOptions, calib
     return options, inference
 
 
-def judge_contrast_with_inference(histograms: ScanHistograms, options: AnalysisOptions, inference: Any,
-                                  calibration: Any = None):
+def judge_contrast_with_inference(
+    histograms: ScanHistograms, options: AnalysisOptions, inference: Any, calibration: Any = None
+):
     """:func:`judge_contrast`, overruled to "not separable" when the inferred gas is light (Ar, air)."""
     verdict = judge_contrast(histograms, options, calibration)
     if inference is not None and inference.light_gas:
-        verdict = replace(verdict, separable=False, reason=f"Li and gas-filled voids are NOT separable: {inference.reason}")
+        verdict = replace(
+            verdict, separable=False, reason=f"Li and gas-filled voids are NOT separable: {inference.reason}"
+        )
     return verdict
 
 
@@ -534,15 +578,26 @@ def judge_scan_contrast(histograms: ScanHistograms, options: AnalysisOptions, ca
 def contrast_record(verdict: Any, options: AnalysisOptions) -> dict[str, Any]:
     """The contrast verdict as stored with measurements (with where it came from)."""
     gas_text = f"{options.gas} {options.gas_pressure_atm:g} atm" if options.gas else ""
-    return {**verdict.to_dict(),
-            "source": f"histogram peaks and {gas_text} physics" if gas_text else "histogram peaks (data alone)"}
+    return {
+        **verdict.to_dict(),
+        "source": f"histogram peaks and {gas_text} physics" if gas_text else "histogram peaks (data alone)",
+    }
 
 
 # --------------------------------------------------------------------------- classification and measurement
-def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histograms: ScanHistograms | None = None,
-                  voxel_size_um: tuple[float, float, float] | None = None, out: Any = None,
-                  progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None,
-                  region: Any = None, before_density: float | None = None):
+def classify_scan(
+    data: Any,
+    thresholds: Any,
+    options: AnalysisOptions,
+    *,
+    histograms: ScanHistograms | None = None,
+    voxel_size_um: tuple[float, float, float] | None = None,
+    out: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: CancelLike = None,
+    region: Any = None,
+    before_density: float | None = None,
+):
     """Classify a whole scan with ``thresholds`` (partial-volume rules, carbon band as the options say).
 
     ``region`` (from :func:`find_scan_region`): voxels outside it are background (0).
@@ -562,31 +617,55 @@ def classify_scan(data: Any, thresholds: Any, options: AnalysisOptions, *, histo
         from .segmentation.classify import ClassificationResult
 
         labels = classify_slice(np.asarray(data), thresholds)
-        return ClassificationResult(labels=labels, thresholds=thresholds, carbon_band=None, denoise="none",
-                                    partial_volume=False)
+        return ClassificationResult(
+            labels=labels, thresholds=thresholds, carbon_band=None, denoise="none", partial_volume=False
+        )
     result = classify_volume(
-        data, thresholds, out=out, denoise=options.denoise, partial_volume=options.partial_volume,
-        carbon_band=options.carbon_band, stack_axis=options.stack_axis,
+        data,
+        thresholds,
+        out=out,
+        denoise=options.denoise,
+        partial_volume=options.partial_volume,
+        carbon_band=options.carbon_band,
+        stack_axis=options.stack_axis,
         collector_at_start=options.collector_at_start,
-        histogram=histograms.full if histograms is not None else None, voxel_size_um=voxel_size_um,
-        memory_limit_bytes=options.memory_limit_bytes, direct_output=out is not None,
-        progress=progress, cancel=cancel, region=region,
+        histogram=histograms.full if histograms is not None else None,
+        voxel_size_um=voxel_size_um,
+        memory_limit_bytes=options.memory_limit_bytes,
+        direct_output=out is not None,
+        progress=progress,
+        cancel=cancel,
+        region=region,
     )
     # gas pores in the SE are not Li: relabelled in place, the record rides on the result
     from .io.volume import DEFAULT_VOXEL_SIZE_UM
 
     band = result.carbon_band
     result.gas_pores = resolve_scan_gas_pores(
-        result.labels, data, result.thresholds, voxel_size_um or (DEFAULT_VOXEL_SIZE_UM,) * 3, options, cancel=cancel,
+        result.labels,
+        data,
+        result.thresholds,
+        voxel_size_um or (DEFAULT_VOXEL_SIZE_UM,) * 3,
+        options,
+        cancel=cancel,
         before_density=before_density,
-        orientation=(band.axis, band.collector_at_start) if band is not None and band.axis is not None else None)
+        orientation=(band.axis, band.collector_at_start) if band is not None and band.axis is not None else None,
+    )
     return result
 
 
-def resolve_scan_gas_pores(labels: Any, data: Any, thresholds: Any, voxel_size_um: tuple[float, float, float],
-                           options: AnalysisOptions, *, before_density: float | None = None,
-                           progress: Callable[[int, int], None] | None = None, cancel: CancelLike = None,
-                           orientation: tuple[int, bool | None] | None = None):
+def resolve_scan_gas_pores(
+    labels: Any,
+    data: Any,
+    thresholds: Any,
+    voxel_size_um: tuple[float, float, float],
+    options: AnalysisOptions,
+    *,
+    before_density: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: CancelLike = None,
+    orientation: tuple[int, bool | None] | None = None,
+):
     """Isolated gas pores in the SE relabelled as gas, what stays ambiguous reported (labels written in place).
 
     See :mod:`napari_licell.segmentation.gas_pores`. Returns the
@@ -604,13 +683,23 @@ def resolve_scan_gas_pores(labels: Any, data: Any, thresholds: Any, voxel_size_u
     # as many planes as fit in half the work budget (32 planes of a 2688^2 scan would take 5.5 GB)
     shape = sorted(int(s) for s in data.shape)
     slab_slices = int(max(1, min(32, options.memory_limit_bytes // 2 // max(1, 24 * shape[1] * shape[2]))))
-    return resolve_gas_pores(labels, data, thresholds, voxel_size_um, stack_axis=axis,
-                             collector_at_start=at_start, before_density=before_density,
-                             progress=progress, cancel=cancel, slab_slices=slab_slices)
+    return resolve_gas_pores(
+        labels,
+        data,
+        thresholds,
+        voxel_size_um,
+        stack_axis=axis,
+        collector_at_start=at_start,
+        before_density=before_density,
+        progress=progress,
+        cancel=cancel,
+        slab_slices=slab_slices,
+    )
 
 
-def before_scan_pore_density(path: Path, thresholds: Any, options: AnalysisOptions, *,
-                             cancel: CancelLike = None) -> float | None:
+def before_scan_pore_density(
+    path: Path, thresholds: Any, options: AnalysisOptions, *, cancel: CancelLike = None
+) -> float | None:
     """Pore population of the scan before charging (file ``path``), classified with ``thresholds``.
 
     The before scan is read, its cell region found and its rings taken off as
@@ -626,19 +715,35 @@ def before_scan_pore_density(path: Path, thresholds: Any, options: AnalysisOptio
     path = Path(path)
     if not path.exists():
         raise LiCellInputError(path, "scan before charging not found", "give --before-scan an existing scan file")
-    before = read_volume(path, voxel_size_um=options.voxel_size_um[0] if _isotropic(options.voxel_size_um)
-                         else options.voxel_size_um)
+    before = read_volume(
+        path, voxel_size_um=options.voxel_size_um[0] if _isotropic(options.voxel_size_um) else options.voxel_size_um
+    )
     data = before.data
     if getattr(data, "ndim", 0) != 3:
         raise LiCellInputError(path, "the scan before charging must be a 3D volume")
-    region = find_scan_region(data, options.evolve(roi="auto") if options.roi not in ROI_CHOICES else options,
-                              cancel=cancel)
+    region = find_scan_region(
+        data, options.evolve(roi="auto") if options.roi not in ROI_CHOICES else options, cancel=cancel
+    )
     data, _ = correct_scan_rings(data, region, cancel=cancel)
-    res = classify_volume(data, thresholds, partial_volume=options.partial_volume, carbon_band=options.carbon_band,
-                          stack_axis=options.stack_axis, collector_at_start=options.collector_at_start,
-                          memory_limit_bytes=options.memory_limit_bytes, cancel=cancel, region=region)
-    return pore_population(res.labels, data, res.thresholds, tuple(before.voxel_size_um),
-                           stack_axis=options.stack_axis, collector_at_start=options.collector_at_start)
+    res = classify_volume(
+        data,
+        thresholds,
+        partial_volume=options.partial_volume,
+        carbon_band=options.carbon_band,
+        stack_axis=options.stack_axis,
+        collector_at_start=options.collector_at_start,
+        memory_limit_bytes=options.memory_limit_bytes,
+        cancel=cancel,
+        region=region,
+    )
+    return pore_population(
+        res.labels,
+        data,
+        res.thresholds,
+        tuple(before.voxel_size_um),
+        stack_axis=options.stack_axis,
+        collector_at_start=options.collector_at_start,
+    )
 
 
 def note_gas_pores(measurements: Any, pores: Any) -> None:
@@ -655,19 +760,35 @@ def note_gas_pores(measurements: Any, pores: Any) -> None:
         measurements.verdict = replace(measurements.verdict, reason=measurements.verdict.reason + sentence)
 
 
-def measure_scan(labels: Any, voxel_size_um: tuple[float, float, float], options: AnalysisOptions, *,
-                 image: Any = None, contrast: dict[str, Any] | None = None, name: str = "",
-                 thresholds: Any = None, progress: Callable[[int, int], None] | None = None,
-                 cancel: CancelLike = None):
+def measure_scan(
+    labels: Any,
+    voxel_size_um: tuple[float, float, float],
+    options: AnalysisOptions,
+    *,
+    image: Any = None,
+    contrast: dict[str, Any] | None = None,
+    name: str = "",
+    thresholds: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: CancelLike = None,
+):
     """Measure where the lithium is (:func:`~napari_licell.measure.measure_cell`) with the options' numbers."""
     from .cancellation import is_cancelled
     from .measure import measure_cell
 
     return measure_cell(
-        labels, voxel_size_um, image=image, current_density_ma_cm2=options.current_density_ma_cm2,
-        charge_minutes=options.charge_minutes, contrast=contrast, stack_axis=options.stack_axis,
-        collector_at_start=options.collector_at_start, name=name, thresholds=thresholds,
-        progress=progress, cancel=(lambda: is_cancelled(cancel)) if cancel is not None else None,
+        labels,
+        voxel_size_um,
+        image=image,
+        current_density_ma_cm2=options.current_density_ma_cm2,
+        charge_minutes=options.charge_minutes,
+        contrast=contrast,
+        stack_axis=options.stack_axis,
+        collector_at_start=options.collector_at_start,
+        name=name,
+        thresholds=thresholds,
+        progress=progress,
+        cancel=(lambda: is_cancelled(cancel)) if cancel is not None else None,
     )
 
 
@@ -712,15 +833,25 @@ def _read_given_labels(path: Path, scan: Any) -> Any:
 
     labels = read_volume(path, voxel_size_um=scan.voxel_size_um)
     if labels.shape != scan.shape:
-        raise LiCellInputError(path, f"labels shape {labels.shape} differs from the scan's {scan.shape}",
-                               f"give the labels of {scan.source.name if scan.source else 'the scan'}")
+        raise LiCellInputError(
+            path,
+            f"labels shape {labels.shape} differs from the scan's {scan.shape}",
+            f"give the labels of {scan.source.name if scan.source else 'the scan'}",
+        )
     if labels.dtype.kind not in "biu":
         raise LiCellInputError(path, f"labels must hold integer class codes, not {labels.dtype} values")
     return labels.data
 
 
-def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitivity: bool = True,
-                 progress: StageProgress | None = None, cancel: CancelLike = None) -> AnalysisResult:
+def analyze_scan(
+    scan: Any,
+    options: AnalysisOptions,
+    scratch: Path,
+    *,
+    sensitivity: bool = True,
+    progress: StageProgress | None = None,
+    cancel: CancelLike = None,
+) -> AnalysisResult:
     """Threshold (or take given labels, or apply a model) and measure one opened scan.
 
     Parameters
@@ -754,24 +885,39 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
         from .classifier.transfer import calibration_from_scan_metadata
 
         try:  # the scan's own grey scale and voxel size: a model trained in 1/cm applies to any calibrated scan
-            model.predict(data, labels_out=labels, progress=_stage(progress, "classifier"),
-                          cancel=(lambda: _cancelled(cancel)) if cancel is not None else None,
-                          calibration=calibration or calibration_from_scan_metadata(scan.metadata),
-                          voxel_size_um=voxel[0], direct=store is not None)
+            model.predict(
+                data,
+                labels_out=labels,
+                progress=_stage(progress, "classifier"),
+                cancel=(lambda: _cancelled(cancel)) if cancel is not None else None,
+                calibration=calibration or calibration_from_scan_metadata(scan.metadata),
+                voxel_size_um=voxel[0],
+                direct=store is not None,
+            )
         except LiCellInputError as exc:
             raise LiCellInputError(exc.path or scan.source or options.model, exc.problem, exc.hint) from None
         if region is not None:
             _clear_outside(labels, region, options.memory_limit_bytes)
     else:
         thresholds = suggest_scan_thresholds(hists, options, calibration)
-        before_density = (before_scan_pore_density(options.before_scan, thresholds, options, cancel=cancel)
-                          if options.before_scan is not None else None)
+        before_density = (
+            before_scan_pore_density(options.before_scan, thresholds, options, cancel=cancel)
+            if options.before_scan is not None
+            else None
+        )
         out, store = new_label_output(scan.shape, voxel, options.memory_limit_bytes, scratch)
-        result = classify_scan(data, thresholds, _budget_beside_labels(options, scan.shape, store),
-                               histograms=hists, voxel_size_um=voxel,
-                               out=out if store is not None else None,
-                               progress=_stage(progress, "classification"), cancel=cancel, region=region,
-                               before_density=before_density)
+        result = classify_scan(
+            data,
+            thresholds,
+            _budget_beside_labels(options, scan.shape, store),
+            histograms=hists,
+            voxel_size_um=voxel,
+            out=out if store is not None else None,
+            progress=_stage(progress, "classification"),
+            cancel=cancel,
+            region=region,
+            before_density=before_density,
+        )
         labels, thresholds = result.labels, result.thresholds
         pores = getattr(result, "gas_pores", None)
     contrast = contrast_record(verdict, options)
@@ -781,16 +927,31 @@ def analyze_scan(scan: Any, options: AnalysisOptions, scratch: Path, *, sensitiv
             contrast["source"] += " (gas inferred from the data)"
     name = scan.name or (scan.source.stem if scan.source is not None else "scan")
     try:
-        m = measure_scan(labels, voxel, options, image=data, contrast=contrast, name=name,
-                         progress=_stage(progress, "measurement"), cancel=cancel)
+        m = measure_scan(
+            labels,
+            voxel,
+            options,
+            image=data,
+            contrast=contrast,
+            name=name,
+            progress=_stage(progress, "measurement"),
+            cancel=cancel,
+        )
     except LiCellInputError as exc:
         if exc.path is None and options.labels is not None:
             raise LiCellInputError(options.labels, exc.problem, exc.hint) from None
         raise
     if thresholds is not None and sensitivity:
         classify, values = _sensitivity_classifier(thresholds, options)
-        m.sensitivity = threshold_sensitivity(data, values, classify, voxel, stack_axis=m.orientation.axis,
-                                              collector_at_start=m.orientation.collector_at_start, region=region)
+        m.sensitivity = threshold_sensitivity(
+            data,
+            values,
+            classify,
+            voxel,
+            stack_axis=m.orientation.axis,
+            collector_at_start=m.orientation.collector_at_start,
+            region=region,
+        )
     m.parameters["cell_region"] = _region_record(region, options)
     if inference is not None:
         m.parameters["gas_inference"] = inference.to_dict()
@@ -836,16 +997,24 @@ def _sensitivity_classifier(thresholds: Any, options: AnalysisOptions):
         from .segmentation import classify_volume
 
         moved = replace(thresholds, values=tuple(float(values[n]) for n in names))
-        return classify_volume(sample, moved, stack_axis=0, collector_at_start=True,
-                               memory_limit_bytes=options.memory_limit_bytes).labels
+        return classify_volume(
+            sample, moved, stack_axis=0, collector_at_start=True, memory_limit_bytes=options.memory_limit_bytes
+        ).labels
 
     return classify, {n: v for n, v in zip(names, thresholds.values)}
 
 
 # --------------------------------------------------------------------------- files
-def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, command: list[str] | None = None,
-                 progress: StageProgress | None = None, cancel: CancelLike = None,
-                 memory_baseline_bytes: int | None = None) -> tuple[Any, dict[str, Path]]:
+def run_analysis(
+    volume: Path,
+    out_dir: Path,
+    options: AnalysisOptions,
+    *,
+    command: list[str] | None = None,
+    progress: StageProgress | None = None,
+    cancel: CancelLike = None,
+    memory_baseline_bytes: int | None = None,
+) -> tuple[Any, dict[str, Path]]:
     """Analyse the scan file ``volume`` into ``out_dir`` (what ``napari-licell analyze`` does).
 
     Writes labels (``labels.tif``, or ``labels.zarr`` for big scans),
@@ -870,8 +1039,9 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
     from .memory_limit import import_analysis_modules, process_budget
 
     import_analysis_modules()
-    budget = process_budget(options.memory_limit_bytes, baseline_bytes=memory_baseline_bytes,
-                            strict=options.memory_limit_given)
+    budget = process_budget(
+        options.memory_limit_bytes, baseline_bytes=memory_baseline_bytes, strict=options.memory_limit_given
+    )
     from .io.label_store import add_label_pyramid, publish_label_store
     from .io.read_volume import read_volume
     from .io.writers import write_json, write_labels_tiff
@@ -881,8 +1051,9 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
     volume, out_dir = Path(volume), Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise LiCellInputError(out_dir, "exists and is not a folder", "give a folder for the output")
-    scan = read_volume(volume, voxel_size_um=options.voxel_size_um[0] if _isotropic(options.voxel_size_um)
-                       else options.voxel_size_um)
+    scan = read_volume(
+        volume, voxel_size_um=options.voxel_size_um[0] if _isotropic(options.voxel_size_um) else options.voxel_size_um
+    )
     voltage = None
     if options.voltage is not None:
         from .echem.cycler_readers import read_voltage_curve
@@ -892,8 +1063,9 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
     scratch = Path(tempfile.mkdtemp(prefix=".analyze-", dir=out_dir))
     result = None
     try:
-        result = analyze_scan(scan, options.evolve(memory_limit_bytes=budget.work_bytes), scratch,
-                              progress=progress, cancel=cancel)
+        result = analyze_scan(
+            scan, options.evolve(memory_limit_bytes=budget.work_bytes), scratch, progress=progress, cancel=cancel
+        )
         m, thresholds = result.measurements, result.thresholds
         m.parameters["memory"] = budget.to_dict()
         if result.store is not None:  # zoomed-out views of the big label volume read the coarser levels
@@ -912,17 +1084,22 @@ def run_analysis(volume: Path, out_dir: Path, options: AnalysisOptions, *, comma
             "contrast_from": "data and fill-gas physics" if result.extras["options"].gas else "data alone",
         }
         inputs = [p for p in (volume, options.labels, options.model, options.voltage) if p is not None]
-        m.provenance = make_provenance(parameters, thresholds=thresholds.to_dict() if thresholds else None,
-                                       input_paths=inputs, command=command)
-        label_meta = {"source": str(volume),
-                      "thresholds": thresholds.to_dict() if thresholds
-                      else (f"pixel classifier {options.model}" if options.model is not None else "given labels")}
+        m.provenance = make_provenance(
+            parameters, thresholds=thresholds.to_dict() if thresholds else None, input_paths=inputs, command=command
+        )
+        label_meta = {
+            "source": str(volume),
+            "thresholds": thresholds.to_dict()
+            if thresholds
+            else (f"pixel classifier {options.model}" if options.model is not None else "given labels"),
+        }
         if result.store is not None:
             labels_file = publish_label_store(result.store, out_dir / "labels.zarr", label_meta)
             _remove_stale(out_dir / "labels.tif")
         else:
-            labels_file = write_labels_tiff(out_dir / "labels.tif", result.labels, scan.voxel_size_um,
-                                            metadata=label_meta)
+            labels_file = write_labels_tiff(
+                out_dir / "labels.tif", result.labels, scan.voxel_size_um, metadata=label_meta
+            )
             _remove_stale(out_dir / "labels.zarr")
         name = m.name
         region_file = out_dir / "cell_region.json"

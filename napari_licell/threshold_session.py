@@ -34,8 +34,16 @@ from .errors import LiCellInputError
 from .layer_roles import Role, tagged
 from .pipeline import ScanHistograms
 
-__all__ = ["ScanRef", "ThresholdSession", "describe_thresholds", "classify_to_labels", "count_histograms", "labels_metadata",
-           "new_store_folder", "verdict_with_gas_note"]
+__all__ = [
+    "ScanRef",
+    "ThresholdSession",
+    "describe_thresholds",
+    "classify_to_labels",
+    "count_histograms",
+    "labels_metadata",
+    "new_store_folder",
+    "verdict_with_gas_note",
+]
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,9 @@ class ThresholdSession:
         """Cached histograms of a scan's data (None until counted)."""
         return self._histograms.get(data_token)
 
-    def store_histograms(self, data_token: int, histograms: ScanHistograms, region: Any = None,
-                         corrected: Any = None) -> None:
+    def store_histograms(
+        self, data_token: int, histograms: ScanHistograms, region: Any = None, corrected: Any = None
+    ) -> None:
         """Keep a scan's histograms, the cell region they were counted in (None: the whole volume) and the scan
         with rings and cupping taken off that they were counted from (None: the scan as it is)."""
         self._histograms[data_token] = histograms
@@ -158,8 +167,9 @@ class ThresholdSession:
             return None
         scan, ts = self._pending
         stamp = time.time()
-        path = ts_autosave.write_threshold_autosave(scan.folder, scan.key, ts, source=scan.source,
-                                                    layer_name=scan.name, saved_at=stamp)
+        path = ts_autosave.write_threshold_autosave(
+            scan.folder, scan.key, ts, source=scan.source, layer_name=scan.name, saved_at=stamp
+        )
         self._pending = None
         self._own[path] = stamp
         self.last_autosave = path
@@ -176,8 +186,9 @@ class ThresholdSession:
         if not scan.autosave_path.exists():
             return
         stamp = time.time()
-        path = ts_autosave.mark_thresholds_applied(scan.folder, scan.key, applied, source=scan.source,
-                                                   layer_name=scan.name, applied_at=stamp)
+        path = ts_autosave.mark_thresholds_applied(
+            scan.folder, scan.key, applied, source=scan.source, layer_name=scan.name, applied_at=stamp
+        )
         self._own[path] = stamp
 
     def recoverable(self, scan: ScanRef) -> ts_autosave.ThresholdAutosave | None:
@@ -262,8 +273,9 @@ class ThresholdSession:
         hists = self.histograms(data_token)
         return None if hists is None else verdict_with_gas_note(hists, options, calibration)
 
-    def resolved_options(self, data_token: int, options: pipeline.AnalysisOptions,
-                         calibration: Any = None) -> pipeline.AnalysisOptions:
+    def resolved_options(
+        self, data_token: int, options: pipeline.AnalysisOptions, calibration: Any = None
+    ) -> pipeline.AnalysisOptions:
         """``options`` with the fill gas inferred from the scan when none is set (as analyze does)."""
         hists = self.histograms(data_token)
         if hists is None or options.gas is not None:
@@ -276,8 +288,9 @@ def verdict_with_gas_note(hists: ScanHistograms, options: pipeline.AnalysisOptio
     resolved, inference, verdict = pipeline.judge_scan_contrast(hists, options, calibration)
     if inference is not None and inference.gas is not None:  # as analyze: the gas the data show
         pressure = f" {resolved.gas_pressure_atm:.1f} atm" if resolved.gas_pressure_atm is not None else ""
-        verdict = replace(verdict, reason=f"{verdict.reason} (fill gas not given: {resolved.gas}{pressure} "
-                                          "inferred from the data)")
+        verdict = replace(
+            verdict, reason=f"{verdict.reason} (fill gas not given: {resolved.gas}{pressure} inferred from the data)"
+        )
     return verdict
 
 
@@ -287,9 +300,14 @@ def describe_thresholds(ts: Any) -> str:
     return text + ("; " + "; ".join(ts.notes) if ts.notes else "")
 
 
-def count_histograms(scans: list[tuple[int, Any]], options: pipeline.AnalysisOptions, *,
-                     progress: Callable[[int, int], None], cancel: Any = None,
-                     region_files: dict[int, Any] | None = None) -> list[tuple[int, Any, Any, Any]]:
+def count_histograms(
+    scans: list[tuple[int, Any]],
+    options: pipeline.AnalysisOptions,
+    *,
+    progress: Callable[[int, int], None],
+    cancel: Any = None,
+    region_files: dict[int, Any] | None = None,
+) -> list[tuple[int, Any, Any, Any]]:
     """Prepare ``(token, data)`` scans as analyze does: the cell region (the jig stays out), rings and cupping off.
 
     ``region_files`` maps a token to the region file the user corrected (``analyze --roi FILE``);
@@ -305,8 +323,9 @@ def count_histograms(scans: list[tuple[int, Any]], options: pipeline.AnalysisOpt
     for token, data in scans:
         region_file = (region_files or {}).get(token)
         scan_options = options if region_file is None else replace(options, roi=str(region_file))
-        prepared = pipeline.prepare_scan(data, scan_options, cancel=cancel,
-                                         progress=lambda stage, done, total: progress(done, total))
+        prepared = pipeline.prepare_scan(
+            data, scan_options, cancel=cancel, progress=lambda stage, done, total: progress(done, total)
+        )
         counted.append((token, prepared.histograms, prepared.region, prepared.data))
     return counted
 
@@ -321,22 +340,39 @@ def new_store_folder(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=base))
 
 
-def classify_to_labels(data: Any, thresholds: Any, options: pipeline.AnalysisOptions, *, name: str,
-                       voxel_size_um: tuple[float, float, float], histograms: ScanHistograms | None = None,
-                       region: Any = None, progress: Callable[[int, int], None] | None = None,
-                       cancel: Any = None):
+def classify_to_labels(
+    data: Any,
+    thresholds: Any,
+    options: pipeline.AnalysisOptions,
+    *,
+    name: str,
+    voxel_size_um: tuple[float, float, float],
+    histograms: ScanHistograms | None = None,
+    region: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Any = None,
+):
     """Classify a whole scan into labels in memory, or into a new label store when they do not fit (one rule).
 
     A cancelled or failed run leaves no half-written store behind.
     """
     if data.ndim == 2:
         return pipeline.classify_scan(data, thresholds, options)
-    out, store = pipeline.new_label_output(data.shape, voxel_size_um, options.memory_limit_bytes,
-                                           lambda: new_store_folder(name))
+    out, store = pipeline.new_label_output(
+        data.shape, voxel_size_um, options.memory_limit_bytes, lambda: new_store_folder(name)
+    )
     try:
-        return pipeline.classify_scan(data, thresholds, options, histograms=histograms,
-                                      voxel_size_um=voxel_size_um, out=out if store is not None else None,
-                                      progress=progress, cancel=cancel, region=region)
+        return pipeline.classify_scan(
+            data,
+            thresholds,
+            options,
+            histograms=histograms,
+            voxel_size_um=voxel_size_um,
+            out=out if store is not None else None,
+            progress=progress,
+            cancel=cancel,
+            region=region,
+        )
     except BaseException:
         if store is not None:
             shutil.rmtree(store.parent, ignore_errors=True)
@@ -345,8 +381,16 @@ def classify_to_labels(data: Any, thresholds: Any, options: pipeline.AnalysisOpt
 
 def labels_metadata(result: Any, scan_name: str, denoise: str, contrast: dict[str, Any] | None) -> dict[str, Any]:
     """Metadata of a scan's thresholded labels: thresholds, rules, carbon band and the scan's contrast record."""
-    meta = tagged({"thresholds": result.thresholds.to_dict(), "source_image": scan_name, "denoise": denoise,
-                   "partial_volume": bool(result.partial_volume)}, Role.LABELS, scan_name)
+    meta = tagged(
+        {
+            "thresholds": result.thresholds.to_dict(),
+            "source_image": scan_name,
+            "denoise": denoise,
+            "partial_volume": bool(result.partial_volume),
+        },
+        Role.LABELS,
+        scan_name,
+    )
     if result.carbon_band is not None:
         meta["carbon_band"] = asdict(result.carbon_band)
     if contrast is not None:  # the scan's one CNR travels with its labels (Results dock, reports)

@@ -32,7 +32,15 @@ def main() -> None:
         fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1, 2.2]})
         axes[0].imshow((np.clip((section - lo) / (hi - lo), 0, 1)) ** 0.45, cmap="gray", origin="lower", extent=extent)
         axes[0].set_title("CT cross-section")
-        axes[1].imshow(truth, cmap=class_cmap, vmin=0, vmax=len(CLASS_TABLE) - 1, origin="lower", extent=extent, interpolation="nearest")
+        axes[1].imshow(
+            truth,
+            cmap=class_cmap,
+            vmin=0,
+            vmax=len(CLASS_TABLE) - 1,
+            origin="lower",
+            extent=extent,
+            interpolation="nearest",
+        )
         axes[1].set_title("ground truth")
         for ax in axes[:2]:
             ax.set_xlabel("x (µm)")

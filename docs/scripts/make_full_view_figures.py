@@ -33,14 +33,20 @@ def main() -> None:
     rough = make_full_view_cell(spec, jig.with_(rings_per_cm=0.3, cupping=0.15), export="float32-quantized")
     scratch = Path(tempfile.mkdtemp())
     runs = {}
-    for name, cell, roi in (("whole volume", clean, "none"), ("cell region", clean, "auto"),
-                            ("rings + cupping, corrected", rough, "auto")):
-        res = analyze_scan(Volume(cell.image, (VOX,) * 3, name=name), AnalysisOptions(gas="xe", roi=roi), scratch,
-                           sensitivity=False)
+    for name, cell, roi in (
+        ("whole volume", clean, "none"),
+        ("cell region", clean, "auto"),
+        ("rings + cupping, corrected", rough, "auto"),
+    ):
+        res = analyze_scan(
+            Volume(cell.image, (VOX,) * 3, name=name), AnalysisOptions(gas="xe", roi=roi), scratch, sensitivity=False
+        )
         runs[name] = res
         m = res.measurements
-        print(f"{name}: layer {m.li_layer.mean_thickness_um:.1f} um (truth {cell.truth.li_layer_thickness_um:.1f}), "
-              f"verdict {m.verdict.verdict}")
+        print(
+            f"{name}: layer {m.li_layer.mean_thickness_um:.1f} um (truth {cell.truth.li_layer_thickness_um:.1f}), "
+            f"verdict {m.verdict.verdict}"
+        )
 
     # 1: the phantom
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
@@ -65,8 +71,16 @@ def main() -> None:
         cy, cx = circle["centre_yx"]
         ax.add_patch(Circle((cx, cy), circle["radius_vox"], fill=False, color="#e8c93a", lw=1.5))
         rc = region.recon
-        ax.add_patch(Circle((rc.centre_start[1], rc.centre_start[0]), rc.radius_vox - 1.5, fill=False,
-                            color="#3aa8e8", lw=1, ls="--"))
+        ax.add_patch(
+            Circle(
+                (rc.centre_start[1], rc.centre_start[0]),
+                rc.radius_vox - 1.5,
+                fill=False,
+                color="#3aa8e8",
+                lw=1,
+                ls="--",
+            )
+        )
         ax.set_title(f"plane {z}: bore centre ({cy:.1f}, {cx:.1f})")
         ax.axis("off")
     fig.suptitle("Cell region found: bore (yellow, a circle per end) and reconstruction circle (blue)")
@@ -79,8 +93,14 @@ def main() -> None:
     axes[0].imshow(rough.image[140], cmap="gray", vmin=40, vmax=80)
     axes[0].set_title("rings + cupping (SE plane)")
     for ax, name in zip(axes[1:], runs):
-        ax.imshow(np.asarray(runs[name].labels)[:, N // 2], cmap="tab10", vmin=0, vmax=9, aspect="auto",
-                  interpolation="nearest")
+        ax.imshow(
+            np.asarray(runs[name].labels)[:, N // 2],
+            cmap="tab10",
+            vmin=0,
+            vmax=9,
+            aspect="auto",
+            interpolation="nearest",
+        )
         m = runs[name].measurements
         ax.set_title(f"{name}\nlayer {m.li_layer.mean_thickness_um:.1f} µm, {m.verdict.verdict}")
     for ax in axes:

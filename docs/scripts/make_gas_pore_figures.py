@@ -31,13 +31,19 @@ VOX = 0.54
 def _label_rgb(labels: np.ndarray) -> np.ndarray:
     lut = np.zeros((256, 3))
     for c in CLASS_TABLE:
-        lut[c.code] = [int(c.colour[i: i + 2], 16) / 255.0 for i in (1, 3, 5)]
+        lut[c.code] = [int(c.colour[i : i + 2], 16) / 255.0 for i in (1, 3, 5)]
     return lut[labels]
 
 
 def gas_pores() -> None:
-    spec = paper_cell("process3", shape=(200, 96, 96), charge_minutes=4000 * 40 / 64.65, seed=4, se_porosity=0.035,
-                      se_pore_radius_um=(0.6, 1.4))
+    spec = paper_cell(
+        "process3",
+        shape=(200, 96, 96),
+        charge_minutes=4000 * 40 / 64.65,
+        seed=4,
+        se_porosity=0.035,
+        se_pore_radius_um=(0.6, 1.4),
+    )
     cell = make_synthetic_cell(spec)
     scan = Volume(cell.image, (VOX,) * 3, name="small pores")
     keep = pipeline.resolve_scan_gas_pores
@@ -52,13 +58,20 @@ def gas_pores() -> None:
     truth_void = cell.labels == VOID.code
     for name, res in (("without the pore step", before), ("with it", after)):
         m, lab = res.measurements, np.asarray(res.labels)
-        print(f"{name}: verdict {m.verdict.verdict}; Li in SE (SE + Li included) "
-              f"{100 * m.li_in_se_share_with_se_li:.1f} %; pore voxels labelled SE + Li "
-              f"{np.count_nonzero(lab[truth_void] == SE_LI.code)}, void {np.count_nonzero(lab[truth_void] == VOID.code)} "
-              f"of {np.count_nonzero(truth_void)}; all void voxels {np.count_nonzero(lab == VOID.code)}")
+        print(
+            f"{name}: verdict {m.verdict.verdict}; Li in SE (SE + Li included) "
+            f"{100 * m.li_in_se_share_with_se_li:.1f} %; pore voxels labelled SE + Li "
+            f"{np.count_nonzero(lab[truth_void] == SE_LI.code)}, void {np.count_nonzero(lab[truth_void] == VOID.code)} "
+            f"of {np.count_nonzero(truth_void)}; all void voxels {np.count_nonzero(lab == VOID.code)}"
+        )
     print("verdict:", after.measurements.verdict.reason)
-    print("gas pores:", {k: after.measurements.parameters["gas_pores"][k]
-                         for k in ("n_pores", "n_gas_core", "n_at_anode", "n_li_core", "ambiguous_um3")})
+    print(
+        "gas pores:",
+        {
+            k: after.measurements.parameters["gas_pores"][k]
+            for k in ("n_pores", "n_gas_core", "n_at_anode", "n_li_core", "ambiguous_um3")
+        },
+    )
     print(f"analyze {t_before:.2f} s without the step, {t_after:.2f} s with it (same run)")
     z = 170
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
@@ -89,11 +102,17 @@ def drift() -> None:
     rings_module._drift = keep
     rings = rings_module.estimate_rings(cell.image, centre_yx=region.recon.centre_start, region=region)
     rings_module._drift = orig
-    res = analyze_scan(Volume(cell.image, (VOX,) * 3, name="drift"), AnalysisOptions(gas="xe"),
-                       Path(tempfile.mkdtemp()), sensitivity=False)
+    res = analyze_scan(
+        Volume(cell.image, (VOX,) * 3, name="drift"),
+        AnalysisOptions(gas="xe"),
+        Path(tempfile.mkdtemp()),
+        sensitivity=False,
+    )
     m = res.measurements
-    print(f"drift: {rings.drift_grey:.2f} grey (true {0.15 * 61.0:.2f}); verdict {m.verdict.verdict}, "
-          f"layer {m.li_layer.mean_thickness_um:.1f} um (truth {cell.truth.li_layer_thickness_um:.1f})")
+    print(
+        f"drift: {rings.drift_grey:.2f} grey (true {0.15 * 61.0:.2f}); verdict {m.verdict.verdict}, "
+        f"layer {m.li_layer.mean_thickness_um:.1f} um (truth {cell.truth.li_layer_thickness_um:.1f})"
+    )
     lv, zz = seen["levels"] - seen["zero"], seen["planes"]
     g = 1.0 + rings.drift_per_plane * (np.arange(200) - rings.drift_ref_plane)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))

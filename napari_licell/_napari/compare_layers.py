@@ -25,8 +25,9 @@ def compare_cell_layers(name: str, cell: Any) -> list:
 
     title = short_title(name, cell.metadata)
     layers = []
-    for j, (data, kwargs, kind) in enumerate(synthetic_cell_layers(
-            cell, with_truth=getattr(cell, "labels", None) is not None)[:2]):
+    for j, (data, kwargs, kind) in enumerate(
+        synthetic_cell_layers(cell, with_truth=getattr(cell, "labels", None) is not None)[:2]
+    ):
         kwargs = dict(kwargs)
         kwargs["name"] = title if j == 0 else f"{title} labels"
         kwargs["metadata"] = tagged(dict(kwargs.get("metadata", {}), compare_cell=name), Role.COMPARE)
@@ -59,6 +60,9 @@ def study_cells_with_labels(entries: dict[str, Any], layers: Any) -> list:
         labels = next((layers[scan + s].data for s in LABEL_LAYER_SUFFIXES if scan + s in layers), None)
         if labels is None or image_layer.ndim != 3:
             continue
-        cells.append(ComparedCell(name, image_layer.data, labels, float(image_layer.scale[0]),
-                                  dict(entry.metadata), entry.voltage))
+        cells.append(
+            ComparedCell(
+                name, image_layer.data, labels, float(image_layer.scale[0]), dict(entry.metadata), entry.voltage
+            )
+        )
     return cells

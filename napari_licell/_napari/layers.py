@@ -57,8 +57,9 @@ def labels_layer_tuple(data, name: str, scale, metadata: dict[str, Any] | None =
     return (data, add_kwargs, "labels")
 
 
-def scan_layer_tuple(data, name: str, scale, metadata: dict[str, Any] | None = None, *,
-                     contrast_from: Any = None, **kwargs) -> LayerData:
+def scan_layer_tuple(
+    data, name: str, scale, metadata: dict[str, Any] | None = None, *, contrast_from: Any = None, **kwargs
+) -> LayerData:
     """A CT scan as an image layer: role "scan", grey colormap, contrast limits from the cell's interior.
 
     Parameters
@@ -84,8 +85,15 @@ def synthetic_cell_layers(cell, with_truth: bool = True) -> list[LayerData]:
         meta["faraday_thickness_um"] = cell.truth.faraday_thickness_um
     limits, gamma = display_contrast(np.asarray(cell.image[:: max(1, cell.image.shape[0] // 16)]))
     layers = [
-        image_layer_tuple(cell.image, cell.name, cell.scale, tagged(meta, Role.SCAN),
-                          contrast_limits=limits, colormap="gray", gamma=gamma)
+        image_layer_tuple(
+            cell.image,
+            cell.name,
+            cell.scale,
+            tagged(meta, Role.SCAN),
+            contrast_limits=limits,
+            colormap="gray",
+            gamma=gamma,
+        )
     ]
     if with_truth:
         truth_meta = tagged({"ground_truth": True, "cell": cell.name}, Role.TRUTH, scan=cell.name)
@@ -117,17 +125,32 @@ def timelapse_layers(timelapse, with_truth: bool = True) -> list[LayerData]:
     limits, gamma = display_contrast(np.asarray(timelapse.image[-1, :: max(1, timelapse.image.shape[1] // 16)]))
     layers = [
         image_layer_tuple(
-            timelapse.image, timelapse.name, scale, tagged(meta, Role.TIMELAPSE), units=units,
-            axis_labels=axis_labels, contrast_limits=limits, colormap="gray", gamma=gamma,
+            timelapse.image,
+            timelapse.name,
+            scale,
+            tagged(meta, Role.TIMELAPSE),
+            units=units,
+            axis_labels=axis_labels,
+            contrast_limits=limits,
+            colormap="gray",
+            gamma=gamma,
         )
     ]
     if with_truth:
-        truth_meta = tagged({"ground_truth": True, "cell": timelapse.name, "scan_times_min": meta["scan_times_min"]},
-                            Role.TRUTH, scan=timelapse.name)
+        truth_meta = tagged(
+            {"ground_truth": True, "cell": timelapse.name, "scan_times_min": meta["scan_times_min"]},
+            Role.TRUTH,
+            scan=timelapse.name,
+        )
         layers.append(
             labels_layer_tuple(
-                timelapse.labels, f"{timelapse.name} truth", scale, truth_meta, units=units,
-                axis_labels=axis_labels, visible=False,
+                timelapse.labels,
+                f"{timelapse.name} truth",
+                scale,
+                truth_meta,
+                units=units,
+                axis_labels=axis_labels,
+                visible=False,
             )
         )
     return layers

@@ -16,10 +16,18 @@ __all__ = ["paint_layer_tuples", "uncertainty_layer_tuple", "uncertainty_limits"
 def paint_layer_tuples(scan: Any, labels: Any, scribbles: Any) -> tuple[LayerData, LayerData]:
     """The ``"<scan> classes"`` (shown) and ``"<scan> scribbles"`` (hidden) labels layers over ``scan``."""
     scale, translate = tuple(scan.scale), tuple(scan.translate)
-    classes = labels_layer_tuple(labels, f"{scan.name} classes", scale, tagged({}, Role.CLASSES, scan.name),
-                                 translate=translate)
-    strokes = labels_layer_tuple(scribbles, f"{scan.name} scribbles", scale, tagged({}, Role.SCRIBBLES, scan.name),
-                                 translate=translate, opacity=0.9, visible=False)
+    classes = labels_layer_tuple(
+        labels, f"{scan.name} classes", scale, tagged({}, Role.CLASSES, scan.name), translate=translate
+    )
+    strokes = labels_layer_tuple(
+        scribbles,
+        f"{scan.name} scribbles",
+        scale,
+        tagged({}, Role.SCRIBBLES, scan.name),
+        translate=translate,
+        opacity=0.9,
+        visible=False,
+    )
     return classes, strokes
 
 
@@ -31,6 +39,14 @@ def uncertainty_limits(n_classes: int) -> tuple[float, float]:
 def uncertainty_layer_tuple(data: Any, scan: Any, n_classes: int) -> LayerData:
     """The hidden ``"<scan> uncertainty"`` image layer (magma, additive) over ``scan``."""
     meta = tagged({"definition": "1 - max class probability"}, Role.UNCERTAINTY, scan.name)
-    return image_layer_tuple(data, f"{scan.name} uncertainty", scan.scale, meta, translate=tuple(scan.translate),
-                             colormap="magma", contrast_limits=uncertainty_limits(n_classes), blending="additive",
-                             visible=False)
+    return image_layer_tuple(
+        data,
+        f"{scan.name} uncertainty",
+        scan.scale,
+        meta,
+        translate=tuple(scan.translate),
+        colormap="magma",
+        contrast_limits=uncertainty_limits(n_classes),
+        blending="additive",
+        visible=False,
+    )

@@ -61,8 +61,9 @@ def starting_ellipses(region: Any) -> list[np.ndarray]:
     else:
         cy, cx, r = (ny - 1) / 2.0, (nx - 1) / 2.0, 0.3 * min(ny, nx)
     corners = [(cy - r, cx - r), (cy - r, cx + r), (cy + r, cx + r), (cy + r, cx - r)]
-    return [np.array([_to_array_axes(plane, y, x, axis) for y, x in corners], dtype=float)
-            for plane in (0, n_planes - 1)]
+    return [
+        np.array([_to_array_axes(plane, y, x, axis) for y, x in corners], dtype=float) for plane in (0, n_planes - 1)
+    ]
 
 
 def region_from_ellipses(region: Any, ellipses: list[np.ndarray], source: str = "") -> Any:
@@ -91,14 +92,20 @@ def region_from_ellipses(region: Any, ellipses: list[np.ndarray], source: str = 
             continue
         planes = corners[:, axis]
         if np.ptp(planes) > 0.5:
-            raise LiCellInputError(source or None, "a region circle is not drawn in one plane across the stack",
-                                   "draw each circle in a slice across the stack axis")
+            raise LiCellInputError(
+                source or None,
+                "a region circle is not drawn in one plane across the stack",
+                "draw each circle in a slice across the stack axis",
+            )
         yx = np.delete(corners, axis, axis=1)
         sides = np.linalg.norm(np.diff(np.vstack([yx, yx[:1]]), axis=0), axis=1)
         found.append((float(planes.mean()), yx.mean(axis=0), float(sides.mean() / 2)))
     if not found:
-        raise LiCellInputError(source or None, "no circle to take the cell region from",
-                               "keep at least one circle in the region circles layer")
+        raise LiCellInputError(
+            source or None,
+            "no circle to take the cell region from",
+            "keep at least one circle in the region circles layer",
+        )
     found.sort(key=lambda f: f[0])
     (p0, c0, _), (p1, c1, _) = found[0], found[-1]
     slope = (c1 - c0) / (p1 - p0) if p1 - p0 >= 1 else np.zeros(2)

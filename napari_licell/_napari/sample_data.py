@@ -5,13 +5,7 @@ from __future__ import annotations
 from ..phantoms.demo_study import load_demo_cell
 from .layers import synthetic_cell_layers
 
-__all__ = [
-    "sample_none",
-    "sample_process1",
-    "sample_process2",
-    "sample_process3",
-    "sample_dummy_pair",
-]
+__all__ = ["sample_none", "sample_process1", "sample_process2", "sample_process3", "sample_dummy_pair"]
 
 
 def _cell(name: str) -> list[tuple]:

@@ -20,14 +20,18 @@ def scan_layers(scan: OpenedScan, study_path: str | None = None) -> list[LayerDa
         meta["study"] = str(study_path)
     extra = {"multiscale": True} if isinstance(data, list) else {}
     if scan.is_labels:
-        layers = [labels_layer_tuple(data, scan.name, volume.voxel_size_um, tagged(meta, Role.LABELS, scan.name),
-                                     **extra)]
+        layers = [
+            labels_layer_tuple(data, scan.name, volume.voxel_size_um, tagged(meta, Role.LABELS, scan.name), **extra)
+        ]
     else:
         layers = [scan_layer_tuple(data, scan.name, volume.voxel_size_um, meta, contrast_from=volume.data, **extra)]
     if scan.labels is not None:
         meta_labels = tagged({"cell": meta.get("cell"), "source": str(scan.labels.source)}, Role.LABELS, scan.name)
-        layers.append(labels_layer_tuple(scan.labels.data, f"{scan.name} labels", volume.voxel_size_um, meta_labels,
-                                         visible=False))
+        layers.append(
+            labels_layer_tuple(
+                scan.labels.data, f"{scan.name} labels", volume.voxel_size_um, meta_labels, visible=False
+            )
+        )
     return layers
 
 

@@ -34,5 +34,7 @@ def _read_study(path: str | list[str]) -> list[tuple]:
         layers.extend(cell_layers(opened, study_path=str(path)))
         problems.extend(opened.problems)
     if not layers:
-        raise LiCellInputError(path, "no scan of the study could be opened", "; ".join(problems) or "the study lists no scans")
+        raise LiCellInputError(
+            path, "no scan of the study could be opened", "; ".join(problems) or "the study lists no scans"
+        )
     return layers

@@ -15,8 +15,18 @@ from ..threshold_session import ScanRef
 from ..segmentation.preview import preview_section
 from .layers import LayerData, labels_layer_tuple
 
-__all__ = ["SectionPreview", "scan_data", "scan_ref", "section_index", "preview_layer_tuple", "update_preview", "section_translate", "region_layer_tuple",
-           "region_note", "REGION_RGBA"]
+__all__ = [
+    "SectionPreview",
+    "scan_data",
+    "scan_ref",
+    "section_index",
+    "preview_layer_tuple",
+    "update_preview",
+    "section_translate",
+    "region_layer_tuple",
+    "region_note",
+    "REGION_RGBA",
+]
 
 #: Outline colour of the cell region (not a class colour: the region is where classes are counted).
 REGION_RGBA = (0.35, 0.85, 1.0, 1.0)
@@ -41,8 +51,10 @@ def section_index(dims: Any, layer: Any) -> tuple | None:
     displayed = {d - offset for d in dims.displayed if d - offset >= 0}
     pos = layer.world_to_data(dims.point)
     shape = scan_data(layer).shape
-    return tuple(slice(None) if ax in displayed else int(np.clip(np.round(pos[ax]), 0, shape[ax] - 1))
-                 for ax in range(layer.ndim))
+    return tuple(
+        slice(None) if ax in displayed else int(np.clip(np.round(pos[ax]), 0, shape[ax] - 1))
+        for ax in range(layer.ndim)
+    )
 
 
 def section_translate(layer: Any, idx: tuple) -> tuple[float, ...]:
@@ -57,12 +69,14 @@ def section_translate(layer: Any, idx: tuple) -> tuple[float, ...]:
 def preview_layer_tuple(data: Any, layer: Any, idx: tuple, thresholds: Any) -> LayerData:
     """The ``"<scan> preview"`` labels layer: section ``idx`` of ``layer`` classified by ``thresholds``."""
     meta = tagged({"preview_of": layer.name, "thresholds": thresholds.to_dict()}, Role.PREVIEW, layer.name)
-    return labels_layer_tuple(data, f"{layer.name} preview", layer.scale, meta,
-                              translate=section_translate(layer, idx), opacity=0.5)
+    return labels_layer_tuple(
+        data, f"{layer.name} preview", layer.scale, meta, translate=section_translate(layer, idx), opacity=0.5
+    )
 
 
-def update_preview(dims: Any, layer: Any, thresholds: Any, histogram: Any, existing: Any,
-                   region: Any = None) -> LayerData | None:
+def update_preview(
+    dims: Any, layer: Any, thresholds: Any, histogram: Any, existing: Any, region: Any = None
+) -> LayerData | None:
     """Classify the section of ``layer`` the ``dims`` show into the preview layer.
 
     Outside the cell ``region`` (when given) the preview is left empty, as Apply leaves the labels.
@@ -140,19 +154,33 @@ def region_layer_tuple(region: Any, layer: Any) -> LayerData | None:
     from ..classes import LABEL_DTYPE
 
     mask = da.from_array(region, chunks=(max(1, min(16, region.shape[0])), *region.shape[1:]), asarray=True)
-    meta = tagged({"definition": "inside the bore of the PEEK tube and the reconstruction circle",
-                   "region": region.to_dict()}, Role.REGION, layer.name)
+    meta = tagged(
+        {"definition": "inside the bore of the PEEK tube and the reconstruction circle", "region": region.to_dict()},
+        Role.REGION,
+        layer.name,
+    )
     outline = DirectLabelColormap(color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: REGION_RGBA})
-    return labels_layer_tuple(mask.astype(LABEL_DTYPE), f"{layer.name} cell region", layer.scale[-3:], meta,
-                              colormap=outline, translate=tuple(layer.translate)[-3:], opacity=0.8,
-                              units=tuple(str(u) for u in layer.units)[-3:])  # the scan's own units
+    return labels_layer_tuple(
+        mask.astype(LABEL_DTYPE),
+        f"{layer.name} cell region",
+        layer.scale[-3:],
+        meta,
+        colormap=outline,
+        translate=tuple(layer.translate)[-3:],
+        opacity=0.8,
+        units=tuple(str(u) for u in layer.units)[-3:],
+    )  # the scan's own units
 
 
 def region_note(region: Any, layer_name: str) -> str:
     """What the user is told when a scan's cell region was found."""
     if region.bore is None:
-        return (f"{layer_name}: no PEEK bore found, only the reconstruction circle (outlined in “{layer_name} cell "
-                "region”): the no-data area is left out, but if the jig is in view it is counted as cell. Place the "
-                "bore by hand in the Cell region tab (Move circles), or load a region file.")
-    return (f"{layer_name}: cell region found (the bore of the PEEK tube, outlined in “{layer_name} cell region”); "
-            "the jig and the no-data area outside it are left out of every number.")
+        return (
+            f"{layer_name}: no PEEK bore found, only the reconstruction circle (outlined in “{layer_name} cell "
+            "region”): the no-data area is left out, but if the jig is in view it is counted as cell. Place the "
+            "bore by hand in the Cell region tab (Move circles), or load a region file."
+        )
+    return (
+        f"{layer_name}: cell region found (the bore of the PEEK tube, outlined in “{layer_name} cell region”); "
+        "the jig and the no-data area outside it are left out of every number."
+    )

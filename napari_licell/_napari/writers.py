@@ -111,4 +111,3 @@ def write_labels(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
     else:
         write_labels_tiff(path, array, voxel, metadata=extra)
     return [path]
-

@@ -55,6 +55,4 @@ class AttenuationDock(JoinsLicellTabs, ThemedFigureWidget):
         li = next(r.mu_per_cm for r in rows if r.label == "Li metal")
         xe = next(r.mu_per_cm for r in rows if r.label.startswith("Xe "))
         ar = next(r.mu_per_cm for r in rows if r.label.startswith("Ar "))
-        self.summary.setText(
-            f"Li {li:.3f} /cm; Xe gas {xe:.3f} /cm ({xe / li:.1f}x Li); Ar gas {ar:.3f} /cm"
-        )
+        self.summary.setText(f"Li {li:.3f} /cm; Xe gas {xe:.3f} /cm ({xe / li:.1f}x Li); Ar gas {ar:.3f} /cm")

@@ -18,8 +18,14 @@ from ..cell_edits import CellEdits
 __all__ = ["CellMetadataForm", "build_cell_edits_form"]
 
 #: Attribute of :class:`CellMetadataForm` holding each field's Qt widget.
-_ATTRIBUTES = {"voxel_size_um": "voxel_size", "gas": "gas", "gas_pressure_atm": "gas_pressure",
-               "process": "process", "current_density_ma_cm2": "current_density", "charge_minutes": "charge_minutes"}
+_ATTRIBUTES = {
+    "voxel_size_um": "voxel_size",
+    "gas": "gas",
+    "gas_pressure_atm": "gas_pressure",
+    "process": "process",
+    "current_density_ma_cm2": "current_density",
+    "charge_minutes": "charge_minutes",
+}
 
 
 def build_cell_edits_form() -> Container:
@@ -31,8 +37,14 @@ def build_cell_edits_form() -> Container:
             widget = ComboBox(name=f.name, label=spec.label, choices=list(spec.choices), value="unknown")
             widget.native.setEditable(spec.editable)
         else:
-            widget = FloatSpinBox(name=f.name, label=spec.label, min=spec.minimum, max=spec.maximum,
-                                  step=10.0 ** -spec.decimals, value=spec.minimum)
+            widget = FloatSpinBox(
+                name=f.name,
+                label=spec.label,
+                min=spec.minimum,
+                max=spec.maximum,
+                step=10.0**-spec.decimals,
+                value=spec.minimum,
+            )
             widget.native.setDecimals(spec.decimals)
             widget.native.setSuffix(f" {spec.unit}")
             widget.native.setSpecialValueText("unknown")  # the minimum shows as "unknown"

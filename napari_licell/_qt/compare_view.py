@@ -35,8 +35,12 @@ from .widget_utils import quietly
 __all__ = ["CompareView", "ProcessStatsFigure", "TABLE_COLUMNS"]
 
 #: How the table's "source" values read in a sentence.
-_SOURCE_WORDS = {"measured": "measured from each cell's labels", "ground truth": "from the demo cells' ground truth",
-                 "measurement failed": "some cells could not be measured"}
+_SOURCE_WORDS = {
+    "measured": "measured from each cell's labels",
+    "ground truth": "from the demo cells' ground truth",
+    "measurement failed": "some cells could not be measured",
+}
+
 
 class CompareView(LicellDock):
     """All cells of a study side by side (napari grid mode), their key numbers, statistics and a figure export.
@@ -129,8 +133,12 @@ class CompareView(LicellDock):
         cells = list(cells)
         self._show_cells(cells, key_numbers_table(cells, _reporting(measure)), measure)
 
-    def set_cells_in_background(self, cells: Sequence[Any] | Callable[[], Sequence[Any]], measure: Callable[[Any], dict] | None = None,
-                                then: Callable[[], None] | None = None):
+    def set_cells_in_background(
+        self,
+        cells: Sequence[Any] | Callable[[], Sequence[Any]],
+        measure: Callable[[Any], dict] | None = None,
+        then: Callable[[], None] | None = None,
+    ):
         """:meth:`set_cells` with the measuring in a worker (progress per cell, Cancel); returns the worker.
 
         ``then`` runs in the GUI thread after the cells are shown (not when cancelled or failed).
@@ -152,17 +160,20 @@ class CompareView(LicellDock):
 
             return todo, key_numbers_table(todo, one)
 
-        return self.start_task(work, label="Measuring the cells…",
-                               on_done=lambda result: self._show_cells_in_steps(*result, measure, then))
+        return self.start_task(
+            work, label="Measuring the cells…", on_done=lambda result: self._show_cells_in_steps(*result, measure, then)
+        )
 
-    def _show_cells(self, cells: list[Any], table, measure: Callable[[Any], dict],
-                    then: Callable[[], None] | None = None) -> None:
+    def _show_cells(
+        self, cells: list[Any], table, measure: Callable[[Any], dict], then: Callable[[], None] | None = None
+    ) -> None:
         """Add the measured cells' layers, fill the list and the table, and switch to side by side."""
         for _ in self._show_cells_in_steps(cells, table, measure, then):
             pass
 
-    def _show_cells_in_steps(self, cells: list[Any], table, measure: Callable[[Any], dict],
-                             then: Callable[[], None] | None = None) -> Iterator[None]:
+    def _show_cells_in_steps(
+        self, cells: list[Any], table, measure: Callable[[Any], dict], then: Callable[[], None] | None = None
+    ) -> Iterator[None]:
         """:meth:`_show_cells` one layer per step (the dock base runs a step per event-loop turn)."""
         self.measure = measure
         self.cells = {str(c.name): c for c in cells}
@@ -357,8 +368,9 @@ class CompareView(LicellDock):
     def _export_dialog(self) -> None:
         from napari.utils.notifications import show_error, show_info
 
-        path, _ = QFileDialog.getSaveFileName(self, "Export comparison figure", "comparison.png",
-                                              "PNG image (*.png);;SVG vector image (*.svg)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export comparison figure", "comparison.png", "PNG image (*.png);;SVG vector image (*.svg)"
+        )
         if not path:
             return
         try:

@@ -110,9 +110,16 @@ class ProcessStatsFigure(ThemedFigureWidget):
             positions = np.arange(1, len(labels) + 1)
             filled = [(p, d) for p, d in zip(positions, data) if d.size]
             if filled:
-                ax.boxplot([d for _, d in filled], positions=[p for p, _ in filled], widths=0.5,
-                           medianprops={"color": text}, boxprops={"color": text}, whiskerprops={"color": text},
-                           capprops={"color": text}, flierprops={"markeredgecolor": text})
+                ax.boxplot(
+                    [d for _, d in filled],
+                    positions=[p for p, _ in filled],
+                    widths=0.5,
+                    medianprops={"color": text},
+                    boxprops={"color": text},
+                    whiskerprops={"color": text},
+                    capprops={"color": text},
+                    flierprops={"markeredgecolor": text},
+                )
             rng = np.random.default_rng(0)
             for p, d, name in zip(positions, data, labels):
                 jitter = rng.uniform(-0.12, 0.12, d.size) if d.size > 1 else np.zeros(d.size)
@@ -120,5 +127,9 @@ class ProcessStatsFigure(ThemedFigureWidget):
             ax.set_xticks(positions, [name.replace("process", "P") for name in labels])
         if self.table is not None and len(self.table):
             counts = self.table.groupby("process").size()
-            note = "one cell per process" if counts.max() == 1 else f"{int(counts.min())}–{int(counts.max())} cells per process"
+            note = (
+                "one cell per process"
+                if counts.max() == 1
+                else f"{int(counts.min())}–{int(counts.max())} cells per process"
+            )
             self.figure.suptitle(f"Per bonding process ({note})", fontsize=8, color=text)

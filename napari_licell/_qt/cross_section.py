@@ -72,8 +72,10 @@ def show_stack_cross_section(viewer, stack_axis: int = 0) -> str | None:
             continue
         cost = cross_section_read_bytes(layer.data, others[0])
         if cost > CROSS_SECTION_READ_LIMIT:
-            return (f"{layer.name}: a side view would read {cost / 2**30:.1f} GB per section from its file "
-                    "(stored in whole planes), so the planes across the stack axis are shown")
+            return (
+                f"{layer.name}: a side view would read {cost / 2**30:.1f} GB per section from its file "
+                "(stored in whole planes), so the planes across the stack axis are shown"
+            )
     # the slider runs over the first remaining axis; shown: stack axis (rows) and the last axis
     viewer.dims.order = tuple(others[:-1]) + (stack_axis, others[-1])
     try:

@@ -112,7 +112,6 @@ class LicellDock(JoinsLicellTabs, QWidget):
     :meth:`on_layers_changed`.
     """
 
-
     def __init__(self, napari_viewer, parent=None, *, scroll: bool = True):
         super().__init__(parent)
         self.viewer = real_viewer(napari_viewer)
@@ -276,8 +275,14 @@ class LicellDock(JoinsLicellTabs, QWidget):
     def busy(self) -> bool:
         return self.worker is not None
 
-    def start_task(self, work: Callable, *, label: str, on_done: Callable[[Any], None],
-                   on_cancelled: Callable[[], None] | None = None):
+    def start_task(
+        self,
+        work: Callable,
+        *,
+        label: str,
+        on_done: Callable[[Any], None],
+        on_cancelled: Callable[[], None] | None = None,
+    ):
         """Run ``work(progress, cancel)`` in a worker thread with progress bar and Cancel.
 
         Parameters

@@ -77,8 +77,7 @@ class HistogramPlot(ThemedFigureWidget):
             a = int(max(0, np.floor(h.index(x0))))
             b = int(min(h.n_bins, np.ceil(h.index(x1)) + 1))
             greys, share = display_bins(h.greys[a:b], h.counts[a:b], max(h.n_voxels, 1) * h.bin_width)
-            ax.plot(greys, np.where(share > 0, share, np.nan), lw=0.8,
-                    color=text if k == 0 else "#f0a030", label=name)
+            ax.plot(greys, np.where(share > 0, share, np.nan), lw=0.8, color=text if k == 0 else "#f0a030", label=name)
         ax.set_yscale("log")
         ax.set_xlim(x0, x1)
         ax.set_xlabel("grey value", fontsize=7)

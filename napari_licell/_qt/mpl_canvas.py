@@ -83,7 +83,13 @@ class BackgroundAggCanvas(FigureCanvasQTAgg):
 
     def _start_render(self) -> None:
         self._queued = False
-        if self._future is not None or self.figure is None or not hasattr(self, "_relay") or self.width() <= 0 or self.height() <= 0:
+        if (
+            self._future is not None
+            or self.figure is None
+            or not hasattr(self, "_relay")
+            or self.width() <= 0
+            or self.height() <= 0
+        ):
             return
         self._serial += 1
         serial, relay = self._serial, self._relay

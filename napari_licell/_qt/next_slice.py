@@ -45,7 +45,9 @@ def go_to_next_best_slice(dock: Any):
             return
         viewer = dock.viewer
         viewer.dims.set_current_step(axis + viewer.dims.ndim - uncertainty.ndim, suggestion.index)
-        dock.show_status(f"Slice {suggestion.index} (axis {axis}) holds {100 * suggestion.share:.0f} % of the "
-                         "uncertainty left: paint a stroke of each class you see there, then Train & predict again.")
+        dock.show_status(
+            f"Slice {suggestion.index} (axis {axis}) holds {100 * suggestion.share:.0f} % of the "
+            "uncertainty left: paint a stroke of each class you see there, then Train & predict again."
+        )
 
     return dock.start_task(work, label="Finding the slice where a stroke helps most…", on_done=show)

@@ -39,8 +39,14 @@ class PaintBinding:
         Told when voxels were put back.
     """
 
-    def __init__(self, result, scribbles, session: PaintSession, on_class_key: Callable[[int], None],
-                 on_message: Callable[[str], None]):
+    def __init__(
+        self,
+        result,
+        scribbles,
+        session: PaintSession,
+        on_class_key: Callable[[int], None],
+        on_message: Callable[[str], None],
+    ):
         self.result, self.scribbles, self.session = result, scribbles, session
         self.on_message = on_message
         self.internal_write = False
@@ -98,8 +104,8 @@ class PaintBinding:
         try:
             n = int(index[0].size)
             for start in range(0, n, chunk_voxels):
-                part = tuple(axis[start:start + chunk_voxels] for axis in index)
-                layer.data_setitem(part, values[start:start + chunk_voxels], refresh=False)
+                part = tuple(axis[start : start + chunk_voxels] for axis in index)
+                layer.data_setitem(part, values[start : start + chunk_voxels], refresh=False)
                 yield
         finally:
             try:

@@ -23,15 +23,40 @@ class PaintControls:
     Attributes named in :attr:`CONTROLS` are the widgets the dock keeps.
     """
 
-    CONTROLS = ("restore_box", "restore_label", "restore_button", "discard_button", "image_combo", "source_combo",
-                "new_button", "palette", "palette_group", "palette_buttons", "brush", "brush_um", "brush_px_label",
-                "preserve_check", "target_combo", "band_check", "band_from", "band_to", "interpolate_button",
-                "train_button", "next_slice_button", "save_model_button", "load_model_button", "autosave_spin")
+    CONTROLS = (
+        "restore_box",
+        "restore_label",
+        "restore_button",
+        "discard_button",
+        "image_combo",
+        "source_combo",
+        "new_button",
+        "palette",
+        "palette_group",
+        "palette_buttons",
+        "brush",
+        "brush_um",
+        "brush_px_label",
+        "preserve_check",
+        "target_combo",
+        "band_check",
+        "band_from",
+        "band_to",
+        "interpolate_button",
+        "train_button",
+        "next_slice_button",
+        "save_model_button",
+        "load_model_button",
+        "autosave_spin",
+    )
 
     def __init__(self, layout, task_bar, on_class, autosave_seconds: int):
         self.restore_box = RestoreBox()
         self.restore_label, self.restore_button, self.discard_button = (
-            self.restore_box.label, self.restore_box.restore_button, self.restore_box.discard_button)
+            self.restore_box.label,
+            self.restore_box.restore_button,
+            self.restore_box.discard_button,
+        )
         layout.addWidget(self.restore_box)
         form = QFormLayout()
         self.image_combo = QComboBox()

@@ -60,8 +60,9 @@ class PaintDock(LicellDock):
     # ------------------------------------------------------------------ widgets
     def _init_widgets(self, autosave_seconds: int) -> None:
         layout = self.body_layout
-        controls = PaintControls(layout, self.task_bar, lambda code: self.guarded(self.select_class, code),
-                                 autosave_seconds)
+        controls = PaintControls(
+            layout, self.task_bar, lambda code: self.guarded(self.select_class, code), autosave_seconds
+        )
         for name in PaintControls.CONTROLS:
             setattr(self, name, getattr(controls, name))
         self.brush_link = BrushLink(self.palette, self.brush)
@@ -71,8 +72,12 @@ class PaintDock(LicellDock):
         self.new_button.clicked.connect(lambda: self.guarded(self.new_labels))
         self.brush_um.valueChanged.connect(self._apply_brush_size)
         self.preserve_check.toggled.connect(self.brush_link.apply_preserve)
-        for signal in (self.target_combo.currentIndexChanged, self.band_check.toggled,
-                       self.band_from.valueChanged, self.band_to.valueChanged):
+        for signal in (
+            self.target_combo.currentIndexChanged,
+            self.band_check.toggled,
+            self.band_from.valueChanged,
+            self.band_to.valueChanged,
+        ):
             signal.connect(self._apply_rules)
         self.interpolate_button.clicked.connect(lambda: self.guarded(self.interpolate))
         self.train_button.clicked.connect(lambda: self.guarded(self.train_and_predict))
@@ -91,8 +96,11 @@ class PaintDock(LicellDock):
 
     def _update_enabled(self) -> None:
         has, busy = self.result_layer is not None, self.busy
-        for w, ok in ((self.interpolate_button, has), (self.train_button, has),
-                      (self.next_slice_button, self.has_layer(self.uncertainty_layer))):
+        for w, ok in (
+            (self.interpolate_button, has),
+            (self.train_button, has),
+            (self.next_slice_button, self.has_layer(self.uncertainty_layer)),
+        ):
             w.setEnabled(ok and not busy)
         self.new_button.setEnabled(self.image_layer is not None and not busy)
         self.save_model_button.setEnabled(self.classifier is not None and self.classifier.is_trained)
@@ -112,8 +120,11 @@ class PaintDock(LicellDock):
                 setattr(self, attr, None)
         own = [l for l in (self.result_layer, self.scribble_layer, self.uncertainty_layer) if l is not None]
         refill_combo(self.image_combo, [l.name for l in self.viewer.layers if is_ct_scan(l, allow_2d=False)])
-        refill_combo(self.source_combo, ["(empty)"] + [l.name for l in self.viewer.layers
-                                                      if isinstance(l, Labels) and not any(l is o for o in own)])
+        refill_combo(
+            self.source_combo,
+            ["(empty)"]
+            + [l.name for l in self.viewer.layers if isinstance(l, Labels) and not any(l is o for o in own)],
+        )
         if self.image_layer is None and self.image_combo.count():
             active = self.viewer.layers.selection.active  # the cell on show, not the first in the list
             scan = scan_of(active) if active is not None else None
@@ -130,8 +141,9 @@ class PaintDock(LicellDock):
             self.autosave_now()
         self.image_layer = layer
         self.store.follow_scan(getattr(getattr(layer, "source", None), "path", None) or layer.metadata.get("source"))
-        self.brush.set_band_range(float(layer.translate[-3]),
-                                  float(layer.translate[-3]) + float(layer.scale[-3]) * (layer.data.shape[-3] - 1))
+        self.brush.set_band_range(
+            float(layer.translate[-3]), float(layer.translate[-3]) + float(layer.scale[-3]) * (layer.data.shape[-3] - 1)
+        )
         self._follow_own_layers()
         self.check_recoverable()
         self._update_enabled()
@@ -165,16 +177,16 @@ class PaintDock(LicellDock):
         result.mode = "paint"
         self.viewer.layers.selection.active = result
         self.on_layers_changed()
-        self.show_status(f"Paint a few strokes of each phase on “{result.name}” (keys 1–6 pick the class), "
-                         "then Train & predict.")
+        self.show_status(
+            f"Paint a few strokes of each phase on “{result.name}” (keys 1–6 pick the class), then Train & predict."
+        )
 
     def _bind(self, result, scrib) -> None:
         """Make ``result`` and ``scrib`` the dock's classes and scribbles layers (edit rules, palette, undo)."""
         self._release_binding()
         self.result_layer, self.scribble_layer = result, scrib
         self.session = PaintSession(scrib.data)
-        self.binding = PaintBinding(result, scrib, self.session, lambda code: self.select_class(code),
-                                    self.show_status)
+        self.binding = PaintBinding(result, scrib, self.session, lambda code: self.select_class(code), self.show_status)
         self.brush_link.bind(result, scrib, self.link)
         self._apply_rules()
 
@@ -243,8 +255,10 @@ class PaintDock(LicellDock):
         """Restrict edits to stack-axis positions ``z_from_um..z_to_um`` (world µm); None switches it off."""
         self.brush.set_depth_band(z_from_um, z_to_um)
 
-    pending_reverts = property(lambda self: self.binding.pending_reverts if self.binding is not None else 0,
-                               doc="Edits waiting to be put back (programmatic edits are reverted from the event loop).")
+    pending_reverts = property(
+        lambda self: self.binding.pending_reverts if self.binding is not None else 0,
+        doc="Edits waiting to be put back (programmatic edits are reverted from the event loop).",
+    )
 
     def apply_pending_edits(self, only_written: bool = False) -> None:
         """Put back voxels an edit may not change (as the event loop does after programmatic edits)."""
@@ -262,8 +276,11 @@ class PaintDock(LicellDock):
         if n:
             self.result_layer.data_setitem(idx, code)
         name = class_by_code(code).name
-        self.show_status(f"Interpolated {name} into {n} voxels." if n else
-                         f"Paint {name} on two slices with unpainted slices between them first.")
+        self.show_status(
+            f"Interpolated {name} into {n} voxels."
+            if n
+            else f"Paint {name} on two slices with unpainted slices between them first."
+        )
         return n
 
     # ------------------------------------------------------------------ training
@@ -285,15 +302,22 @@ class PaintDock(LicellDock):
             labels = np.zeros(image.shape, dtype=LABEL_DTYPE)
             uncertainty = np.zeros(image.shape, dtype=np.float16)
             t0 = time.perf_counter()
-            clf.predict(image, labels_out=labels, uncertainty_out=uncertainty, scribbles=scribbles,
-                        progress=progress, cancel=cancel.is_set)
+            clf.predict(
+                image,
+                labels_out=labels,
+                uncertainty_out=uncertainty,
+                scribbles=scribbles,
+                progress=progress,
+                cancel=cancel.is_set,
+            )
             seconds = time.perf_counter() - t0
             changed = np.nonzero(before != labels)
             # float16 textures are not portable across GL drivers; converted here, not on the GUI thread
             return clf, labels, uncertainty.astype(np.float32), seconds, changed, labels[changed]
 
-        return self.start_task(work, label="Training and predicting…" if retrain else "Predicting…",
-                               on_done=self._on_prediction)
+        return self.start_task(
+            work, label="Training and predicting…" if retrain else "Predicting…", on_done=self._on_prediction
+        )
 
     def _on_prediction(self, value):
         """Write the prediction in chunks between event-loop turns (a generator: the task ends after it)."""
@@ -307,7 +331,8 @@ class PaintDock(LicellDock):
         mvox = labels.size / 1e6
         self.show_status(
             f"Predicted {labels.size:,} voxels in {seconds:.1f} s ({seconds / max(mvox, 1e-9):.2f} s per million); "
-            f"{changed[0].size:,} changed. Hand strokes were kept; Ctrl+Z on the classes layer undoes the prediction.")
+            f"{changed[0].size:,} changed. Hand strokes were kept; Ctrl+Z on the classes layer undoes the prediction."
+        )
         self._update_enabled()
 
     def _show_uncertainty(self, uncertainty: np.ndarray, n_classes: int) -> None:
@@ -358,9 +383,13 @@ class PaintDock(LicellDock):
         if self.result_layer is None or self.autosave_folder is None:
             return None
         try:
-            path = self.store.write(self.result_layer.name, self.result_layer.data,
-                                    getattr(self.scribble_layer, "data", None), getattr(self.image_layer, "name", None),
-                                    self.result_layer.scale)
+            path = self.store.write(
+                self.result_layer.name,
+                self.result_layer.data,
+                getattr(self.scribble_layer, "data", None),
+                getattr(self.image_layer, "name", None),
+                self.result_layer.scale,
+            )
         except OSError as exc:
             self.show_status(f"Autosave failed: {exc}")
             return None
@@ -372,8 +401,11 @@ class PaintDock(LicellDock):
     autosave_folder = property(lambda self: self.store.folder, doc="Where the scan's painting is autosaved.")
     recoverable = property(lambda self: self.store.recoverable, doc="Autosaves of the scan on offer.")
 
-    last_autosave = property(lambda self: self.store.last, lambda self, path: setattr(self.store, "last", path),
-                             doc="The last autosave written.")
+    last_autosave = property(
+        lambda self: self.store.last,
+        lambda self, path: setattr(self.store, "last", path),
+        doc="The last autosave written.",
+    )
 
     def check_recoverable(self) -> list:
         """Look for autosaves of this scan newer than its last explicit save and offer them."""

@@ -29,7 +29,7 @@ _ANY = -1
 
 
 class RestoreBox(QGroupBox):
-    """"Unsaved work found": Restore / Discard of a label autosave (hidden when there is none)."""
+    """ "Unsaved work found": Restore / Discard of a label autosave (hidden when there is none)."""
 
     def __init__(self, parent=None):
         super().__init__("Unsaved work found", parent)
@@ -123,7 +123,8 @@ class BrushBox(QGroupBox):
         form.addRow(row)
         self.interpolate_button = QPushButton("Interpolate between painted slices")
         self.interpolate_button.setToolTip(
-            "Fill the slices between two slices painted with the selected class by shape interpolation")
+            "Fill the slices between two slices painted with the selected class by shape interpolation"
+        )
         form.addRow(self.interpolate_button)
 
     def rules(self) -> EditRules:

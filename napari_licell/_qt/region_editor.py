@@ -50,8 +50,10 @@ def describe_region(region: Any, scale_um: tuple, edited: bool) -> str:
         return f"Inside the reconstruction circle ({share}); no PEEK bore in view."
     axis = circles[0]["axis"]
     yx_scale = [float(s) for i, s in enumerate(scale_um[-3:]) if i != axis]
-    ends = "; ".join(f"plane {c['plane']}: centre ({c['centre_yx'][0] * yx_scale[0]:.0f}, "
-                     f"{c['centre_yx'][1] * yx_scale[1]:.0f}) µm" for c in circles)
+    ends = "; ".join(
+        f"plane {c['plane']}: centre ({c['centre_yx'][0] * yx_scale[0]:.0f}, {c['centre_yx'][1] * yx_scale[1]:.0f}) µm"
+        for c in circles
+    )
     how = "corrected by hand (autosaved beside the scan)" if edited else "found in the scan"
     return f"Bore of the PEEK tube, {how}: radius {circles[0]['radius_vox'] * yx_scale[0]:.0f} µm; {ends}; {share}."
 
@@ -68,14 +70,17 @@ class RegionEditor(QWidget):
         layout.addWidget(self.summary)
         grid = QGridLayout()
         self.move_button = QPushButton("Move circles")
-        self.move_button.setToolTip("Show the bore's circle at each end of the stack as shapes you can drag and resize "
-                                    "(a first guess when no bore was found)")
+        self.move_button.setToolTip(
+            "Show the bore's circle at each end of the stack as shapes you can drag and resize "
+            "(a first guess when no bore was found)"
+        )
         self.use_button = QPushButton("Use the circles")
         self.find_button = QPushButton("Find again")
         self.find_button.setToolTip("Forget the corrected region and find the bore in the scan again")
         self.save_button, self.load_button = QPushButton("Save…"), QPushButton("Load…")
-        for i, button in enumerate((self.move_button, self.use_button, self.find_button, self.save_button,
-                                    self.load_button)):
+        for i, button in enumerate(
+            (self.move_button, self.use_button, self.find_button, self.save_button, self.load_button)
+        ):
             grid.addWidget(button, i // 2, i % 2)
         layout.addLayout(grid)
         layout.addStretch(1)
@@ -136,17 +141,26 @@ class RegionEditor(QWidget):
         old = self.dock.layer_named(name)
         if old is not None:
             viewer.layers.remove(old)
-        shapes = viewer.add_shapes(ellipses, shape_type="ellipse", name=name, scale=tuple(layer.scale),
-                                   translate=tuple(layer.translate), edge_color=[REGION_EDGE_RGBA],
-                                   face_color=[(0, 0, 0, 0)], edge_width=2)
+        shapes = viewer.add_shapes(
+            ellipses,
+            shape_type="ellipse",
+            name=name,
+            scale=tuple(layer.scale),
+            translate=tuple(layer.translate),
+            edge_color=[REGION_EDGE_RGBA],
+            face_color=[(0, 0, 0, 0)],
+            edge_width=2,
+        )
         axis = region.axis + viewer.dims.ndim - layer.ndim
         others = [d for d in range(viewer.dims.ndim) if d != axis]
         viewer.dims.order = tuple(others[:-2] + [axis] + others[-2:])  # slices across the stack on screen
         viewer.dims.set_current_step(axis, 0)
         viewer.layers.selection.active = shapes
         shapes.mode = "select"
-        self.dock.show_status(f"{layer.name}: drag or resize the circle, move the slider to the last plane for "
-                              "the other one, then press “Use the circles”.")
+        self.dock.show_status(
+            f"{layer.name}: drag or resize the circle, move the slider to the last plane for "
+            "the other one, then press “Use the circles”."
+        )
         self.refresh()
         return shapes
 
@@ -191,8 +205,9 @@ class RegionEditor(QWidget):
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise LiCellInputError(path, f"not a cell region file ({exc})") from exc
         if tuple(region.shape) != tuple(int(s) for s in scan_data(layer).shape):
-            raise LiCellInputError(path, f"the region is for a scan of shape {tuple(region.shape)}, "
-                                         f"not {tuple(scan_data(layer).shape)}")
+            raise LiCellInputError(
+                path, f"the region is for a scan of shape {tuple(region.shape)}, not {tuple(scan_data(layer).shape)}"
+            )
         ref = scan_ref(layer)
         write_region_autosave(region, ref.source, ref.name)
         self._count_again(layer, f"{layer.name}: cell region loaded from {path}.")

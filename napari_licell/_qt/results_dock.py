@@ -52,13 +52,21 @@ def headline_rows(m) -> list[tuple[str, str]]:
         ("Deepest Li in SE", f"{in_se['max_depth_um']:.1f} µm"),
         ("SE + Li share", f"{d['fractions']['se_li']:.2%}"),
         ("Gas-void share", f"{d['fractions']['void']:.2%}"),
-        ("Li/void contrast (CNR)", "n/a" if contrast.get("li_void_cnr") is None else
-         f"{contrast['li_void_cnr']:.2f} ({'separable' if contrast.get('separable') else 'not separable'})"),
+        (
+            "Li/void contrast (CNR)",
+            "n/a"
+            if contrast.get("li_void_cnr") is None
+            else f"{contrast['li_void_cnr']:.2f} ({'separable' if contrast.get('separable') else 'not separable'})",
+        ),
     ]
     if d.get("faraday_thickness_um") is not None:
         ratio = faraday.get("layer_over_expected")
-        rows.append(("Faraday thickness", f"{d['faraday_thickness_um']:.1f} µm"
-                     + ("" if ratio is None else f" (layer/expected {ratio:.2f})")))
+        rows.append(
+            (
+                "Faraday thickness",
+                f"{d['faraday_thickness_um']:.1f} µm" + ("" if ratio is None else f" (layer/expected {ratio:.2f})"),
+            )
+        )
     return rows
 
 
@@ -84,8 +92,9 @@ class _ResultsPlots(ThemedFigureWidget):
             return
         thickness = m.li_layer.thickness_map_um
         vz, vy, vx = m.oriented_voxel_size_um
-        im = ax_map.imshow(thickness, origin="lower", cmap="viridis",
-                           extent=(0, thickness.shape[1] * vx, 0, thickness.shape[0] * vy))
+        im = ax_map.imshow(
+            thickness, origin="lower", cmap="viridis", extent=(0, thickness.shape[1] * vx, 0, thickness.shape[0] * vy)
+        )
         cbar = self.figure.colorbar(im, ax=ax_map, shrink=0.8)
         cbar.set_label("Li layer (µm)", fontsize=7, color=self.colours["text"])
         cbar.ax.tick_params(labelsize=6, colors=self.colours["text"])
@@ -173,8 +182,11 @@ class ResultsDock(LicellDock):
         from napari.layers import Labels
 
         measurable = (None, Role.LABELS, Role.CLASSES, Role.TRUTH)
-        layers = [layer for layer in self.viewer.layers
-                  if isinstance(layer, Labels) and layer.ndim == 3 and role_of(layer) in measurable]
+        layers = [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, Labels) and layer.ndim == 3 and role_of(layer) in measurable
+        ]
         # the user's own labels first; ground truth of the demo cells last, never picked by itself
         labels = [layer.name for layer in layers if role_of(layer) != Role.TRUTH]
         labels += [layer.name for layer in layers if role_of(layer) == Role.TRUTH]
@@ -215,8 +227,9 @@ class ResultsDock(LicellDock):
                     self.labels_box.setCurrentText(layer.name)
                     return
         self.labels_box.setCurrentText("")
-        self.verdict_label.setText(f"{scan} has no labels yet: apply thresholds or paint, then Measure "
-                                   "(or pick a labels layer above).")
+        self.verdict_label.setText(
+            f"{scan} has no labels yet: apply thresholds or paint, then Measure (or pick a labels layer above)."
+        )
 
     def _watch_labels(self, name: str) -> None:
         if self._watched is not None:
@@ -247,8 +260,9 @@ class ResultsDock(LicellDock):
     def _inputs(self) -> dict[str, Any]:
         layer = self.layer_named(self.labels_box.currentText())
         if layer is None:
-            raise LiCellInputError(None, "choose a labels layer to measure",
-                                   "apply thresholds, paint, or open labels first")
+            raise LiCellInputError(
+                None, "choose a labels layer to measure", "apply thresholds, paint, or open labels first"
+            )
         image_layer = self.layer_named(self.image_box.currentText())
         meta = dict(image_layer.metadata) if image_layer is not None else {}
         meta.update({k: v for k, v in layer.metadata.items() if k not in meta})
@@ -276,17 +290,29 @@ class ResultsDock(LicellDock):
             options, contrast, image = inputs["options"], inputs["contrast"], inputs["image"]
             if contrast is None and image is not None:  # the scan's one CNR, as analyze and the Thresholds dock
                 hists = pipeline.scan_histograms(image, cancel=cancel)
-                contrast = pipeline.contrast_record(pipeline.judge_contrast(hists, options, inputs["calibration"]),
-                                                    options)
-            m = pipeline.measure_scan(inputs["labels"], inputs["voxel_size_um"], options, image=image,
-                                      contrast=contrast, name=inputs["name"], progress=progress, cancel=cancel)
+                contrast = pipeline.contrast_record(
+                    pipeline.judge_contrast(hists, options, inputs["calibration"]), options
+                )
+            m = pipeline.measure_scan(
+                inputs["labels"],
+                inputs["voxel_size_um"],
+                options,
+                image=image,
+                contrast=contrast,
+                name=inputs["name"],
+                progress=progress,
+                cancel=cancel,
+            )
             pipeline.note_gas_pores(m, inputs["gas_pores"])  # as analyze reports it
             return m
 
         self.measure_button.setEnabled(False)
-        return self.start_task(work, label=f"Measuring {inputs['name']}…", on_done=self._on_measured,
-                               on_cancelled=lambda: self.verdict_label.setText(
-                                   "Measurement cancelled; the previous results are kept."))
+        return self.start_task(
+            work,
+            label=f"Measuring {inputs['name']}…",
+            on_done=self._on_measured,
+            on_cancelled=lambda: self.verdict_label.setText("Measurement cancelled; the previous results are kept."),
+        )
 
     def on_busy_changed(self, busy: bool) -> None:
         self.measure_button.setEnabled(not busy)
@@ -307,8 +333,9 @@ class ResultsDock(LicellDock):
             self.table.setRowCount(0)
             self.plots.show_measurement(None)
             self.show_status("")
-            self.verdict_label.setText(f"{name}: not measured yet; press Measure." if name else
-                                       "Choose a labels layer and press Measure.")
+            self.verdict_label.setText(
+                f"{name}: not measured yet; press Measure." if name else "Choose a labels layer and press Measure."
+            )
         for button in (self.report_button, self.json_button):
             button.setEnabled(self.measurement is not None)
 
@@ -339,8 +366,9 @@ class ResultsDock(LicellDock):
         meta = tagged({"unit": "um", "measurement": "li_layer_thickness_map"}, Role.THICKNESS_MAP, scan)
         active = self.viewer.layers.selection.active
         with self.adding_own_layer():
-            self.viewer.add_image(data, name=name, scale=(vy, vx), colormap="viridis", visible=False, metadata=meta,
-                                  units=("um", "um"))  # as the scans: no "inconsistent units" warning
+            self.viewer.add_image(
+                data, name=name, scale=(vy, vx), colormap="viridis", visible=False, metadata=meta, units=("um", "um")
+            )  # as the scans: no "inconsistent units" warning
             if active is not None and self.has_layer(active):  # the map does not take the user's place
                 self.viewer.layers.selection.active = active
 

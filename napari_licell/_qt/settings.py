@@ -16,8 +16,15 @@ from qtpy.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayou
 
 from ..pipeline import DEFAULT_MEMORY_LIMIT_GB
 
-__all__ = ["memory_limit_gb", "memory_limit_bytes", "work_budget_bytes", "set_memory_limit_gb", "SettingsDialog",
-           "MIN_MEMORY_LIMIT_GB", "MAX_MEMORY_LIMIT_GB"]
+__all__ = [
+    "memory_limit_gb",
+    "memory_limit_bytes",
+    "work_budget_bytes",
+    "set_memory_limit_gb",
+    "SettingsDialog",
+    "MIN_MEMORY_LIMIT_GB",
+    "MAX_MEMORY_LIMIT_GB",
+]
 
 _KEY = "memory_limit_gb"
 #: Smallest and largest memory budget the dialog accepts, GB.

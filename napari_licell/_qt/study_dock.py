@@ -29,6 +29,7 @@ from .workflow_strip import raise_dock, step_states
 
 __all__ = ["StudyCellEntry", "StudyDock"]
 
+
 class StudyDock(LicellDock):
     """Tree of the study's cells; selecting one shows only its layers, as a stack cross-section."""
 
@@ -139,6 +140,7 @@ class StudyDock(LicellDock):
         """
         from .._napari.study_layers import cell_layers
         from ..study.open_cells import open_study_cells
+
         try:
             study = self.session.open(path)
         except LiCellInputError as exc:
@@ -167,8 +169,10 @@ class StudyDock(LicellDock):
         auto = self.session.recoverable_autosave()
         self.restore_button.setVisible(auto is not None)
         if auto is not None:
-            report_info(f"{self.study_path}: unsaved changes from an earlier session were kept; "
-                        "press 'Restore unsaved changes' in the Study dock to get them back")
+            report_info(
+                f"{self.study_path}: unsaved changes from an earlier session were kept; "
+                "press 'Restore unsaved changes' in the Study dock to get them back"
+            )
 
     def restore_unsaved_changes(self) -> bool:
         """Apply the autosaved study (cell metadata, voxel sizes) over the open one; True when done."""
@@ -221,7 +225,9 @@ class StudyDock(LicellDock):
             if layer is None:
                 continue
             if voxel is not None:
-                layer.scale = tuple(voxel)[-layer.ndim:] if layer.ndim <= 3 else (1.0,) * (layer.ndim - 3) + tuple(voxel)
+                layer.scale = (
+                    tuple(voxel)[-layer.ndim :] if layer.ndim <= 3 else (1.0,) * (layer.ndim - 3) + tuple(voxel)
+                )
                 layer.metadata.pop("note", None)
             merged = CellMetadata.from_dict({**layer.metadata, **entry.metadata})
             merged.to_layer(layer)
@@ -258,8 +264,9 @@ class StudyDock(LicellDock):
             return
         entry = self.entries[name]
         if self._shown_cell is not None and self._shown_cell != name:
-            self._visible_by_cell[self._shown_cell] = {l.name for l in self.viewer.layers
-                                                       if l.visible and self._cell_of(l) == self._shown_cell}
+            self._visible_by_cell[self._shown_cell] = {
+                l.name for l in self.viewer.layers if l.visible and self._cell_of(l) == self._shown_cell
+            }
         grid = self.viewer.canvas.grid
         if grid.enabled:  # leave the Compare view's side by side: one cell on show
             grid.enabled = False
@@ -285,7 +292,9 @@ class StudyDock(LicellDock):
         self._shown_cell = name
         voxel = entry.metadata.get("voxel_size_um")
         self.form.set_values(entry.metadata, voxel[0] if voxel else None)
-        self.details.setText(describe_cell(entry.name, entry.metadata) + (f"<br>{html.escape(view_note)}" if view_note else ""))
+        self.details.setText(
+            describe_cell(entry.name, entry.metadata) + (f"<br>{html.escape(view_note)}" if view_note else "")
+        )
         self._update_workflow()
         self.cell_selected.emit(name)
 
@@ -302,8 +311,9 @@ class StudyDock(LicellDock):
             self.guarded(self.open_study, path)
 
     def _ask_open_scan(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open scan", "",
-                                              "CT volumes (*.tif *.tiff *.h5 *.hdf5 *.zarr);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open scan", "", "CT volumes (*.tif *.tiff *.h5 *.hdf5 *.zarr);;All files (*)"
+        )
         if path:
             self.guarded(self.open_scan, path)
 
@@ -334,4 +344,3 @@ class StudyDock(LicellDock):
 
     def _update_buttons(self) -> None:
         self.save_button.setToolTip("" if self.study is not None else "Only a study opened from a file can be saved")
-

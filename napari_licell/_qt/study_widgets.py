@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import (
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QMenu,
-    QPushButton,
-    QTreeWidget,
-    QVBoxLayout,
-)
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMenu, QPushButton, QTreeWidget, QVBoxLayout
 
 from .cell_metadata_form import CellMetadataForm
 from .recent_files import recent_files, remember_file
@@ -24,7 +16,7 @@ COLUMNS = ("Cell", "Process", "Gas", "j (mA/cm²)", "Charge (min)")
 
 
 class RecentFilesButton(QPushButton):
-    """"Recent": a menu of the files opened lately (kept in the user's settings); emits ``chosen(path)``."""
+    """ "Recent": a menu of the files opened lately (kept in the user's settings); emits ``chosen(path)``."""
 
     chosen = Signal(str)
 
@@ -57,8 +49,20 @@ class StudyWidgets:
     :attr:`CONTROLS` are the ones the dock connects.
     """
 
-    CONTROLS = ("workflow", "open_study_button", "open_scan_button", "recent_button", "recent_menu",
-                "demo_button", "tree", "details", "form", "apply_button", "save_button", "restore_button")
+    CONTROLS = (
+        "workflow",
+        "open_study_button",
+        "open_scan_button",
+        "recent_button",
+        "recent_menu",
+        "demo_button",
+        "tree",
+        "details",
+        "form",
+        "apply_button",
+        "save_button",
+        "restore_button",
+    )
 
     def __init__(self, layout: QVBoxLayout):
         self.workflow = WorkflowStrip()

@@ -32,8 +32,15 @@ class ThresholdAutosaveTimer(QObject):
         Shows one line to the user (the dock's status).
     """
 
-    def __init__(self, session: ThresholdSession, row: RecoveryRow, delay_seconds: float,
-                 guard: Callable, report: Callable[[str], None], parent=None):
+    def __init__(
+        self,
+        session: ThresholdSession,
+        row: RecoveryRow,
+        delay_seconds: float,
+        guard: Callable,
+        report: Callable[[str], None],
+        parent=None,
+    ):
         super().__init__(parent)
         self.session, self.row, self.report = session, row, report
         self.delay_seconds = float(delay_seconds)

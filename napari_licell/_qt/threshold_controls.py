@@ -38,10 +38,30 @@ class ThresholdTabs(QTabWidget):
     """
 
     #: The widgets the dock reaches (it keeps them as attributes of its own).
-    CONTROLS = ("image_combo", "compare_combo", "gas_combo", "pressure", "method_combo", "suggest_button",
-                "zoom_low", "live_preview", "restore_row", "restore_thresholds_button",
-                "discard_thresholds_button", "plot", "values", "verdict_label", "side_by_side", "compare_label",
-                "sensitivity_table", "denoise_combo", "pv_check", "band_check", "settings_button", "options_form")
+    CONTROLS = (
+        "image_combo",
+        "compare_combo",
+        "gas_combo",
+        "pressure",
+        "method_combo",
+        "suggest_button",
+        "zoom_low",
+        "live_preview",
+        "restore_row",
+        "restore_thresholds_button",
+        "discard_thresholds_button",
+        "plot",
+        "values",
+        "verdict_label",
+        "side_by_side",
+        "compare_label",
+        "sensitivity_table",
+        "denoise_combo",
+        "pv_check",
+        "band_check",
+        "settings_button",
+        "options_form",
+    )
 
     def __init__(self, viewer, on_value: Callable[[int, float], None], parent=None):
         super().__init__(parent)
@@ -68,9 +88,14 @@ class ThresholdTabs(QTabWidget):
         """The pipeline options the controls say (gas, method, denoise, rules) with the memory limit."""
         gas, pressure = self.gas
         return pipeline.AnalysisOptions(
-            gas=gas, gas_pressure_atm=pressure, method=self.method_combo.currentText(),
-            denoise=self.denoise_combo.currentText(), partial_volume=self.pv_check.isChecked(),
-            carbon_band=self.band_check.isChecked(), memory_limit_bytes=memory_limit_bytes)
+            gas=gas,
+            gas_pressure_atm=pressure,
+            method=self.method_combo.currentText(),
+            denoise=self.denoise_combo.currentText(),
+            partial_volume=self.pv_check.isChecked(),
+            carbon_band=self.band_check.isChecked(),
+            memory_limit_bytes=memory_limit_bytes,
+        )
 
     def _main_tab(self, viewer, on_value) -> QWidget:
         main = QWidget()
@@ -140,9 +165,11 @@ class ThresholdTabs(QTabWidget):
 
 
 #: The analysis options the Options tab edits: AnalysisOptions field -> (label, tooltip).
-OPTION_FIELDS = {"denoise": ("Denoise", "Filter the scan before classifying it"),
-                 "partial_volume": ("Partial-volume rules", "Dark shells next to bright phases stay dark"),
-                 "carbon_band": ("Carbon band by position", "The carbon interlayer found by its place under the SE")}
+OPTION_FIELDS = {
+    "denoise": ("Denoise", "Filter the scan before classifying it"),
+    "partial_volume": ("Partial-volume rules", "Dark shells next to bright phases stay dark"),
+    "carbon_band": ("Carbon band by position", "The carbon interlayer found by its place under the SE"),
+}
 
 
 def analysis_options_form() -> Container:
@@ -157,8 +184,7 @@ def analysis_options_form() -> Container:
         if isinstance(defaults[name], bool):
             widget = CheckBox(name=name, text=label, value=defaults[name], tooltip=tip)
         else:
-            widget = ComboBox(name=name, label=label, choices=list(DENOISE_METHODS), value=defaults[name],
-                              tooltip=tip)
+            widget = ComboBox(name=name, label=label, choices=list(DENOISE_METHODS), value=defaults[name], tooltip=tip)
         form.append(widget)
     form.margins = (0, 0, 0, 0)
     return form

@@ -60,15 +60,18 @@ class ThresholdDock(LicellDock):
         self._adding_own_layer = False
         self.preview = SectionPreview(self.viewer, self.put_layer)
         self._build()
-        self.autosave = ThresholdAutosaveTimer(self.session, self.restore_row, autosave_delay_seconds,
-                                               self.guarded, self.show_status, parent=self)
+        self.autosave = ThresholdAutosaveTimer(
+            self.session, self.restore_row, autosave_delay_seconds, self.guarded, self.show_status, parent=self
+        )
         self.autosave_timer = self.autosave.timer
         self.link(self.session.recovery_changed, self.autosave.show_offer)
-        for emitter, slot in ((self.viewer.dims.events.current_step, self._on_dims),
-                              (self.viewer.dims.events.ndisplay, self._on_dims),
-                              (self.viewer.dims.events.order, self._on_dims),
-                              (self.viewer.layers.selection.events.active, self._on_active_layer),
-                              (metadata_changed, self._on_metadata_changed)):
+        for emitter, slot in (
+            (self.viewer.dims.events.current_step, self._on_dims),
+            (self.viewer.dims.events.ndisplay, self._on_dims),
+            (self.viewer.dims.events.order, self._on_dims),
+            (self.viewer.layers.selection.events.active, self._on_active_layer),
+            (metadata_changed, self._on_metadata_changed),
+        ):
             self.link(emitter, slot)
         self.guarded(self.on_layers_changed)
         self.guarded(self.follow_shown_scan)
@@ -131,8 +134,10 @@ class ThresholdDock(LicellDock):
     interior = property(lambda self: self._hist(self.image_layer, "interior"), doc="Its interior histogram.")
     compare_histogram = property(lambda self: self._hist(self.compare_layer), doc="The compared scan's histogram.")
 
-    thresholds = property(lambda self: None if self.image_layer is None else self.session.thresholds(
-        id(self.image_layer)), doc="The scan's current thresholds (None before the first suggestion).")
+    thresholds = property(
+        lambda self: None if self.image_layer is None else self.session.thresholds(id(self.image_layer)),
+        doc="The scan's current thresholds (None before the first suggestion).",
+    )
     value_boxes = property(lambda self: self.values.boxes, doc="The threshold spin boxes, one per boundary.")
     last_threshold_autosave = property(lambda self: self.session.last_autosave, doc="The last autosave written.")
     gas = property(lambda self: self.tabs.gas, doc="Fill gas and pressure (atm) as set (None when unknown).")
@@ -205,16 +210,27 @@ class ThresholdDock(LicellDock):
         if self.busy:
             self._histograms_wanted = True
             return
-        data, options, files = [(id(scan_data(l)), scan_data(l)) for l in layers], self.analysis_options(), \
-            region_files_for(layers)
-        self.start_task(lambda progress, cancel: count_histograms(data, options, progress=progress, cancel=cancel,
-                                                                  region_files=files),
-                        label=f"Counting the histogram of {layers[0].name}…", on_done=self._on_histograms)
+        data, options, files = (
+            [(id(scan_data(l)), scan_data(l)) for l in layers],
+            self.analysis_options(),
+            region_files_for(layers),
+        )
+        self.start_task(
+            lambda progress, cancel: count_histograms(
+                data, options, progress=progress, cancel=cancel, region_files=files
+            ),
+            label=f"Counting the histogram of {layers[0].name}…",
+            on_done=self._on_histograms,
+        )
 
     def _on_histograms(self, counted) -> None:
         for token, hists, region, corrected in counted:
             self.session.store_histograms(token, hists, region, corrected)
-        notes = [self.region_editor.show_outline(layer) for layer in (self.image_layer, self.compare_layer) if layer is not None]
+        notes = [
+            self.region_editor.show_outline(layer)
+            for layer in (self.image_layer, self.compare_layer)
+            if layer is not None
+        ]
         layer = self.image_layer
         if layer is not None and self.histogram is not None and self.thresholds is None:
             self.suggest()
@@ -241,8 +257,9 @@ class ThresholdDock(LicellDock):
         if hists is None:
             self._count_missing_histograms()
             raise LiCellInputError(None, f"{layer.name}: the histogram is still being counted", "try again shortly")
-        ts = pipeline.suggest_scan_thresholds(hists, self.resolved_options(layer),
-                                              pipeline.scan_calibration(layer.metadata))
+        ts = pipeline.suggest_scan_thresholds(
+            hists, self.resolved_options(layer), pipeline.scan_calibration(layer.metadata)
+        )
         self.set_thresholds(ts)
         self.show_status("Suggested " + describe_thresholds(ts))
         return ts
@@ -278,8 +295,11 @@ class ThresholdDock(LicellDock):
         self._update_verdicts()
 
     def _redraw_plot(self) -> None:
-        curves = [(l.name, self.histogram if k == 0 else self.compare_histogram)
-                  for k, l in enumerate((self.image_layer, self.compare_layer)) if l is not None]
+        curves = [
+            (l.name, self.histogram if k == 0 else self.compare_histogram)
+            for k, l in enumerate((self.image_layer, self.compare_layer))
+            if l is not None
+        ]
         self.plot.show_histograms(curves, self.thresholds, self.zoom_low.isChecked())
 
     def _update_sensitivity(self) -> None:
@@ -291,20 +311,26 @@ class ThresholdDock(LicellDock):
         self.verdict = self._verdict_of(self.image_layer, self.analysis_options())
         self.verdict_label.setText("" if self.verdict is None else f"{self.image_layer.name}: {self.verdict.reason}")
         other = self.compare_layer
-        self.compare_verdict = None if other is None else self._verdict_of(other, CellMetadata.from_layer(other)
-                                                                           .analysis_options())
-        self.compare_label.setText("" if self.compare_verdict is None
-                                   else f"{other.name}: {self.compare_verdict.reason}")
+        self.compare_verdict = (
+            None if other is None else self._verdict_of(other, CellMetadata.from_layer(other).analysis_options())
+        )
+        self.compare_label.setText(
+            "" if self.compare_verdict is None else f"{other.name}: {self.compare_verdict.reason}"
+        )
 
     def _verdict_of(self, layer, options):
-        return None if layer is None else self.session.verdict(id(scan_data(layer)), options,
-                                                                 pipeline.scan_calibration(layer.metadata))
+        return (
+            None
+            if layer is None
+            else self.session.verdict(id(scan_data(layer)), options, pipeline.scan_calibration(layer.metadata))
+        )
 
     def resolved_options(self, layer=None) -> pipeline.AnalysisOptions:
         """The dock's options with the fill gas inferred from the scan when none is set (as analyze does)."""
         layer = self.image_layer if layer is None else layer
-        return self.session.resolved_options(id(scan_data(layer)), self.analysis_options(),
-                                             pipeline.scan_calibration(layer.metadata))
+        return self.session.resolved_options(
+            id(scan_data(layer)), self.analysis_options(), pipeline.scan_calibration(layer.metadata)
+        )
 
     def set_side_by_side(self, on: bool) -> None:
         """napari grid mode with the scan and the compared scan next to each other."""
@@ -341,22 +367,44 @@ class ThresholdDock(LicellDock):
         data = self.session.corrected(id(data), data)  # rings and cupping taken off, as the histograms were counted
 
         def work(progress, cancel):
-            return layer, ts, classify_to_labels(data, ts, options, name=layer.name, voxel_size_um=voxel,
-                                                 histograms=hists, region=region, progress=progress, cancel=cancel)
+            return (
+                layer,
+                ts,
+                classify_to_labels(
+                    data,
+                    ts,
+                    options,
+                    name=layer.name,
+                    voxel_size_um=voxel,
+                    histograms=hists,
+                    region=region,
+                    progress=progress,
+                    cancel=cancel,
+                ),
+            )
 
         return self.start_task(work, label=f"Classifying {layer.name}…", on_done=self._on_classified)
 
     def _on_classified(self, value) -> None:
         layer, applied, result = value
         self.last_result = result
-        contrast = None if self.verdict is None else pipeline.contrast_record(self.verdict,
-                                                                              self.resolved_options(layer))
+        contrast = (
+            None if self.verdict is None else pipeline.contrast_record(self.verdict, self.resolved_options(layer))
+        )
         meta = labels_metadata(result, layer.name, self.denoise_combo.currentText(), contrast)
         name = f"{layer.name} labels"
-        self.put_layer(labels_layer_tuple(result.labels, name, layer.scale[-result.labels.ndim:], meta,
-                                          translate=tuple(layer.translate)[-result.labels.ndim:]))
-        self.show_status(f"Labels written to “{name}”"
-                         f"{'' if result.carbon_band is None else '; ' + result.carbon_band.reason}.")
+        self.put_layer(
+            labels_layer_tuple(
+                result.labels,
+                name,
+                layer.scale[-result.labels.ndim :],
+                meta,
+                translate=tuple(layer.translate)[-result.labels.ndim :],
+            )
+        )
+        self.show_status(
+            f"Labels written to “{name}”{'' if result.carbon_band is None else '; ' + result.carbon_band.reason}."
+        )
         if self.has_layer(layer):
             self.session.mark_applied(scan_ref(layer), applied)
             self.session.applied_elsewhere()

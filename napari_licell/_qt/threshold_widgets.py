@@ -66,7 +66,7 @@ class ThresholdBoxes(QWidget):
 
 
 class RecoveryRow(QWidget):
-    """"Restore thresholds (autosaved HH:MM)" / Discard, shown only when an autosave can be recovered."""
+    """ "Restore thresholds (autosaved HH:MM)" / Discard, shown only when an autosave can be recovered."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -87,7 +87,8 @@ class RecoveryRow(QWidget):
             self.restore_button.setText(f"Restore thresholds (autosaved {when})")
             self.restore_button.setToolTip(
                 "Thresholds moved but never applied: "
-                + ", ".join(f"{n} {v:.1f}" for n, v in zip(record.thresholds.boundary_names, record.thresholds.values)))
+                + ", ".join(f"{n} {v:.1f}" for n, v in zip(record.thresholds.boundary_names, record.thresholds.values))
+            )
         self.setVisible(record is not None)
 
     def damaged(self) -> None:
@@ -112,7 +113,13 @@ class SensitivityTable(QTableWidget):
     def show_rows(self, rows: list) -> None:
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
-            cells = [row.boundary, f"±{row.step:.1f}", f"{row.li_change_minus:+.1%}", f"{row.li_change_plus:+.1%}",
-                     f"{row.void_change_minus:+.1%}", f"{row.void_change_plus:+.1%}"]
+            cells = [
+                row.boundary,
+                f"±{row.step:.1f}",
+                f"{row.li_change_minus:+.1%}",
+                f"{row.li_change_plus:+.1%}",
+                f"{row.void_change_minus:+.1%}",
+                f"{row.void_change_plus:+.1%}",
+            ]
             for c, text in enumerate(cells):
                 self.setItem(r, c, QTableWidgetItem(text))

@@ -95,11 +95,7 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
 
     # --- model -----------------------------------------------------------------
     def set_curve(
-        self,
-        curve: VoltageCurve | None,
-        scan_times_min=None,
-        name: str = "",
-        linked_layer: str | None = None,
+        self, curve: VoltageCurve | None, scan_times_min=None, name: str = "", linked_layer: str | None = None
     ) -> None:
         """Show ``curve`` (time in minutes, voltage in V) with scans at ``scan_times_min`` (minutes).
 
@@ -180,7 +176,9 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         self.style_axes(ax)
         text = self.colours["text"]
         self._line = self._cursor = None
-        ax.axhline(self.reference_v, color=_REFERENCE_COLOUR, lw=0.8, ls="--", label=f"InLi/Li {self.reference_v:.3f} V")
+        ax.axhline(
+            self.reference_v, color=_REFERENCE_COLOUR, lw=0.8, ls="--", label=f"InLi/Li {self.reference_v:.3f} V"
+        )
         ax.set_xlabel("time (min)")
         ax.set_ylabel("voltage (V)")
         if self.curve is None or self.curve.n_points == 0:
@@ -200,8 +198,7 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         if not self._cursor.get_visible():
             self._cursor.set_label("_nolegend_")  # not a time-lapse: no cursor in the legend
         # beside the axes, so it never covers the curve or the ticks, however small the dock
-        legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7,
-                           frameon=False)
+        legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7, frameon=False)
         for item in legend.get_texts():
             item.set_color(text)
         ax.callbacks.connect("xlim_changed", self._on_xlim)
@@ -212,8 +209,15 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         top = blended_transform_factory(ax.transData, ax.transAxes)
         for i, time in enumerate(self.scan_times_min):
             ax.axvline(time, color=_SCAN_COLOUR, lw=0.8, ls=":", label="CT scan" if i == 0 else None)
-        ax.plot(self.scan_times_min, np.full(self.scan_times_min.size, 0.98), "v", color=_SCAN_COLOUR, ms=6,
-                transform=top, clip_on=False)
+        ax.plot(
+            self.scan_times_min,
+            np.full(self.scan_times_min.size, 0.98),
+            "v",
+            color=_SCAN_COLOUR,
+            ms=6,
+            transform=top,
+            clip_on=False,
+        )
 
     def _draw_events(self, ax, text: str) -> None:
         ev = self.events
@@ -221,8 +225,15 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
             return
         # the events are named in the legend (placed where the curve is not), never as loose text on the curve
         if ev.plateau_v is not None and ev.plateau_start_min is not None:
-            ax.hlines(ev.plateau_v, ev.plateau_start_min, ev.plateau_end_min, color=text, lw=1.4, alpha=0.7,
-                      label=f"plateau {ev.plateau_v:.3f} V")
+            ax.hlines(
+                ev.plateau_v,
+                ev.plateau_start_min,
+                ev.plateau_end_min,
+                color=text,
+                lw=1.4,
+                alpha=0.7,
+                label=f"plateau {ev.plateau_v:.3f} V",
+            )
         if ev.rise_onset_min is not None:
             ax.axvline(ev.rise_onset_min, color=_ONSET_COLOUR, lw=1.0, label=f"rise at {ev.rise_onset_min:.0f} min")
 
@@ -316,8 +327,9 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         from napari.utils.notifications import show_error, show_info
 
         stem = (self.cell_name or "voltage").replace(" ", "_")
-        path, _ = QFileDialog.getSaveFileName(self, "Export voltage plot", f"{stem}_voltage.png",
-                                              "PNG image (*.png);;SVG vector image (*.svg)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export voltage plot", f"{stem}_voltage.png", "PNG image (*.png);;SVG vector image (*.svg)"
+        )
         if not path:
             return
         try:
@@ -391,4 +403,3 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
                 emitter.disconnect(slot)
             except (TypeError, ValueError):
                 pass
-

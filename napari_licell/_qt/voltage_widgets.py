@@ -15,7 +15,9 @@ class VoltageControls:
     def __init__(self, layout, with_viewer: bool):
         row = QHBoxLayout()
         self.open_button = QPushButton("Open voltage file…")
-        self.open_button.setToolTip("Read a cycler file (BioLogic, Neware, Arbin, Maccor, Gamry, CSV) for the active cell")
+        self.open_button.setToolTip(
+            "Read a cycler file (BioLogic, Neware, Arbin, Maccor, Gamry, CSV) for the active cell"
+        )
         self.timelapse_button = QPushButton("Time-lapse demo")
         self.timelapse_button.setToolTip("Open a synthetic process-3 cell scanned at 0, 1000, 2000, 3000 and 4000 min")
         self.export_button = QPushButton("Export…")

@@ -34,8 +34,11 @@ _PER_ROW = 3
 #: The steps in order, with the display name of the dock (napari.yaml) that does each.
 WORKFLOW_STEPS: tuple[Step, ...] = (
     Step("1 Open", "Study", "Open a scan or a study (or the demo study), pick a cell, fill in what the file lacks."),
-    Step("2 Thresholds", "Thresholds (Xe contrast)",
-         "Suggest thresholds for Li and gas voids, check the contrast verdict, Apply to volume."),
+    Step(
+        "2 Thresholds",
+        "Thresholds (Xe contrast)",
+        "Suggest thresholds for Li and gas voids, check the contrast verdict, Apply to volume.",
+    ),
     Step("3 Paint", "Paint & classify", "Correct the labels by hand, or paint a few strokes and Train & predict."),
     Step("4 Measure", "Results", "Measure the Li layer, Li inside the SE, the verdict; save the report."),
     Step("5 Compare", "Compare cells", "Put the cells of the study side by side with their key numbers."),
@@ -47,13 +50,7 @@ def step_states(layers, scan_name: str | None) -> list[bool]:
     roles = {role_of(layer) for layer in layers if scan_name is not None and scan_of(layer) == scan_name}
     has_scan = scan_name is not None and any(layer.name == scan_name for layer in layers)
     compared = any(role_of(layer) == Role.COMPARE for layer in layers)
-    return [
-        has_scan,
-        Role.LABELS in roles,
-        Role.CLASSES in roles,
-        Role.THICKNESS_MAP in roles,
-        compared,
-    ]
+    return [has_scan, Role.LABELS in roles, Role.CLASSES in roles, Role.THICKNESS_MAP in roles, compared]
 
 
 class WorkflowStrip(QWidget):

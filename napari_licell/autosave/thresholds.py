@@ -307,9 +307,7 @@ def read_threshold_autosave(path: str | os.PathLike) -> ThresholdAutosave:
 
 
 def find_recoverable_thresholds(
-    folder: str | os.PathLike,
-    key: str,
-    source: str | os.PathLike | None = None,
+    folder: str | os.PathLike, key: str, source: str | os.PathLike | None = None
 ) -> ThresholdAutosave | None:
     """The autosave of scan ``key`` when it holds thresholds moved after the last apply.
 

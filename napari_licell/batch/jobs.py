@@ -124,8 +124,9 @@ def scan_folder_name(path: Path) -> str:
     return _safe(name)
 
 
-def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False,
-                    model: Path | None = None) -> list[ScanJob]:
+def jobs_from_study(
+    study: Any, out: Path, *, labels_from_study: bool = False, model: Path | None = None
+) -> list[ScanJob]:
     """One job per scan of every cell, in study order.
 
     Parameters
@@ -152,16 +153,26 @@ def jobs_from_study(study: Any, out: Path, *, labels_from_study: bool = False,
             if name in used:
                 name = f"{name}_{i + 1}"
             used.add(name)
-            jobs.append(ScanJob(
-                cell=cell.name, scan=name, volume=Path(scan.path), out=Path(out) / _safe(cell.name) / name,
-                process=cell.bonding_process, state=scan.state, time_min=scan.time_min,
-                gas=scan.gas, gas_pressure_atm=scan.gas_pressure_atm,
-                voxel_size_um=tuple(float(v) for v in scan.voxel_size_um) if scan.voxel_size_um else None,
-                current_density_ma_cm2=cell.current_density_ma_cm2, charge_minutes=cell.charge_minutes,
-                voltage=cell.voltage_file, labels=scan.labels_path if labels_from_study else None,
-                model=Path(model) if model is not None and not labels_from_study else None,
-                before_scan=before if before is not None and scan.state != "before" else None,
-            ))
+            jobs.append(
+                ScanJob(
+                    cell=cell.name,
+                    scan=name,
+                    volume=Path(scan.path),
+                    out=Path(out) / _safe(cell.name) / name,
+                    process=cell.bonding_process,
+                    state=scan.state,
+                    time_min=scan.time_min,
+                    gas=scan.gas,
+                    gas_pressure_atm=scan.gas_pressure_atm,
+                    voxel_size_um=tuple(float(v) for v in scan.voxel_size_um) if scan.voxel_size_um else None,
+                    current_density_ma_cm2=cell.current_density_ma_cm2,
+                    charge_minutes=cell.charge_minutes,
+                    voltage=cell.voltage_file,
+                    labels=scan.labels_path if labels_from_study else None,
+                    model=Path(model) if model is not None and not labels_from_study else None,
+                    before_scan=before if before is not None and scan.state != "before" else None,
+                )
+            )
     return jobs
 
 
@@ -169,11 +180,20 @@ def analysis_options(job: ScanJob, memory_limit_bytes: int | None = None) -> Ana
     """The :class:`~napari_licell.pipeline.AnalysisOptions` of a job (what ``analyze`` would be given)."""
     if memory_limit_bytes is None:
         memory_limit_bytes = job.memory_limit_bytes
-    extra = {} if memory_limit_bytes is None else {"memory_limit_bytes": int(memory_limit_bytes),
-                                                   "memory_limit_given": True}
+    extra = (
+        {}
+        if memory_limit_bytes is None
+        else {"memory_limit_bytes": int(memory_limit_bytes), "memory_limit_given": True}
+    )
     return AnalysisOptions(
-        gas=job.gas, gas_pressure_atm=job.gas_pressure_atm if job.gas else None,
-        voxel_size_um=job.voxel_size_um, current_density_ma_cm2=job.current_density_ma_cm2,
+        gas=job.gas,
+        gas_pressure_atm=job.gas_pressure_atm if job.gas else None,
+        voxel_size_um=job.voxel_size_um,
+        current_density_ma_cm2=job.current_density_ma_cm2,
         charge_minutes=job.charge_minutes if job.current_density_ma_cm2 is not None else None,
-        labels=job.labels, model=job.model, voltage=job.voltage, before_scan=job.before_scan, **extra,
+        labels=job.labels,
+        model=job.model,
+        voltage=job.voltage,
+        before_scan=job.before_scan,
+        **extra,
     )

@@ -20,8 +20,15 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PROCESS_BASE_BYTES", "ANALYZE_BUDGET_BYTES", "scan_shape", "scan_memory_estimate_bytes",
-           "concurrency_for_budget", "BatchMemoryPlan", "plan_batch_memory"]
+__all__ = [
+    "PROCESS_BASE_BYTES",
+    "ANALYZE_BUDGET_BYTES",
+    "scan_shape",
+    "scan_memory_estimate_bytes",
+    "concurrency_for_budget",
+    "BatchMemoryPlan",
+    "plan_batch_memory",
+]
 
 #: Resident memory of a worker with napari_licell, numpy, dask, numba, scipy imported (measured ~0.55 GB).
 PROCESS_BASE_BYTES = 600 * 2**20
@@ -115,9 +122,12 @@ def plan_batch_memory(budget_bytes: int | None, workers: int, *, mode: str, proc
     if budget < smallest:
         need = math.ceil(smallest / 1e9 * 10) / 10
         raise LiCellInputError(
-            None, f"--memory-limit {budget / 1e9:.2f} GB is below what one scan needs: a process takes "
-                  f"{process_bytes / 1e9:.2f} GB (Python and its libraries) and its work at least "
-                  f"{(smallest - process_bytes) / 1e9:.2f} GB more", f"give --memory-limit {need:g} or more")
+            None,
+            f"--memory-limit {budget / 1e9:.2f} GB is below what one scan needs: a process takes "
+            f"{process_bytes / 1e9:.2f} GB (Python and its libraries) and its work at least "
+            f"{(smallest - process_bytes) / 1e9:.2f} GB more",
+            f"give --memory-limit {need:g} or more",
+        )
     preferred = max(ANALYZE_BUDGET_BYTES, smallest)  # analyze's default limit per scan, when the budget allows
     if mode == "distributed":
         n = max(1, min(workers, budget // preferred))

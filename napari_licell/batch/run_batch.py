@@ -148,32 +148,41 @@ def run_batch(
         from ..memory_limit import ESTIMATED_BASELINE_BYTES, import_analysis_modules, resident_bytes
 
         import_analysis_modules()
-        plan = plan_batch_memory(budget, limit or len(jobs) or 1,
-                                 mode="distributed" if scheduler else local_scheduler,
-                                 process_bytes=resident_bytes() or ESTIMATED_BASELINE_BYTES)
+        plan = plan_batch_memory(
+            budget,
+            limit or len(jobs) or 1,
+            mode="distributed" if scheduler else local_scheduler,
+            process_bytes=resident_bytes() or ESTIMATED_BASELINE_BYTES,
+        )
         concurrency = plan.concurrency
-        jobs = [replace(job, memory_limit_bytes=plan.scan_limit_bytes, memory_baseline_bytes=plan.scan_baseline_bytes)
-                for job in jobs]
-        notes.append(f"memory limit {budget / 1e9:.1f} GB: {concurrency} scan(s) at a time, each within "
-                     f"{plan.scan_limit_bytes / 1e9:.2f} GB of peak resident memory")
+        jobs = [
+            replace(job, memory_limit_bytes=plan.scan_limit_bytes, memory_baseline_bytes=plan.scan_baseline_bytes)
+            for job in jobs
+        ]
+        notes.append(
+            f"memory limit {budget / 1e9:.1f} GB: {concurrency} scan(s) at a time, each within "
+            f"{plan.scan_limit_bytes / 1e9:.2f} GB of peak resident memory"
+        )
     where = scheduler or f"local {local_scheduler if concurrency > 1 else 'synchronous'} scheduler"
-    echo(f"batch: {len(jobs)} scans of {len(study.cells)} cells from {study_path}, "
-         f"{concurrency if (limit or budget) else 'all'} at a time on {where}")
+    echo(
+        f"batch: {len(jobs)} scans of {len(study.cells)} cells from {study_path}, "
+        f"{concurrency if (limit or budget) else 'all'} at a time on {where}"
+    )
     for note in notes:
         echo(note)
 
     def on_outcome(o: ScanOutcome) -> None:
         echo(outcome_line(o))
-        line = assumed_voxel_size_warning(o.job.volume, (o.measurements or {}).get("parameters"),
-                                          (o.measurements or {}).get("voxel_size_um"))
+        line = assumed_voxel_size_warning(
+            o.job.volume, (o.measurements or {}).get("parameters"), (o.measurements or {}).get("voxel_size_um")
+        )
         if line:
             (warn or echo)(line)
 
     if not jobs:
         outcomes: list[ScanOutcome] = []
     elif scheduler:
-        outcomes = run_distributed(jobs, scheduler, concurrency if (limit or budget) else None, on_outcome,
-                                   force=force)
+        outcomes = run_distributed(jobs, scheduler, concurrency if (limit or budget) else None, on_outcome, force=force)
     else:
         outcomes = run_local(jobs, concurrency, on_outcome, scheduler=local_scheduler, force=force)
     if any(o.status == "interrupted" for o in outcomes):

@@ -36,8 +36,16 @@ from .. import __version__
 from ..errors import LiCellInputError
 from .jobs import ScanJob, analysis_options
 
-__all__ = ["ScanOutcome", "run_scan_job", "is_complete", "clean_partial_folders", "load_measurements",
-           "BATCH_FILE", "PICKLE_FILE", "worker_initializer"]
+__all__ = [
+    "ScanOutcome",
+    "run_scan_job",
+    "is_complete",
+    "clean_partial_folders",
+    "load_measurements",
+    "BATCH_FILE",
+    "PICKLE_FILE",
+    "worker_initializer",
+]
 
 #: File in every finished scan folder recording the job parameters and software version.
 BATCH_FILE = "batch.json"
@@ -171,9 +179,13 @@ def _analyze_into(job: ScanJob, tmp: Path) -> None:
     from .. import pipeline
     from ..io.atomic import atomic_write_bytes, atomic_write_text
 
-    m, _files = pipeline.run_analysis(job.volume, tmp, analysis_options(job),
-                                      command=["napari-licell", "batch", f"({job.key})"],
-                                      memory_baseline_bytes=job.memory_baseline_bytes)
+    m, _files = pipeline.run_analysis(
+        job.volume,
+        tmp,
+        analysis_options(job),
+        command=["napari-licell", "batch", f"({job.key})"],
+        memory_baseline_bytes=job.memory_baseline_bytes,
+    )
     record = {"parameters": job.parameters(), "software": __version__, "cell": job.cell, "scan": job.scan}
     atomic_write_text(tmp / BATCH_FILE, json.dumps(record, indent=2))
     atomic_write_bytes(tmp / PICKLE_FILE, pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))
@@ -207,8 +219,9 @@ def run_scan_job(job: ScanJob, force: bool = False) -> ScanOutcome:
         if not force:
             done, reason = is_complete(job)
             if done:
-                return ScanOutcome(job, "skipped", time.perf_counter() - t0,
-                                   _read_json(job.out / "measurements.json"), reason=reason)
+                return ScanOutcome(
+                    job, "skipped", time.perf_counter() - t0, _read_json(job.out / "measurements.json"), reason=reason
+                )
         else:
             reason = "forced"
         job.out.parent.mkdir(parents=True, exist_ok=True)
@@ -217,8 +230,9 @@ def run_scan_job(job: ScanJob, force: bool = False) -> ScanOutcome:
         _analyze_into(job, tmp)
         _put_in_place(tmp, job.out)
         tmp = None
-        return ScanOutcome(job, "done", time.perf_counter() - t0, _read_json(job.out / "measurements.json"),
-                           reason=reason)
+        return ScanOutcome(
+            job, "done", time.perf_counter() - t0, _read_json(job.out / "measurements.json"), reason=reason
+        )
     except KeyboardInterrupt:
         if restore is None:
             raise

@@ -46,8 +46,14 @@ def _interrupt_workers(pool: ProcessPoolExecutor) -> None:
             pass
 
 
-def run_local(jobs: Sequence[ScanJob], concurrency: int, on_outcome: OutcomeCallback, *,
-              scheduler: str = "processes", force: bool = False) -> list[ScanOutcome]:
+def run_local(
+    jobs: Sequence[ScanJob],
+    concurrency: int,
+    on_outcome: OutcomeCallback,
+    *,
+    scheduler: str = "processes",
+    force: bool = False,
+) -> list[ScanOutcome]:
     """Run the jobs on dask's local scheduler; returns the outcomes in job order."""
     import dask
     from dask.callbacks import Callback
@@ -69,8 +75,9 @@ def run_local(jobs: Sequence[ScanJob], concurrency: int, on_outcome: OutcomeCall
         else:
             from dask.multiprocessing import get
 
-            pool = ProcessPoolExecutor(concurrency, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=worker_initializer)
+            pool = ProcessPoolExecutor(
+                concurrency, mp_context=multiprocessing.get_context("spawn"), initializer=worker_initializer
+            )
             try:
                 results = get(graph, list(keys), pool=pool, num_workers=concurrency, chunksize=1)
             except KeyboardInterrupt:
@@ -105,8 +112,15 @@ def _refused(address: str, timeout_s: float = 5.0) -> str | None:
         return exc.strerror or str(exc)
 
 
-def run_distributed(jobs: Sequence[ScanJob], address: str, concurrency: int | None, on_outcome: OutcomeCallback,
-                    *, force: bool = False, timeout_s: float = 30.0) -> list[ScanOutcome]:
+def run_distributed(
+    jobs: Sequence[ScanJob],
+    address: str,
+    concurrency: int | None,
+    on_outcome: OutcomeCallback,
+    *,
+    force: bool = False,
+    timeout_s: float = 30.0,
+) -> list[ScanOutcome]:
     """Run the jobs on the dask.distributed scheduler at ``address`` (``tcp://host:port``)."""
     from distributed import Client, as_completed
 
@@ -129,8 +143,7 @@ def run_distributed(jobs: Sequence[ScanJob], address: str, concurrency: int | No
 
         def submit_next(ac=None):
             i, job = pending.pop(0)
-            fut = client.submit(run_scan_job, job, force, key=f"{_task_key(i)}-{job.cell}-{job.scan}",
-                                pure=False)
+            fut = client.submit(run_scan_job, job, force, key=f"{_task_key(i)}-{job.cell}-{job.scan}", pure=False)
             index[fut.key] = i
             futures.append(fut)
             if ac is not None:

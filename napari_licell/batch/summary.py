@@ -17,10 +17,25 @@ __all__ = ["SUMMARY_COLUMNS", "summary_row", "write_summary_csv", "write_summary
 
 #: Columns of ``summary.csv`` in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "cell", "scan", "process", "state", "time_min", "gas", "gas_pressure_atm",
-    "li_volume_um3", "li_layer_mean_thickness_um", "li_layer_std_thickness_um", "li_layer_coverage",
-    "li_in_se_fraction_of_li", "li_in_se_fraction_including_se_li", "li_in_se_max_depth_um",
-    "faraday_thickness_um", "verdict", "status", "error", "folder",
+    "cell",
+    "scan",
+    "process",
+    "state",
+    "time_min",
+    "gas",
+    "gas_pressure_atm",
+    "li_volume_um3",
+    "li_layer_mean_thickness_um",
+    "li_layer_std_thickness_um",
+    "li_layer_coverage",
+    "li_in_se_fraction_of_li",
+    "li_in_se_fraction_including_se_li",
+    "li_in_se_max_depth_um",
+    "faraday_thickness_um",
+    "verdict",
+    "status",
+    "error",
+    "folder",
 )
 
 

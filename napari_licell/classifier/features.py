@@ -154,8 +154,11 @@ def iter_blocks(shape: tuple[int, ...], block_shape: tuple[int, int, int]) -> li
     """Blocks tiling a (z, y, x) volume, z-slab by z-slab (z outermost)."""
     starts = [range(0, n, b) for n, b in zip(shape[-3:], block_shape)]
     return [
-        (slice(z, min(z + block_shape[0], shape[0])), slice(y, min(y + block_shape[1], shape[1])),
-         slice(x, min(x + block_shape[2], shape[2])))
+        (
+            slice(z, min(z + block_shape[0], shape[0])),
+            slice(y, min(y + block_shape[1], shape[1])),
+            slice(x, min(x + block_shape[2], shape[2])),
+        )
         for z in starts[0]
         for y in starts[1]
         for x in starts[2]
@@ -177,11 +180,7 @@ def symmetric_eigvals3(
     p2 = b11 * b11 + b22 * b22 + b33 * b33 + 2.0 * p1
     p = np.sqrt(p2 / 6.0)
     safe = np.where(p > 0, p, 1.0)
-    det = (
-        b11 * (b22 * b33 - a23 * a23)
-        - a12 * (a12 * b33 - a23 * a13)
-        + a13 * (a12 * a23 - b22 * a13)
-    ) / (safe**3)
+    det = (b11 * (b22 * b33 - a23 * a23) - a12 * (a12 * b33 - a23 * a13) + a13 * (a12 * a23 - b22 * a13)) / (safe**3)
     r = np.clip(det / 2.0, -1.0, 1.0)
     phi = np.arccos(r) / 3.0
     e_max = q + 2.0 * p * np.cos(phi)

@@ -31,14 +31,7 @@ import numpy as np
 from ..classes import LABEL_DTYPE, METAL, SE, class_by_code
 from ..errors import LiCellInputError
 from .compiled import CompiledForest, compile_forest
-from .features import (
-    FeatureSettings,
-    default_block_shape,
-    feature_halo,
-    feature_names,
-    iter_blocks,
-    region_features,
-)
+from .features import FeatureSettings, default_block_shape, feature_halo, feature_names, iter_blocks, region_features
 from .filters import gaussian_kernel
 from .transfer import (
     ScanContext,
@@ -50,13 +43,7 @@ from .transfer import (
     transfer_stage1,
 )
 
-__all__ = [
-    "MODEL_FORMAT",
-    "MODEL_FORMAT_VERSION",
-    "PixelClassifier",
-    "PredictionCancelled",
-    "TrainingSummary",
-]
+__all__ = ["MODEL_FORMAT", "MODEL_FORMAT_VERSION", "PixelClassifier", "PredictionCancelled", "TrainingSummary"]
 
 #: Identifies a napari-licell pixel-classifier file.
 MODEL_FORMAT = "napari-licell-pixel-classifier"
@@ -219,8 +206,9 @@ class PixelClassifier:
             # heights in the units the model learnt: voxels when trained without a voxel size, else um
             # (a scan without a voxel size is taken to have the training scan's)
             voxel_size_um = None if self.voxel_size_um is None else (voxel_size_um or self.voxel_size_um)
-        return scan_context(volume, self.feature_settings, calibration, voxel_size_um, self.metal_threshold,
-                            self.dark_threshold)
+        return scan_context(
+            volume, self.feature_settings, calibration, voxel_size_um, self.metal_threshold, self.dark_threshold
+        )
 
     def _block(self, volume, region, ctx):
         """Features of ``volume[region]`` (read with the halo) and, for transfer features, the stage-1 arrays."""
@@ -548,8 +536,9 @@ class PixelClassifier:
                 stage_labels, stage_unc, stage_prob = labels_out, uncertainty_out, probabilities_out
             else:
                 stage_labels = _scratch(scratch_dir, "labels", shape, LABEL_DTYPE)
-                stage_unc = (_scratch(scratch_dir, "uncertainty", shape, np.float16)
-                             if uncertainty_out is not None else None)
+                stage_unc = (
+                    _scratch(scratch_dir, "uncertainty", shape, np.float16) if uncertainty_out is not None else None
+                )
                 stage_prob = (
                     _scratch(scratch_dir, "probabilities", (n_classes, *shape), np.float16)
                     if probabilities_out is not None
@@ -578,8 +567,9 @@ class PixelClassifier:
                             doubt &= ~sure
                         gated += n - int(doubt.sum())
                     if doubt.any():
-                        rows = transfer_features(block, ctx, self.feature_settings, origin, crop, stage1=s1,
-                                                 where=doubt)
+                        rows = transfer_features(
+                            block, ctx, self.feature_settings, origin, crop, stage1=s1, where=doubt
+                        )
                         proba[doubt] = self.predict_proba_features(rows)
                         del rows
                     del block, s1
@@ -729,8 +719,12 @@ def _painted_levels(X: np.ndarray, y: np.ndarray, codes, noise: float) -> dict[i
     for c in codes:
         g1 = X[y == c, 1].astype(np.float64)
         q25, q50, q75 = np.percentile(g1, [25, 50, 75])
-        out[int(c)] = {"g1": float(q50), "g1_q25": float(q25), "g1_q75": float(q75),
-                       "spread_per_noise": float((q75 - q25) / 1.349 / noise)}
+        out[int(c)] = {
+            "g1": float(q50),
+            "g1_q25": float(q25),
+            "g1_q75": float(q75),
+            "spread_per_noise": float((q75 - q25) / 1.349 / noise),
+        }
     return out
 
 
@@ -803,5 +797,6 @@ def _scratch(folder: str, name: str, shape: tuple[int, ...], dtype) -> Any:
     from ..io.label_store import LABEL_CHUNKS
 
     chunks = (1,) * (len(shape) - 3) + tuple(min(c, s) for c, s in zip(LABEL_CHUNKS, shape[-3:]))
-    return zarr.create_array(store=os.path.join(folder, f"{name}.zarr"), shape=shape, chunks=chunks,
-                             dtype=dtype, fill_value=0)
+    return zarr.create_array(
+        store=os.path.join(folder, f"{name}.zarr"), shape=shape, chunks=chunks, dtype=dtype, fill_value=0
+    )

@@ -74,8 +74,16 @@ class TransferSettings:
 
 
 def transfer_feature_names(settings: TransferSettings) -> list[str]:
-    names = ["mu", f"g{settings.small:g}", f"g{settings.large:g}", "dog_per_noise", "gradient_per_noise",
-             "texture_per_noise", f"darkest_g{settings.small:g}_within_{settings.min_radius}", "plane_dark_fraction"]
+    names = [
+        "mu",
+        f"g{settings.small:g}",
+        f"g{settings.large:g}",
+        "dog_per_noise",
+        "gradient_per_noise",
+        "texture_per_noise",
+        f"darkest_g{settings.small:g}_within_{settings.min_radius}",
+        "plane_dark_fraction",
+    ]
     if settings.position:
         names.append("height_um")
     return names
@@ -152,7 +160,7 @@ def estimate_noise(volume, ctx: ScanContext, settings: TransferSettings, samples
         x = ctx.to_mu(np.asarray(volume[z0 : z0 + d[0], y0 : y0 + d[1], x0 : x0 + d[2]]))
         res = x - gaussian3(x, settings.small, settings.truncate)
         r = kernel_radius(settings.small, settings.truncate)
-        core = res[r:-r or None, r:-r or None, r:-r or None] if min(d) > 2 * r + 2 else res
+        core = res[r : -r or None, r : -r or None, r : -r or None] if min(d) > 2 * r + 2 else res
         vals.append(core.ravel())
     res = np.concatenate(vals)
     mad = float(np.median(np.abs(res - np.median(res)))) * 1.4826

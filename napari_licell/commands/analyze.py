@@ -63,25 +63,42 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--voxel-size-um", metavar="X", help="voxel size in micrometres (overrides the file's)")
     p.add_argument("--labels", metavar="LABELS", help="use these class labels instead of thresholding")
-    p.add_argument("--model", metavar="MODEL",
-                   help="classify with this pixel-classifier model (saved from the Paint dock) instead of thresholding")
+    p.add_argument(
+        "--model",
+        metavar="MODEL",
+        help="classify with this pixel-classifier model (saved from the Paint dock) instead of thresholding",
+    )
     p.add_argument("--gas", metavar="{xe,ar}", help="fill gas of the cell (judges contrast from physics too)")
     p.add_argument("--gas-pressure-atm", metavar="P", help="fill-gas pressure in atm (default 6 for xe, 1 for ar)")
     p.add_argument("--current-density", metavar="MA_CM2", help="plating current density in mA/cm2")
     p.add_argument("--charge-minutes", metavar="MIN", help="charge time in minutes")
     p.add_argument("--voltage", metavar="FILE", help="cycler file with the charging curve (for the report)")
-    p.add_argument("--cycle", metavar="N", help="the cycle of the cycler file that matches the scan "
-                   "(default: the first Li-plating charge)")
+    p.add_argument(
+        "--cycle",
+        metavar="N",
+        help="the cycle of the cycler file that matches the scan (default: the first Li-plating charge)",
+    )
     p.add_argument("--step", metavar="N", help="the step of the cycler file that matches the scan")
-    p.add_argument("--stack-axis", metavar="{0,1,2}", help="axis across the layers (default: found from the metal slab)")
+    p.add_argument(
+        "--stack-axis", metavar="{0,1,2}", help="axis across the layers (default: found from the metal slab)"
+    )
     p.add_argument("--collector-end", metavar="{start,end}", help="end of the stack axis holding the collector")
-    p.add_argument("--roi", metavar="{auto,none,FILE}", default="auto",
-                   help="cell region: auto (find the bore of the PEEK tube), none (whole volume), "
-                        "or a region file / mask volume")
-    p.add_argument("--before-scan", metavar="FILE",
-                   help="the same cell scanned before charging: its gas pores are not taken for lithium")
-    p.add_argument("--memory-limit", metavar="GB",
-                   help=f"limit on the process's peak resident memory in GB (default {DEFAULT_MEMORY_LIMIT_GB:g})")
+    p.add_argument(
+        "--roi",
+        metavar="{auto,none,FILE}",
+        default="auto",
+        help="cell region: auto (find the bore of the PEEK tube), none (whole volume), or a region file / mask volume",
+    )
+    p.add_argument(
+        "--before-scan",
+        metavar="FILE",
+        help="the same cell scanned before charging: its gas pores are not taken for lithium",
+    )
+    p.add_argument(
+        "--memory-limit",
+        metavar="GB",
+        help=f"limit on the process's peak resident memory in GB (default {DEFAULT_MEMORY_LIMIT_GB:g})",
+    )
     p.set_defaults(func=_run)
 
 
@@ -105,11 +122,17 @@ def options_from_arguments(args: argparse.Namespace) -> AnalysisOptions:
         try:
             voxel = float(args.voxel_size_um)
         except ValueError:
-            raise LiCellInputError(volume, f"--voxel-size-um {args.voxel_size_um!r} is not a number",
-                                   "give the voxel size in micrometres, e.g. 0.54") from None
+            raise LiCellInputError(
+                volume,
+                f"--voxel-size-um {args.voxel_size_um!r} is not a number",
+                "give the voxel size in micrometres, e.g. 0.54",
+            ) from None
         if not math.isfinite(voxel) or voxel <= 0:
-            raise LiCellInputError(volume, f"voxel size {args.voxel_size_um} um must be a positive number",
-                                   "give the voxel size in micrometres, e.g. 0.54")
+            raise LiCellInputError(
+                volume,
+                f"voxel size {args.voxel_size_um} um must be a positive number",
+                "give the voxel size in micrometres, e.g. 0.54",
+            )
     gas = None
     if args.gas is not None:
         try:
@@ -122,21 +145,26 @@ def options_from_arguments(args: argparse.Namespace) -> AnalysisOptions:
     current = _number(args.current_density, "--current-density", None)
     minutes = _number(args.charge_minutes, "--charge-minutes", None, positive=False)
     if (current is None) != (minutes is None):
-        raise LiCellInputError(None, "--current-density and --charge-minutes go together",
-                               "give both for the Faraday check, or neither")
+        raise LiCellInputError(
+            None, "--current-density and --charge-minutes go together", "give both for the Faraday check, or neither"
+        )
     if args.stack_axis is not None and str(args.stack_axis) not in ("0", "1", "2"):
         raise LiCellInputError(volume, f"--stack-axis {args.stack_axis!r} is not 0, 1 or 2")
     if args.collector_end is not None and args.collector_end not in ("start", "end"):
         raise LiCellInputError(volume, f"--collector-end {args.collector_end!r} is not 'start' or 'end'")
     limit = _number(getattr(args, "memory_limit", None), "--memory-limit", None)
     if limit is not None and limit < 0.25:
-        raise LiCellInputError(None, f"--memory-limit {args.memory_limit!r} is below 0.25 GB",
-                               "give the budget in GB, e.g. --memory-limit 2")
+        raise LiCellInputError(
+            None,
+            f"--memory-limit {args.memory_limit!r} is below 0.25 GB",
+            "give the budget in GB, e.g. --memory-limit 2",
+        )
     labels = Path(args.labels) if args.labels else None
     model = Path(args.model) if getattr(args, "model", None) else None
     if labels is not None and model is not None:
-        raise LiCellInputError(model, "--model and --labels both give the classes",
-                               "give one of them (or neither, to threshold)")
+        raise LiCellInputError(
+            model, "--model and --labels both give the classes", "give one of them (or neither, to threshold)"
+        )
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise LiCellInputError(out, "exists and is not a folder", "give a folder for --out")
@@ -144,12 +172,19 @@ def options_from_arguments(args: argparse.Namespace) -> AnalysisOptions:
     if roi.lower() not in ("auto", "none") and not Path(roi).exists():
         raise LiCellInputError(Path(roi), "region file not found", "give --roi auto, none or a region file")
     return AnalysisOptions(
-        gas=gas, gas_pressure_atm=pressure, voxel_size_um=None if voxel is None else (voxel,) * 3,
-        current_density_ma_cm2=current, charge_minutes=minutes,
+        gas=gas,
+        gas_pressure_atm=pressure,
+        voxel_size_um=None if voxel is None else (voxel,) * 3,
+        current_density_ma_cm2=current,
+        charge_minutes=minutes,
         stack_axis=None if args.stack_axis is None else int(args.stack_axis),
         collector_at_start=None if args.collector_end is None else args.collector_end == "start",
-        memory_limit_bytes=int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30), memory_limit_given=limit is not None,
-        labels=labels, model=model, voltage=Path(args.voltage) if args.voltage else None, roi=roi,
+        memory_limit_bytes=int((limit or DEFAULT_MEMORY_LIMIT_GB) * 2**30),
+        memory_limit_given=limit is not None,
+        labels=labels,
+        model=model,
+        voltage=Path(args.voltage) if args.voltage else None,
+        roi=roi,
         before_scan=_before_scan(getattr(args, "before_scan", None)),
         voltage_cycle=_whole_number(getattr(args, "cycle", None), "--cycle", args.voltage),
         voltage_step=_whole_number(getattr(args, "step", None), "--step", args.voltage),

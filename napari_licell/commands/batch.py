@@ -46,13 +46,22 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", metavar="N", help="most scans at once (default: CPU count locally)")
-    p.add_argument("--memory-limit", metavar="GB",
-                   help="memory budget in GB for the scans running at once (limits how many run together)")
+    p.add_argument(
+        "--memory-limit",
+        metavar="GB",
+        help="memory budget in GB for the scans running at once (limits how many run together)",
+    )
     p.add_argument("--threads", action="store_true", help="local threads instead of worker processes")
-    p.add_argument("--model", metavar="MODEL",
-                   help="classify every scan with this pixel-classifier model (saved from the Paint dock)")
-    p.add_argument("--labels-from-study", action="store_true",
-                   help="measure the study's label files instead of thresholding the scans")
+    p.add_argument(
+        "--model",
+        metavar="MODEL",
+        help="classify every scan with this pixel-classifier model (saved from the Paint dock)",
+    )
+    p.add_argument(
+        "--labels-from-study",
+        action="store_true",
+        help="measure the study's label files instead of thresholding the scans",
+    )
     p.add_argument("--force", action="store_true", help="analyse every scan again, even finished ones")
     p.set_defaults(func=_run)
 
@@ -75,9 +84,14 @@ def _run(args: argparse.Namespace) -> int:
     workers = _positive(args.workers, "--workers", integer=True)
     memory = _positive(args.memory_limit, "--memory-limit")
     result = run_batch(
-        Path(args.study), Path(args.out), scheduler=args.scheduler, workers=int(workers) if workers else None,
-        memory_limit_gb=memory, local_scheduler="threads" if args.threads else "processes",
-        labels_from_study=args.labels_from_study, force=args.force,
+        Path(args.study),
+        Path(args.out),
+        scheduler=args.scheduler,
+        workers=int(workers) if workers else None,
+        memory_limit_gb=memory,
+        local_scheduler="threads" if args.threads else "processes",
+        labels_from_study=args.labels_from_study,
+        force=args.force,
         model=Path(args.model) if args.model else None,
         echo=lambda line: print(line, flush=True),
         warn=lambda line: print(line, file=sys.stderr, flush=True),
@@ -85,6 +99,8 @@ def _run(args: argparse.Namespace) -> int:
     n = len(result.outcomes)
     skipped = sum(o.status == "skipped" for o in result.outcomes)
     print(f"summary: {result.summary_csv}" + (f", {result.summary_html}" if result.summary_html else ""))
-    print(f"{n - result.n_failed} of {n} scans analysed ({skipped} skipped as already done), "
-          f"{result.n_failed} failed, {result.seconds:.1f} s")
+    print(
+        f"{n - result.n_failed} of {n} scans analysed ({skipped} skipped as already done), "
+        f"{result.n_failed} failed, {result.seconds:.1f} s"
+    )
     return EXIT_BAD_INPUT if result.n_failed else 0

@@ -21,8 +21,12 @@ def register(subparsers) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--prefix", type=Path, default=None,
-                   help="data folder to install into (default: $XDG_DATA_HOME or ~/.local/share)")
+    p.add_argument(
+        "--prefix",
+        type=Path,
+        default=None,
+        help="data folder to install into (default: $XDG_DATA_HOME or ~/.local/share)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -33,8 +37,11 @@ def _run(args: argparse.Namespace) -> int:
     try:
         installed = install_desktop_entry(args.prefix)
     except OSError as exc:
-        raise LiCellInputError(getattr(exc, "filename", None) or args.prefix, f"cannot write the desktop entry: "
-                               f"{exc.strerror or exc}", "choose a folder you can write with --prefix") from exc
+        raise LiCellInputError(
+            getattr(exc, "filename", None) or args.prefix,
+            f"cannot write the desktop entry: {exc.strerror or exc}",
+            "choose a folder you can write with --prefix",
+        ) from exc
     print(f"desktop entry: {installed.entry}")
     for icon in installed.icons:
         print(f"icon: {icon}")

@@ -34,16 +34,26 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scan", metavar="SCAN", help="CT scan: TIFF stack, folder of slices, HDF5, zarr or raw")
-    p.add_argument("--strokes", required=True, metavar="STROKES",
-                   help="labels volume of the scan's shape: 0 unpainted, class codes where painted")
+    p.add_argument(
+        "--strokes",
+        required=True,
+        metavar="STROKES",
+        help="labels volume of the scan's shape: 0 unpainted, class codes where painted",
+    )
     p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.licell-clf)")
     p.add_argument("--voxel-size-um", metavar="X", help="voxel size in micrometres (overrides the file's)")
     p.add_argument("--trees", metavar="N", help="trees in the forest (default: the Paint dock's)")
     p.set_defaults(func=_run)
 
 
-def train(scan_path: Path, strokes_path: Path, out: Path, voxel_size_um: float | None = None,
-          trees: int | None = None, echo=print):
+def train(
+    scan_path: Path,
+    strokes_path: Path,
+    out: Path,
+    voxel_size_um: float | None = None,
+    trees: int | None = None,
+    echo=print,
+):
     """Train and save; returns the trained :class:`~napari_licell.classifier.PixelClassifier`."""
     import numpy as np
 
@@ -58,8 +68,11 @@ def train(scan_path: Path, strokes_path: Path, out: Path, voxel_size_um: float |
     scan = read_volume(scan_path, voxel_size_um=voxel_size_um)
     strokes = read_volume(strokes_path, voxel_size_um=scan.voxel_size_um)
     if tuple(strokes.shape) != tuple(scan.shape):
-        raise LiCellInputError(strokes_path, f"strokes of shape {tuple(strokes.shape)} differ from the scan's "
-                               f"{tuple(scan.shape)}", f"paint on {scan_path.name} itself (same z, y, x size)")
+        raise LiCellInputError(
+            strokes_path,
+            f"strokes of shape {tuple(strokes.shape)} differ from the scan's {tuple(scan.shape)}",
+            f"paint on {scan_path.name} itself (same z, y, x size)",
+        )
     if np.dtype(strokes.data.dtype).kind not in "biu":
         raise LiCellInputError(strokes_path, f"strokes must hold integer class codes, not {strokes.data.dtype} values")
     calibration = calibration_from_scan_metadata(scan.metadata)
@@ -70,8 +83,11 @@ def train(scan_path: Path, strokes_path: Path, out: Path, voxel_size_um: float |
     except LiCellInputError as exc:
         raise LiCellInputError(strokes_path, exc.problem, exc.hint) from None
     except KeyError as exc:
-        raise LiCellInputError(strokes_path, f"strokes hold a code that is no class: {exc}",
-                               "use 1 Li, 2 void, 3 SE + Li, 4 SE, 5 carbon, 6 metal") from None
+        raise LiCellInputError(
+            strokes_path,
+            f"strokes hold a code that is no class: {exc}",
+            "use 1 Li, 2 void, 3 SE + Li, 4 SE, 5 carbon, 6 metal",
+        ) from None
     path = model.save(out)
     painted = ", ".join(f"{class_by_code(c).key} {n}" for c, n in summary.painted_voxels.items())
     echo(f"painted voxels: {sum(summary.painted_voxels.values())} ({painted})")

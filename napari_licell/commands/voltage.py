@@ -132,7 +132,9 @@ def _human(summary: dict[str, Any]) -> str:
     lines.append(f"  plateau         {plateau:.4f} V" if plateau is not None else "  plateau         none found")
     onset = summary["rise_onset_min"]
     lines.append(
-        f"  rise onset      {onset:.1f} min" if onset is not None else "  rise onset      none (no steep rise or fluctuation)"
+        f"  rise onset      {onset:.1f} min"
+        if onset is not None
+        else "  rise onset      none (no steep rise or fluctuation)"
     )
     for note in summary["notes"]:
         lines.append(f"  note: {note}")
@@ -179,11 +181,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="the cycler file")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument(
-        "--cycle", type=int, default=None, metavar="N",
+        "--cycle",
+        type=int,
+        default=None,
+        metavar="N",
         help="the cycle whose charge step matches the scan (default: the first Li-plating charge)",
     )
     parser.add_argument(
-        "--step", type=int, default=None, metavar="N",
+        "--step",
+        type=int,
+        default=None,
+        metavar="N",
         help="the file's step number to use (with --cycle: in that cycle)",
     )
     parser.set_defaults(func=run)

@@ -7,8 +7,20 @@ from .table import KEY_COLUMNS, default_measure, key_numbers_table, measured_num
 from .timelapse import TimeLapse, before_after_timelapse, charge_series_timelapse
 
 __all__ = [
-    "KEY_COLUMNS", "TimeLapse", "before_after_timelapse", "boxplot_groups", "cell_title",
-    "charge_series_timelapse", "comparison_figure", "default_measure", "export_comparison_figure",
-    "key_numbers_table", "measured_numbers", "pressures_text", "process_of", "process_statistics", "short_title",
+    "KEY_COLUMNS",
+    "TimeLapse",
+    "before_after_timelapse",
+    "boxplot_groups",
+    "cell_title",
+    "charge_series_timelapse",
+    "comparison_figure",
+    "default_measure",
+    "export_comparison_figure",
+    "key_numbers_table",
+    "measured_numbers",
+    "pressures_text",
+    "process_of",
+    "process_statistics",
+    "short_title",
     "truth_numbers",
 ]

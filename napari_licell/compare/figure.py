@@ -107,13 +107,24 @@ def _draw_curve(ax, cell: Any, ylim: tuple[float, float] | None) -> None:
     ax.plot(t, v, lw=0.8, color="#1f4e9c")
     ax.axhline(INLI_VS_LI_V, color="#888888", lw=0.7, ls="--")
     meta = getattr(cell, "metadata", {}) or {}
-    for scan in np.atleast_1d(meta.get("scan_times_min", [meta["charge_minutes"]] if meta.get("state") == "after" else [])):
+    for scan in np.atleast_1d(
+        meta.get("scan_times_min", [meta["charge_minutes"]] if meta.get("state") == "after" else [])
+    ):
         ax.axvline(float(scan), color="#d04040", lw=0.7, ls=":")
     onset = find_voltage_events(curve).rise_onset_min
     if onset is not None:
         ax.axvline(onset, color="#e0702e", lw=0.9)
-        ax.annotate(f"rise {onset:.0f} min", (onset, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(-2, -2), textcoords="offset points", ha="right", va="top", fontsize=7, color="#e0702e")
+        ax.annotate(
+            f"rise {onset:.0f} min",
+            (onset, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(-2, -2),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="#e0702e",
+        )
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_xlabel("time (min)")
@@ -202,15 +213,22 @@ def _draw_table(ax, cells: Sequence[Any], table) -> None:
     order = {str(cell.name): i for i, cell in enumerate(cells)}
     rows = table.assign(_order=table["cell"].map(order).fillna(len(order))).sort_values("_order")
     text = [[_format(row[c], c) for c in columns] for _, row in rows.iterrows()]
-    drawn = ax.table(cellText=text, colLabels=[TABLE_HEADERS[c] for c in columns], rowLabels=list(rows["cell"]),
-                     loc="center", cellLoc="center")
+    drawn = ax.table(
+        cellText=text,
+        colLabels=[TABLE_HEADERS[c] for c in columns],
+        rowLabels=list(rows["cell"]),
+        loc="center",
+        cellLoc="center",
+    )
     drawn.auto_set_font_size(False)
     drawn.set_fontsize(7)
     drawn.auto_set_column_width(list(range(len(columns))))
     drawn.scale(1.0, 1.15)
 
 
-def export_comparison_figure(cells: Sequence[Any], path: str | os.PathLike, table=None, dpi: int = 200, **kwargs) -> Path:
+def export_comparison_figure(
+    cells: Sequence[Any], path: str | os.PathLike, table=None, dpi: int = 200, **kwargs
+) -> Path:
     """Write :func:`comparison_figure` to ``path`` (format from the suffix: .png, .svg, .pdf).
 
     Returns

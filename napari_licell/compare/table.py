@@ -139,7 +139,9 @@ def measured_numbers(cell: Any) -> dict[str, Any]:
         raise ValueError(f"{getattr(cell, 'name', 'cell')} has no labels to measure")
     params = inspect.signature(measure_cell).parameters
     meta = dict(getattr(cell, "metadata", {}) or {})
-    extra = {k: meta[k] for k in ("current_density_ma_cm2", "charge_minutes") if k in params and meta.get(k) is not None}
+    extra = {
+        k: meta[k] for k in ("current_density_ma_cm2", "charge_minutes") if k in params and meta.get(k) is not None
+    }
     result = measure_cell(labels, float(cell.voxel_size_um), **extra)
     numbers = result.to_dict() if hasattr(result, "to_dict") else dict(result)
     numbers.setdefault("source", "measured")

@@ -111,7 +111,9 @@ def charge_series_timelapse(
     )
 
 
-def before_after_timelapse(process: BondingProcess | str = BondingProcess.PROCESS3, seed: int = 4, **spec_changes: Any) -> TimeLapse:
+def before_after_timelapse(
+    process: BondingProcess | str = BondingProcess.PROCESS3, seed: int = 4, **spec_changes: Any
+) -> TimeLapse:
     """The paper's pair: the cell before charging (0 min) and after the full charge, as (2, z, y, x)."""
     minutes = paper_cell(process, **spec_changes).charge_minutes
     return charge_series_timelapse(process, (minutes,), include_before=True, seed=seed, **spec_changes)

@@ -235,8 +235,7 @@ def select_charge(
         if not charges:
             where = f" in cycle {cycle}" if cycle is not None else ""
             raise LiCellInputError(
-                curve.source, f"no charge step{where} (the current is never positive)",
-                "pick the step with --step N",
+                curve.source, f"no charge step{where} (the current is never positive)", "pick the step with --step N"
             )
         chosen = charges[0]
         how = f"first charge step of cycle {cycle}" if cycle is not None else "first charge step (Li plating)"

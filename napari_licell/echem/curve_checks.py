@@ -179,8 +179,7 @@ def checked_curve(
     if bad_t.any():
         raise LiCellInputError(
             path,
-            f"time is missing or not a number in {int(bad_t.sum())} row(s) "
-            f"(first at data row {_first_bad_row(bad_t)})",
+            f"time is missing or not a number in {int(bad_t.sum())} row(s) (first at data row {_first_bad_row(bad_t)})",
             "remove or fill those rows",
         )
 
@@ -188,15 +187,12 @@ def checked_curve(
     if n_backward:
         if n_backward > max(10, MAX_BACKWARD_FRACTION * (t.size - 1)):
             raise LiCellInputError(
-                path,
-                f"time is not in order ({n_backward} of {t.size - 1} steps go backwards)",
-                "sort the rows by time",
+                path, f"time is not in order ({n_backward} of {t.size - 1} steps go backwards)", "sort the rows by time"
             )
         t, n_restarts, n_backsteps = make_time_monotonic(t)
         if n_restarts:
             notes.append(
-                f"time restarted {n_restarts} time(s) (per-step time or appended runs); "
-                "segments joined end to end"
+                f"time restarted {n_restarts} time(s) (per-step time or appended runs); segments joined end to end"
             )
         if n_backsteps:
             notes.append(f"time stepped back {n_backsteps} time(s) (clock adjustments); held at the previous point")

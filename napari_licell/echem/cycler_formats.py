@@ -223,7 +223,8 @@ def detect_format_from_bytes(head: bytes, path: str | os.PathLike | None = None)
         return BIOLOGIC_MPT
     if first in ("EC-Lab LOG FILE", "BT-Lab LOG FILE"):
         raise LiCellInputError(
-            path, "a BioLogic log file (.mpl), not the measurements",
+            path,
+            "a BioLogic log file (.mpl), not the measurements",
             "give the .mpr (or its .mpt export) of the same run",
         )
     if first == "EXPLAIN":
@@ -233,7 +234,8 @@ def detect_format_from_bytes(head: bytes, path: str | os.PathLike | None = None)
         head_text = " ".join(nonblank[:5])
         if "MaccorTestProcedure" in head_text or "Maccor Procedure File" in head_text:
             raise LiCellInputError(
-                path, "not a cycler file (a Maccor test procedure, XML: no measurements)",
+                path,
+                "not a cycler file (a Maccor test procedure, XML: no measurements)",
                 "give the Maccor data file of the run (numbered like NAME.001, or its text export)",
             )
         raise LiCellInputError(path, "not a cycler file (looks like an XML or HTML document)", SUPPORTED_HINT)
@@ -280,6 +282,4 @@ def _zip_format(path: Path) -> str:
         return NEWARE_NDAX
     if "[content_types].xml" in lower and any(name.startswith("xl/") for name in lower):
         return EXCEL_XLSX
-    raise LiCellInputError(
-        path, "not a cycler file (a zip archive without Neware .ndc members)", SUPPORTED_HINT
-    )
+    raise LiCellInputError(path, "not a cycler file (a zip archive without Neware .ndc members)", SUPPORTED_HINT)

@@ -49,20 +49,18 @@ def _mdb(path: Path, *args: str) -> str:
     if exe is None:
         raise LiCellInputError(path, f"cannot read Arbin .res: '{program}' (mdbtools) is not installed", _INSTALL_HINT)
     try:
-        done = subprocess.run(
-            [exe, *args[1:]],
-            capture_output=True,
-            timeout=MDB_EXPORT_TIMEOUT_S,
-            check=False,
-        )
+        done = subprocess.run([exe, *args[1:]], capture_output=True, timeout=MDB_EXPORT_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise LiCellInputError(path, f"{program} took longer than {MDB_EXPORT_TIMEOUT_S} s (damaged database?)") from exc
+        raise LiCellInputError(
+            path, f"{program} took longer than {MDB_EXPORT_TIMEOUT_S} s (damaged database?)"
+        ) from exc
     except OSError as exc:
         raise LiCellInputError(path, f"cannot run {program} ({exc})", _INSTALL_HINT) from exc
     stderr = done.stderr.decode("utf-8", errors="replace")
     if "beyond EOF" in stderr:
         raise LiCellInputError(
-            path, "truncated Arbin .res (the database ends before its last page)",
+            path,
+            "truncated Arbin .res (the database ends before its last page)",
             "copy the file again from the cycler computer",
         )
     if done.returncode != 0:
@@ -100,13 +98,14 @@ def read_arbin_res(path: str | os.PathLike) -> VoltageCurve:
     page = _page_size(p)
     if size % page:
         raise LiCellInputError(
-            p, f"truncated Arbin .res ({size} bytes is not a whole number of {page}-byte database pages)",
+            p,
+            f"truncated Arbin .res ({size} bytes is not a whole number of {page}-byte database pages)",
             "copy the file again from the cycler computer",
         )
     tables = [t.strip() for t in _mdb(p, "mdb-tables", "-1", str(p)).splitlines() if t.strip()]
     if DATA_TABLE not in tables:
         raise LiCellInputError(
-            p, f"an Access database without Arbin's {DATA_TABLE} (tables: {', '.join(tables) or 'none'})",
+            p, f"an Access database without Arbin's {DATA_TABLE} (tables: {', '.join(tables) or 'none'})"
         )
     text = _mdb(p, "mdb-export", str(p), DATA_TABLE)
     if not text.strip():
@@ -129,9 +128,7 @@ def read_arbin_res(path: str | os.PathLike) -> VoltageCurve:
             frame = frame[(test_ids == ids[0]).to_numpy()]
             meta["test_id"] = ids[0]
             meta["other_test_ids"] = ids[1:]
-            meta.setdefault("notes", []).append(
-                f"the database holds {len(ids)} tests; read Test_ID {ids[0]}"
-            )
+            meta.setdefault("notes", []).append(f"the database holds {len(ids)} tests; read Test_ID {ids[0]}")
     if "Data_Point" in frame.columns:
         frame = frame.sort_values("Data_Point", kind="stable")
     if "DateTime" in frame.columns and len(frame):

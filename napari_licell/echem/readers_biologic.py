@@ -56,9 +56,7 @@ def _biologic_curve(
         raise LiCellInputError(path, f"no time column found (columns: {listing})", "EC-Lab writes 'time/s'")
     voltage_name = next((name for name in _VOLTAGE_COLUMNS if name in columns), None)
     if voltage_name is None:
-        raise LiCellInputError(
-            path, f"no voltage column found (columns: {listing})", "expected Ewe/V or Ecell/V"
-        )
+        raise LiCellInputError(path, f"no voltage column found (columns: {listing})", "expected Ewe/V or Ecell/V")
     meta["voltage_column"] = voltage_name
 
     current = None
@@ -74,9 +72,7 @@ def _biologic_curve(
         current = np.where(mode == _MODE_REST, 0.0, current)
         meta["current_column"] = f"{set_point} (set point: galvanostatic rows; 0 at rest)"
         if np.any(mode == _MODE_POTENTIO):
-            meta.setdefault("notes", []).append(
-                "no measured current: current unknown (NaN) in potentiostatic rows"
-            )
+            meta.setdefault("notes", []).append("no measured current: current unknown (NaN) in potentiostatic rows")
 
     cycle = None
     if "cycle number" in columns:
@@ -133,6 +129,7 @@ def _extra_ids(table: dict[int, Any]) -> dict[int, tuple[str, str]]:
         if 0 < low < 256 and low not in table and low not in extra and low not in _NOT_BY_THE_256_RULE:
             extra[low] = entry
     return extra
+
 
 _UNKNOWN_ID = re.compile(r"Column ID (\d+) ")
 _GALVANI_TABLE_LOCK = threading.Lock()
@@ -212,18 +209,21 @@ def read_biologic_mpr(path: str | os.PathLike) -> VoltageCurve:
     except OSError as exc:
         if "end of file" in str(exc).lower():
             raise LiCellInputError(
-                p, "truncated BioLogic .mpr (the file ends inside one of its modules)",
+                p,
+                "truncated BioLogic .mpr (the file ends inside one of its modules)",
                 "copy the file again from the EC-Lab computer",
             ) from exc
         raise LiCellInputError(p, f"cannot be read ({exc})") from exc
     except NotImplementedError as exc:
         raise LiCellInputError(
-            p, f"BioLogic .mpr with a column galvani does not know ({exc})",
+            p,
+            f"BioLogic .mpr with a column galvani does not know ({exc})",
             "export it from EC-Lab as .mpt text and read that",
         ) from exc
     except (ValueError, AssertionError, IndexError, KeyError, TypeError) as exc:
         raise LiCellInputError(
-            p, f"damaged or unsupported BioLogic .mpr ({exc or type(exc).__name__})",
+            p,
+            f"damaged or unsupported BioLogic .mpr ({exc or type(exc).__name__})",
             "export it from EC-Lab as .mpt text and read that",
         ) from exc
 
@@ -311,14 +311,13 @@ def read_biologic_mpt(path: str | os.PathLike) -> VoltageCurve:
     match = _NB_HEADER.match(lines[1].strip()) if len(lines) > 1 else None
     if match is None:
         raise LiCellInputError(
-            p, "EC-Lab text file without a 'Nb header lines' line",
+            p,
+            "EC-Lab text file without a 'Nb header lines' line",
             "export again from EC-Lab with the header, or save the table as plain TSV",
         )
     n_header = int(match.group(1))
     if n_header < 3 or n_header > len(lines):
-        raise LiCellInputError(
-            p, f"truncated EC-Lab .mpt (header says {n_header} lines, file has {len(lines)})"
-        )
+        raise LiCellInputError(p, f"truncated EC-Lab .mpt (header says {n_header} lines, file has {len(lines)})")
     header_text = "\n".join(lines[: n_header - 1])
     body = lines[n_header - 1 :]
     if len(body) < 2:

@@ -4,9 +4,9 @@ A block starts with ``NAME<TAB>TABLE[<TAB>rows]``, then a column-name line,
 a unit line and data lines, all three led by a tab::
 
     CURVE	TABLE	99999
-    	Pt	T	Vf	Im	...
-    	#	s	V vs. Ref.	A	...
-    	0	0.3	3.98788E-001	6.55358E-007	...
+        Pt	T	Vf	Im	...
+        #	s	V vs. Ref.	A	...
+        0	0.3	3.98788E-001	6.55358E-007	...
 
 The voltage record is the CURVE table(s) (CURVE, or CURVE1, CURVE2, ... for
 cycles, joined in order); files without one fall back to OCVCURVE, the open
@@ -153,7 +153,13 @@ def read_gamry_dta(path: str | os.PathLike) -> VoltageCurve:
         "tables": [t.name for t in chosen],
         "other_tables": [t.name for t in tables if all(t is not c for c in chosen)],
     }
-    for key, name in (("TAG", "tag"), ("TITLE", "title"), ("DATE", "date"), ("TIME", "time"), ("PSTAT", "potentiostat")):
+    for key, name in (
+        ("TAG", "tag"),
+        ("TITLE", "title"),
+        ("DATE", "date"),
+        ("TIME", "time"),
+        ("PSTAT", "potentiostat"),
+    ):
         if key in header:
             meta[name] = header[key]
     if "AREA" in header:

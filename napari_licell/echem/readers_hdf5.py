@@ -200,7 +200,8 @@ def read_indigo_hdf5(path: str | os.PathLike) -> VoltageCurve:
     if frame is None or "cell_voltage_v" not in frame:
         listing = ", ".join(top[:10]) + (", ..." if len(top) > 10 else "") or "none"
         raise LiCellInputError(
-            p, f"not a cycler file (an HDF5 file without an Indigo '{INDIGO_GROUP}' table; groups: {listing})",
+            p,
+            f"not a cycler file (an HDF5 file without an Indigo '{INDIGO_GROUP}' table; groups: {listing})",
             SUPPORTED_HINT,
         )
     listing = ", ".join(frame)
@@ -226,7 +227,14 @@ def read_indigo_hdf5(path: str | os.PathLike) -> VoltageCurve:
         ids = np.unique(frame["cell_id"])
         meta["cell_id"] = [int(i) for i in ids[:10]]
     return checked_curve(
-        p, INDIGO_HDF5, values["time_s"], values["voltage_v"], values["current_ma"], values["cycle"], values["step"], meta
+        p,
+        INDIGO_HDF5,
+        values["time_s"],
+        values["voltage_v"],
+        values["current_ma"],
+        values["cycle"],
+        values["step"],
+        meta,
     )
 
 
@@ -278,7 +286,9 @@ def read_battdat_hdf5(path: str | os.PathLike) -> VoltageCurve:
     candidates = [name for name, columns in tables.items() if {"test_time", "voltage"} <= set(columns)]
     if not candidates:
         listing = ", ".join(top[:10]) + (", ..." if len(top) > 10 else "") or "none"
-        raise LiCellInputError(p, f"not a cycler file (an HDF5 file without a battdat raw_data table; groups: {listing})", SUPPORTED_HINT)
+        raise LiCellInputError(
+            p, f"not a cycler file (an HDF5 file without a battdat raw_data table; groups: {listing})", SUPPORTED_HINT
+        )
     # raw_data first (battdat also writes cycle_stats and other tables), else the longest
     name = min(candidates, key=lambda n: (n.split("/")[-1] != "raw_data", -len(tables[n]["voltage"])))
     frame = tables[name]
@@ -293,5 +303,12 @@ def read_battdat_hdf5(path: str | os.PathLike) -> VoltageCurve:
         "reader": "napari-licell battdat HDF5 (h5py)" + (f", written by battdat {version}" if version else ""),
     }
     return checked_curve(
-        p, BATTDAT_HDF5, values["time_s"], values["voltage_v"], values["current_ma"], values["cycle"], values["step"], meta
+        p,
+        BATTDAT_HDF5,
+        values["time_s"],
+        values["voltage_v"],
+        values["current_ma"],
+        values["cycle"],
+        values["step"],
+        meta,
     )

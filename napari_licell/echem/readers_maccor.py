@@ -20,14 +20,7 @@ from .curve_checks import checked_curve
 from .cycler_formats import MACCOR_TXT, is_maccor_header
 from .readers_table import decimal_mark
 from .text_files import read_text_file, split_lines
-from .units import (
-    CURRENT_UNITS_MA,
-    TIME_UNITS_S,
-    VOLTAGE_UNITS_V,
-    parse_durations_s,
-    split_name_unit,
-    unit_factor,
-)
+from .units import CURRENT_UNITS_MA, TIME_UNITS_S, VOLTAGE_UNITS_V, parse_durations_s, split_name_unit, unit_factor
 from .voltage_curve import VoltageCurve
 
 __all__ = ["read_maccor_txt", "STATE_SIGNS"]
@@ -48,7 +41,6 @@ _DATE_BASES = ("dpt time", "dpttime")
 _BARE_TIME_FACTORS = {"s": 1.0, "min": 60.0, "h": 3600.0}
 
 
-
 def _find(columns: list[str], bases: tuple[str, ...]) -> str | None:
     """The first column (in the order of ``bases``) whose base name matches."""
     by_base: dict[str, str] = {}
@@ -62,7 +54,7 @@ def _find(columns: list[str], bases: tuple[str, ...]) -> str | None:
 
 
 def _decimal(rows: list[str], sep: str) -> str:
-    """"," when the data rows write decimal commas (tab-separated exports only)."""
+    """ "," when the data rows write decimal commas (tab-separated exports only)."""
     return decimal_mark(rows, sep) if sep == "\t" else "."
 
 
@@ -103,9 +95,7 @@ def _time_seconds(values: Any, name: str, clock: Any, notes: list[str]) -> tuple
     clock_span = _clock_span_s(clock) if clock is not None and span > 0 else None
     if clock_span is not None:
         if clock_span >= 60.0:
-            label, factor = min(
-                _BARE_TIME_FACTORS.items(), key=lambda item: abs(np.log(span * item[1] / clock_span))
-            )
+            label, factor = min(_BARE_TIME_FACTORS.items(), key=lambda item: abs(np.log(span * item[1] / clock_span)))
             if 0.8 < span * factor / clock_span < 1.25:
                 notes.append(f"time column '{name}' has no unit; the DPt Time clock says {label}")
                 return numeric * factor, f"{name} (numbers x {factor:g} s, unit from DPt Time)"
@@ -161,9 +151,7 @@ def read_maccor_txt(path: str | os.PathLike) -> VoltageCurve:
 
     time_name = _find(columns, _TIME_BASES)
     if time_name is None:
-        raise LiCellInputError(
-            p, f"no time column found (columns: {listing})", "Maccor writes TestTime or Test (Sec)"
-        )
+        raise LiCellInputError(p, f"no time column found (columns: {listing})", "Maccor writes TestTime or Test (Sec)")
     volt_name = _find(columns, _VOLT_BASES)
     if volt_name is None:
         raise LiCellInputError(p, f"no voltage column found (columns: {listing})", "Maccor writes Volts")
@@ -230,13 +218,4 @@ def read_maccor_txt(path: str | os.PathLike) -> VoltageCurve:
             return None
         return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
-    return checked_curve(
-        p,
-        MACCOR_TXT,
-        time_s,
-        voltage,
-        current,
-        labels(_CYCLE_BASES),
-        labels(("step",)),
-        meta,
-    )
+    return checked_curve(p, MACCOR_TXT, time_s, voltage, current, labels(_CYCLE_BASES), labels(("step",)), meta)

@@ -112,12 +112,14 @@ def _parse(path: Path, fmt: str):
         raise LiCellInputError(path, f"{kind} version NewareNDA cannot read yet ({exc})") from exc
     except (zipfile.BadZipFile, EOFError, struct.error) as exc:
         raise LiCellInputError(
-            path, f"truncated or damaged {kind} ({exc or type(exc).__name__})",
+            path,
+            f"truncated or damaged {kind} ({exc or type(exc).__name__})",
             "copy the file again from the cycler computer",
         ) from exc
     except (ValueError, KeyError, IndexError, TypeError, OSError, AttributeError) as exc:
         raise LiCellInputError(
-            path, f"damaged or unsupported {kind} ({type(exc).__name__}: {exc})",
+            path,
+            f"damaged or unsupported {kind} ({type(exc).__name__}: {exc})",
             "export it from BTSDA as CSV and read that",
         ) from exc
     finally:
@@ -152,7 +154,8 @@ def read_neware(path: str | os.PathLike, fmt: str = NEWARE_NDA) -> VoltageCurve:
         raise ValueError(f"not a Neware format: {fmt!r}")
     if fmt == NEWARE_NDA and p.stat().st_size < _NDA_HEADER_BYTES:
         raise LiCellInputError(
-            p, f"truncated Neware .nda (the file ends inside its {_NDA_HEADER_BYTES}-byte header)",
+            p,
+            f"truncated Neware .nda (the file ends inside its {_NDA_HEADER_BYTES}-byte header)",
             "copy the file again from the cycler computer",
         )
     end_marker = nda_has_end_marker(p) if fmt == NEWARE_NDA else None
@@ -161,7 +164,8 @@ def read_neware(path: str | os.PathLike, fmt: str = NEWARE_NDA) -> VoltageCurve:
     except LiCellInputError as exc:
         if end_marker is False:
             raise LiCellInputError(
-                p, "truncated Neware .nda (the file ends before its first complete data records)",
+                p,
+                "truncated Neware .nda (the file ends before its first complete data records)",
                 "copy the file again from the cycler computer",
             ) from exc
         raise
@@ -193,12 +197,5 @@ def read_neware(path: str | os.PathLike, fmt: str = NEWARE_NDA) -> VoltageCurve:
         return frame[name].to_numpy(dtype=float, na_value=np.nan)
 
     return checked_curve(
-        p,
-        fmt,
-        column("Time"),
-        column("Voltage"),
-        column("Current(mA)"),
-        column("Cycle"),
-        column("Step"),
-        meta,
+        p, fmt, column("Time"), column("Voltage"), column("Current(mA)"), column("Cycle"), column("Step"), meta
     )

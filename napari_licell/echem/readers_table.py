@@ -155,9 +155,7 @@ class _Header:
     roles: list[ColumnRole | None]
 
 
-def find_header(
-    lines: list[str], delimiters: tuple[str, ...] | None = None
-) -> tuple[_Header | None, _Header | None]:
+def find_header(lines: list[str], delimiters: tuple[str, ...] | None = None) -> tuple[_Header | None, _Header | None]:
     """The first line naming time and voltage; else the first naming either (for the error).
 
     Parameters
@@ -208,14 +206,14 @@ def _prefer_clock_over_restarts(
     if finite.size < 2 or not np.any(np.diff(finite) < 0):
         return time_s
     try:
-        clock = _time_seconds(path, columns["absolute_time"], names["absolute_time"], roles["absolute_time"], decimal, [])
+        clock = _time_seconds(
+            path, columns["absolute_time"], names["absolute_time"], roles["absolute_time"], decimal, []
+        )
     except LiCellInputError:
         return time_s
     if not np.all(np.isfinite(clock)) or np.any(np.diff(clock) < 0):
         return time_s
-    notes.append(
-        f"time from '{names['absolute_time']}': '{names['time']}' restarts at every step"
-    )
+    notes.append(f"time from '{names['absolute_time']}': '{names['time']}' restarts at every step")
     return clock
 
 
@@ -243,10 +241,11 @@ def _unquote_lines(lines: list[str]) -> tuple[list[str], bool]:
     (``"2022-04-11 10:58:08 AM,1,0,0.0003111,..."``), which a CSV parser
     reads as a single column.
     """
+
     def quoted(line: str) -> bool:
         return len(line) >= 2 and line[0] == '"' and line[-1] == '"' and '"' not in line[1:-1]
 
-    sample = [line.strip() for line in lines[:HEADER_SEARCH_LINES + 50] if line.strip()]
+    sample = [line.strip() for line in lines[: HEADER_SEARCH_LINES + 50] if line.strip()]
     if not sample or sum(quoted(line) for line in sample) < 0.5 * len(sample):
         return lines, False
     return [line.strip()[1:-1] if quoted(line.strip()) else line for line in lines], True
@@ -267,7 +266,7 @@ def _maker(preamble: list[str], fields: list[str]) -> str | None:
 
 
 def decimal_mark(lines: list[str], delimiter: str) -> str:
-    """"," when the first 50 data lines write more decimal-comma numbers than decimal-point ones, else "."."""
+    """ "," when the first 50 data lines write more decimal-comma numbers than decimal-point ones, else "."."""
     if delimiter == ",":
         return "."
     commas = dots = 0
@@ -308,9 +307,7 @@ def _example(series: Any, mask: np.ndarray) -> str:
     return repr(str(values.iloc[0]))[:40] if len(values) else "''"
 
 
-def _time_seconds(
-    path: Path, series: Any, name: str, role: ColumnRole, decimal: str, notes: list[str]
-) -> np.ndarray:
+def _time_seconds(path: Path, series: Any, name: str, role: ColumnRole, decimal: str, notes: list[str]) -> np.ndarray:
     import pandas as pd
 
     filled = _nonempty(series)
@@ -345,8 +342,7 @@ def _time_seconds(
         notes.append(f"time from the dates in '{name}'")
         return seconds.to_numpy(dtype=float, na_value=np.nan)
     raise LiCellInputError(
-        path,
-        f"time column '{name}' holds neither numbers, durations nor dates (e.g. {_example(series, filled)})",
+        path, f"time column '{name}' holds neither numbers, durations nor dates (e.g. {_example(series, filled)})"
     )
 
 

@@ -196,12 +196,7 @@ def find_voltage_events(
 
     duration = t[-1] - t[0]
     plateau = next(
-        (
-            (a, b)
-            for a, b in _runs(flat)
-            if t[stops[b - 1] - 1] - t[starts[a]] >= min_plateau_fraction * duration
-        ),
-        None,
+        ((a, b) for a, b in _runs(flat) if t[stops[b - 1] - 1] - t[starts[a]] >= min_plateau_fraction * duration), None
     )
     if plateau is None:
         return VoltageEvents(None, None, noise_v=noise)

@@ -62,8 +62,9 @@ class VoltageView:
         self.events: VoltageEvents | None = None
         self.linked_layer: str | None = None
 
-    def set_record(self, curve: VoltageCurve | None, scan_times_min=None, name: str = "",
-                   linked_layer: str | None = None) -> None:
+    def set_record(
+        self, curve: VoltageCurve | None, scan_times_min=None, name: str = "", linked_layer: str | None = None
+    ) -> None:
         """Show ``curve`` (minutes, V) of cell ``name`` with scans at ``scan_times_min`` (minutes).
 
         A record of many steps opens on its first Li-plating charge.
@@ -81,8 +82,12 @@ class VoltageView:
         for step in self.steps:
             if step.kind in ("charge", "unknown"):
                 where = " ".join(f"{k} {v}" for k, v in (("cycle", step.cycle), ("step", step.step)) if v is not None)
-                choices.append((f"{where or f'step {step.ordinal}'}: {step.kind}, "
-                                f"{step.start_min:.0f}-{step.end_min:.0f} min", step.ordinal))
+                choices.append(
+                    (
+                        f"{where or f'step {step.ordinal}'}: {step.kind}, {step.start_min:.0f}-{step.end_min:.0f} min",
+                        step.ordinal,
+                    )
+                )
         return choices
 
     def default_step(self) -> int | None:
@@ -121,8 +126,9 @@ class VoltageView:
             parts.append(f"linked to the time slider of '{self.linked_layer}'")
         return "; ".join(parts)
 
-    def displayed_points(self, n_bins: int, x0: float | None = None,
-                         x1: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def displayed_points(
+        self, n_bins: int, x0: float | None = None, x1: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The points plotted for the time range [x0, x1] (minutes; the whole record by default).
 
         At most two points per pixel column (its lowest and highest) of ``n_bins``

@@ -62,7 +62,9 @@ def display_contrast(planes: Sequence[np.ndarray] | np.ndarray) -> tuple[tuple[f
         0.45 when the range spans the dark phases up to the SE (spreads the
         dark corner where Li and gas live), else 1.
     """
-    parts = [np.asarray(p, dtype=np.float64).ravel() for p in (planes if isinstance(planes, (list, tuple)) else [planes])]
+    parts = [
+        np.asarray(p, dtype=np.float64).ravel() for p in (planes if isinstance(planes, (list, tuple)) else [planes])
+    ]
     sample = np.concatenate(parts) if parts else np.empty(0)
     sample = sample[np.isfinite(sample)]
     if sample.size == 0:

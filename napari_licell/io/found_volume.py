@@ -142,7 +142,9 @@ def finish_volume(
 
     shape = tuple(int(s) for s in data.shape)
     if any(s == 0 for s in shape):
-        raise LiCellInputError(p, f"holds no pixels (shape {_shape_text(shape)})", "check the file was saved completely")
+        raise LiCellInputError(
+            p, f"holds no pixels (shape {_shape_text(shape)})", "check the file was saved completely"
+        )
     if data.ndim == 2 or (data.ndim == 3 and shape[0] == 1):
         if require_3d:
             raise LiCellInputError(
@@ -185,10 +187,5 @@ def finish_volume(
                     metadata["non_finite_in_first_slice"] = bad
 
     return Volume(
-        data=data,
-        voxel_size_um=voxel,
-        voxel_size_assumed=assumed,
-        source=p,
-        name=found.name,
-        metadata=metadata,
+        data=data, voxel_size_um=voxel, voxel_size_assumed=assumed, source=p, name=found.name, metadata=metadata
     )

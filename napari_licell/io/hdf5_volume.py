@@ -154,7 +154,9 @@ def read_hdf5_volume(path: str | os.PathLike, dataset: str | None = None) -> Fou
     try:
         f = h5py.File(p, "r")
     except Exception as exc:  # noqa: BLE001 - h5py raises OSError/others for bad files
-        raise LiCellInputError(p, f"is not a readable HDF5 file ({exc})", "the file may be truncated or damaged") from None
+        raise LiCellInputError(
+            p, f"is not a readable HDF5 file ({exc})", "the file may be truncated or damaged"
+        ) from None
     try:
         try:
             candidates = None
@@ -168,7 +170,9 @@ def read_hdf5_volume(path: str | os.PathLike, dataset: str | None = None) -> Fou
                     if len(three_d) == 1:
                         name = three_d[0][0]
                     elif not candidates:
-                        raise LiCellInputError(p, "holds no image dataset (2D or 3D array)", "check this is the right file")
+                        raise LiCellInputError(
+                            p, "holds no image dataset (2D or 3D array)", "check this is the right file"
+                        )
                     else:
                         listing = ", ".join(f"{c[0]} {c[1]}" for c in candidates[:10])
                         raise LiCellInputError(
@@ -209,7 +213,9 @@ def read_hdf5_volume(path: str | os.PathLike, dataset: str | None = None) -> Fou
         except LiCellInputError:
             raise
         except Exception as exc:  # noqa: BLE001 - damaged metadata is bad input
-            raise LiCellInputError(p, f"is a damaged HDF5 file ({type(exc).__name__}: {exc})", "copy it again") from None
+            raise LiCellInputError(
+                p, f"is a damaged HDF5 file ({type(exc).__name__}: {exc})", "copy it again"
+            ) from None
     finally:
         f.close()
 

@@ -64,16 +64,23 @@ def create_label_store(
         raise ValueError(f"a label store holds a 3D volume, not shape {shape}")
     chunks = tuple(max(1, min(c, s)) for c, s in zip(LABEL_CHUNKS, shape))
     root = zarr.open_group(store=str(p), mode="w", zarr_format=2)
-    arr = root.create_array(name="0", shape=shape, chunks=chunks, dtype=LABEL_DTYPE, fill_value=0,
-                            chunk_key_encoding={"name": "v2", "separator": "/"})
+    arr = root.create_array(
+        name="0",
+        shape=shape,
+        chunks=chunks,
+        dtype=LABEL_DTYPE,
+        fill_value=0,
+        chunk_key_encoding={"name": "v2", "separator": "/"},
+    )
     meta = dict(metadata or {})
     meta.setdefault("classes", {str(c.code): c.key for c in CLASS_TABLE})
     root.attrs.update(ngff_attrs(p.name.removesuffix(".zarr"), voxel, 1, "labels", meta, 2))
     return arr
 
 
-def publish_label_store(store: str | os.PathLike, path: str | os.PathLike,
-                        metadata: Mapping[str, Any] | None = None) -> Path:
+def publish_label_store(
+    store: str | os.PathLike, path: str | os.PathLike, metadata: Mapping[str, Any] | None = None
+) -> Path:
     """Move a finished store to ``path`` (same file system), replacing an older one atomically.
 
     Parameters
@@ -101,8 +108,9 @@ def publish_label_store(store: str | os.PathLike, path: str | os.PathLike,
 MIN_PYRAMID_SIDE = 64
 
 
-def add_label_pyramid(store: str | os.PathLike, *, min_side: int = MIN_PYRAMID_SIDE,
-                      slab_bytes: int = 256 * 2**20) -> int:
+def add_label_pyramid(
+    store: str | os.PathLike, *, min_side: int = MIN_PYRAMID_SIDE, slab_bytes: int = 256 * 2**20
+) -> int:
     """Add downsampled levels "1", "2", ... to a label store, for zoomed-out views.
 
     Each level halves every axis of the one before by taking every second
@@ -126,8 +134,15 @@ def add_label_pyramid(store: str | os.PathLike, *, min_side: int = MIN_PYRAMID_S
     while min(level.shape[1:]) // 2 >= min_side:
         shape = tuple((s + 1) // 2 for s in level.shape)
         chunks = tuple(max(1, min(c, s)) for c, s in zip(LABEL_CHUNKS, shape))
-        coarse = root.create_array(name=str(n), shape=shape, chunks=chunks, dtype=LABEL_DTYPE, fill_value=0,
-                                   chunk_key_encoding={"name": "v2", "separator": "/"}, overwrite=True)
+        coarse = root.create_array(
+            name=str(n),
+            shape=shape,
+            chunks=chunks,
+            dtype=LABEL_DTYPE,
+            fill_value=0,
+            chunk_key_encoding={"name": "v2", "separator": "/"},
+            overwrite=True,
+        )
         plane = max(1, int(level.shape[1]) * int(level.shape[2]))
         depth = max(2, (slab_bytes // plane) // (2 * chunks[0]) * 2 * chunks[0])  # even, whole coarse chunks
         for z0 in range(0, level.shape[0], depth):
@@ -136,7 +151,9 @@ def add_label_pyramid(store: str | os.PathLike, *, min_side: int = MIN_PYRAMID_S
         level, n = coarse, n + 1
     info = dict(root.attrs.get(LICELL_METADATA_KEY, {}))
     voxel = tuple(float(v) for v in info.get("voxel_size_um", (1.0, 1.0, 1.0)))
-    name = root.attrs["multiscales"][0].get("name", Path(store).name) if "multiscales" in root.attrs else Path(store).name
+    name = (
+        root.attrs["multiscales"][0].get("name", Path(store).name) if "multiscales" in root.attrs else Path(store).name
+    )
     attrs = ngff_attrs(name, voxel, n, "labels", info.get("metadata"), 2)
     root.attrs.update(attrs)
     return n

@@ -122,9 +122,7 @@ class LazySource:
             raise
         except MemoryError:
             raise LiCellInputError(
-                self.path,
-                f"not enough memory to read {self.what} region {key!r}",
-                "read a smaller region",
+                self.path, f"not enough memory to read {self.what} region {key!r}", "read a smaller region"
             ) from None
         except Exception as exc:  # noqa: BLE001 - any decoder/IO failure is bad input
             raise LiCellInputError(
@@ -300,13 +298,7 @@ class TiffZarrSource(LazySource):
     what = "TIFF"
 
     def __init__(
-        self,
-        path: Path,
-        series: int,
-        level: int,
-        shape: tuple[int, ...],
-        dtype: np.dtype,
-        page_chunks: bool = True,
+        self, path: Path, series: int, level: int, shape: tuple[int, ...], dtype: np.dtype, page_chunks: bool = True
     ) -> None:
         super().__init__()
         self.path = Path(path)

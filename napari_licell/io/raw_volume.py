@@ -46,9 +46,13 @@ def raw_dtype(dtype: str | np.dtype | type, byte_order: str, path: Path | None =
         raise LiCellInputError(path, f"unknown pixel type {dtype!r}", "use e.g. 'uint16', 'float32'") from None
     order = _BYTE_ORDERS.get(str(byte_order).lower() if len(str(byte_order)) > 1 else str(byte_order))
     if order is None:
-        raise LiCellInputError(path, f"unknown byte order {byte_order!r}", "use '<' (little-endian) or '>' (big-endian)")
+        raise LiCellInputError(
+            path, f"unknown byte order {byte_order!r}", "use '<' (little-endian) or '>' (big-endian)"
+        )
     if dt.kind not in "biuf" or dt.fields is not None:
-        raise LiCellInputError(path, f"pixel type {dt} is not supported for raw volumes", "use an integer or float type")
+        raise LiCellInputError(
+            path, f"pixel type {dt} is not supported for raw volumes", "use an integer or float type"
+        )
     return dt.newbyteorder(order) if dt.itemsize > 1 else dt
 
 
@@ -125,7 +129,9 @@ def read_raw_volume(
         slice_bytes = int(np.prod(dims[-2:], dtype=np.int64)) * dt.itemsize
         payload = actual - header
         if len(dims) == 3 and payload > 0 and payload % slice_bytes == 0:
-            hint = f"the file holds exactly {payload // slice_bytes} slices of {dims[-2]} x {dims[-1]} {dt.name}; {hint}"
+            hint = (
+                f"the file holds exactly {payload // slice_bytes} slices of {dims[-2]} x {dims[-1]} {dt.name}; {hint}"
+            )
         raise LiCellInputError(
             p,
             f"size does not match the raw parameters: expected {expected} bytes "

@@ -88,7 +88,9 @@ def detect_format(
             return "zarr"
         if list_slice_files(p):
             return "tiff-slices"
-        raise LiCellInputError(p, "is a folder with no TIFF slices and no zarr store", f"napari-licell reads {_READABLE}")
+        raise LiCellInputError(
+            p, "is a folder with no TIFF slices and no zarr store", f"napari-licell reads {_READABLE}"
+        )
     if p.name in ZARR_MARKERS or p.name == ".zattrs":
         return "zarr"
     if raw_shape is not None:
@@ -114,8 +116,12 @@ def detect_format(
     if lower.endswith(TIFF_SUFFIXES):
         raise LiCellInputError(p, f"is not a TIFF file ({_describe_start(head)})", "check the file; it may be misnamed")
     if lower.endswith(HDF5_SUFFIXES):
-        raise LiCellInputError(p, f"is not an HDF5 file ({_describe_start(head)})", "check the file; it may be misnamed")
-    raise LiCellInputError(p, f"is not an image file napari-licell can read ({_describe_start(head)})", f"use {_READABLE}")
+        raise LiCellInputError(
+            p, f"is not an HDF5 file ({_describe_start(head)})", "check the file; it may be misnamed"
+        )
+    raise LiCellInputError(
+        p, f"is not an image file napari-licell can read ({_describe_start(head)})", f"use {_READABLE}"
+    )
 
 
 def read_volume(
@@ -193,6 +199,10 @@ def read_volume(
     except LiCellInputError:
         raise
     except MemoryError:
-        raise LiCellInputError(where, "describes more data than fits in memory", "the file is probably damaged") from None
+        raise LiCellInputError(
+            where, "describes more data than fits in memory", "the file is probably damaged"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - never let a reader crash the caller with a bare exception
-        raise LiCellInputError(where, f"could not be read ({type(exc).__name__}: {exc})", "the file may be damaged") from exc
+        raise LiCellInputError(
+            where, f"could not be read ({type(exc).__name__}: {exc})", "the file may be damaged"
+        ) from exc

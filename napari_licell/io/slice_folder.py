@@ -257,10 +257,5 @@ def read_slice_folder(path: str | os.PathLike | Sequence[str | os.PathLike]) -> 
         metadata["voxel_size_note"] = "; ".join(notes)
     name = (label.name if label is not None else "") or "slices"
     return FoundVolume(
-        data=data,
-        voxel_size_um=voxel,
-        voxel_source=voxel_source,
-        name=name,
-        format="tiff-slices",
-        metadata=metadata,
+        data=data, voxel_size_um=voxel, voxel_source=voxel_source, name=name, format="tiff-slices", metadata=metadata
     )

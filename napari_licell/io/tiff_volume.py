@@ -75,8 +75,22 @@ def is_tiff_bytes(head: bytes) -> bool:
 def strip_image_suffix(name: str) -> str:
     """File name without .ome.tif/.tif/.tiff/.h5/.zarr ... (the layer name)."""
     lower = name.lower()
-    for suffix in (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8",
-                   ".hdf5", ".h5", ".nxs", ".zarr", ".raw", ".bin", ".vol"):
+    for suffix in (
+        ".ome.tiff",
+        ".ome.tif",
+        ".ome.zarr",
+        ".tiff",
+        ".tif",
+        ".btf",
+        ".tf8",
+        ".hdf5",
+        ".h5",
+        ".nxs",
+        ".zarr",
+        ".raw",
+        ".bin",
+        ".vol",
+    ):
         if lower.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
@@ -143,7 +157,9 @@ def open_tiff(path: str | os.PathLike) -> Any:
     try:
         return tifffile.TiffFile(p)
     except Exception as exc:  # noqa: BLE001 - every parse failure is bad input
-        raise LiCellInputError(p, f"is not a readable TIFF file ({exc})", "the file may be truncated or damaged") from None
+        raise LiCellInputError(
+            p, f"is not a readable TIFF file ({exc})", "the file may be truncated or damaged"
+        ) from None
 
 
 def _rational(value: Any) -> float | None:
@@ -386,11 +402,15 @@ def _stack_index(path: Path, axes: str, shape: tuple[int, ...]) -> tuple[tuple[A
 def _check_page_ranges(path: Path, level: Any, file_size: int) -> None:
     for i, page in enumerate(level):
         if page is None:
-            raise LiCellInputError(path, f"is truncated or damaged: page {i} is missing", "copy the file again from the source")
+            raise LiCellInputError(
+                path, f"is truncated or damaged: page {i} is missing", "copy the file again from the source"
+            )
         offsets = page.dataoffsets
         counts = page.databytecounts
         if len(offsets) == 0:
-            raise LiCellInputError(path, f"is damaged: page {i} has no pixel data", "copy the file again from the source")
+            raise LiCellInputError(
+                path, f"is damaged: page {i} has no pixel data", "copy the file again from the source"
+            )
         end = max(int(o) + int(c) for o, c in zip(offsets, counts))
         if end > file_size:
             raise LiCellInputError(
@@ -492,7 +512,9 @@ def read_tiff_volume(path: str | os.PathLike) -> FoundVolume:
             except LiCellInputError:
                 raise
             except MemoryError:
-                raise LiCellInputError(p, "claims an image too large to describe in memory", "the file is probably damaged") from None
+                raise LiCellInputError(
+                    p, "claims an image too large to describe in memory", "the file is probably damaged"
+                ) from None
             except Exception as exc:  # noqa: BLE001 - any parse failure is bad input
                 raise LiCellInputError(
                     p, f"is a damaged TIFF file ({type(exc).__name__}: {exc})", "copy the file again from the source"

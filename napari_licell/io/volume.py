@@ -65,9 +65,7 @@ class Volume:
         meta["voxel_size_um"] = list(self.voxel_size_um)
         meta["voxel_size_assumed"] = self.voxel_size_assumed
         if self.voxel_size_assumed:
-            meta["note"] = (
-                f"voxel size {self.voxel_size_um[0]:g} um was assumed: the file holds none"
-            )
+            meta["note"] = f"voxel size {self.voxel_size_um[0]:g} um was assumed: the file holds none"
         if self.source is not None:
             meta["source"] = str(self.source)
         return {"name": self.name, "scale": tuple(self.voxel_size_um), "units": "um", "metadata": meta}

@@ -129,10 +129,7 @@ def as_voxel_size_um(value: float | Sequence[float] | None) -> tuple[float, floa
 
 
 def check_voxel_size_um(
-    voxel_size_um: tuple[float, float, float],
-    path: str | os.PathLike | None,
-    *,
-    origin: str,
+    voxel_size_um: tuple[float, float, float], path: str | os.PathLike | None, *, origin: str
 ) -> tuple[float, float, float]:
     """Raise :class:`LiCellInputError` unless every size lies in 1 nm .. 10 mm.
 
@@ -233,5 +230,4 @@ def assumed_voxel_size_warning(volume: object, parameters: dict | None, voxel_si
     if (parameters or {}).get("voxel_size_source") != "default" or not voxel_size_um:
         return None
     size = " x ".join(f"{v:g}" for v in sorted(set(float(v) for v in voxel_size_um)))
-    return (f"warning: {volume}: the scan holds no voxel size; assumed {size} µm for every length "
-            f"(give --voxel-size-um)")
+    return f"warning: {volume}: the scan holds no voxel size; assumed {size} µm for every length (give --voxel-size-um)"

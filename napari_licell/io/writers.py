@@ -155,14 +155,7 @@ def _write_tiff_pages(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*nonconformant BigTIFF ImageJ.*")
         with tifffile.TiffWriter(tmp, bigtiff=big, **writer_kw) as tif:
-            tif.write(
-                pages,
-                shape=shape,
-                dtype=dtype,
-                compression=compression,
-                software="napari-licell",
-                **options,
-            )
+            tif.write(pages, shape=shape, dtype=dtype, compression=compression, software="napari-licell", **options)
 
 
 def write_volume_tiff(
@@ -265,7 +258,9 @@ def write_labels_tiff(
     meta.setdefault("classes", {str(c.code): c.key for c in CLASS_TABLE})
     info = _licell_json("labels", voxel, meta)
     with atomic_path(p) as tmp:
-        _write_tiff_pages(tmp, _iter_pages(labels, to_codes), shape, np.dtype(LABEL_DTYPE), voxel, info, compression, None)
+        _write_tiff_pages(
+            tmp, _iter_pages(labels, to_codes), shape, np.dtype(LABEL_DTYPE), voxel, info, compression, None
+        )
     return p
 
 
@@ -395,8 +390,16 @@ def write_volume_zarr(
             # the next level is computed from this one as written, not from the source again
             level_data = da.from_array(arr, chunks=_aligned_z_chunks(shape, arr.dtype.itemsize, lchunks[0]))
             datasets.append(str(i))
-        root.attrs.update(ngff_attrs(name or p.name.removesuffix(".zarr"), voxel, len(datasets),
-                                     "labels" if labels else "image", metadata, zarr_format))
+        root.attrs.update(
+            ngff_attrs(
+                name or p.name.removesuffix(".zarr"),
+                voxel,
+                len(datasets),
+                "labels" if labels else "image",
+                metadata,
+                zarr_format,
+            )
+        )
     return p
 
 

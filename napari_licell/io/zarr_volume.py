@@ -88,8 +88,10 @@ def _squeeze_index(path: Path, names: list[str], shape: tuple[int, ...]) -> tupl
 def _open_array_meta(path: Path, array_path: str) -> tuple[tuple[int, ...], np.dtype, tuple[int, ...]]:
     import zarr
 
-    arr = zarr.open_array(store=str(path), path=array_path, mode="r") if array_path else zarr.open_array(
-        store=str(path), mode="r"
+    arr = (
+        zarr.open_array(store=str(path), path=array_path, mode="r")
+        if array_path
+        else zarr.open_array(store=str(path), mode="r")
     )
     chunks = tuple(int(c) for c in arr.chunks)
     return tuple(int(s) for s in arr.shape), np.dtype(arr.dtype), chunks
@@ -135,7 +137,9 @@ def read_zarr_volume(path: str | os.PathLike, dataset: str | None = None) -> Fou
     try:
         node = zarr.open(str(p), mode="r")
     except Exception as exc:  # noqa: BLE001 - zarr raises many types for bad stores
-        raise LiCellInputError(p, f"is not a readable zarr store ({type(exc).__name__}: {exc})", "check the folder") from None
+        raise LiCellInputError(
+            p, f"is not a readable zarr store ({type(exc).__name__}: {exc})", "check the folder"
+        ) from None
     metadata: dict[str, Any] = {}
     notes: list[str] = []
     voxel: tuple[float, float, float] | None = None

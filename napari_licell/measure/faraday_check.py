@@ -88,5 +88,12 @@ def faraday_check(
     if li_volume_um3 is not None and cell_area_um2:
         equivalent = li_volume_um3 / cell_area_um2
         li_ratio = equivalent / expected if expected > 0 else None
-    return FaradayCheck(float(current_density_ma_cm2), float(charge_minutes), float(expected),
-                        float(layer_thickness_um), ratio, equivalent, li_ratio)
+    return FaradayCheck(
+        float(current_density_ma_cm2),
+        float(charge_minutes),
+        float(expected),
+        float(layer_thickness_um),
+        ratio,
+        equivalent,
+        li_ratio,
+    )

@@ -113,9 +113,7 @@ class ClassFractions:
 
 
 def class_fractions(
-    counts: np.ndarray,
-    voxel_volume_um3: float,
-    se_region_counts: np.ndarray | None = None,
+    counts: np.ndarray, voxel_volume_um3: float, se_region_counts: np.ndarray | None = None
 ) -> ClassFractions:
     """Fractions and volumes from class counts.
 
@@ -207,4 +205,3 @@ def depth_profiles(counts_by_slice: np.ndarray, voxel_size_um: tuple[float, floa
         shares = np.where(material[:, None] > 0, per_code / material[:, None], np.nan)
     z_um = (np.arange(counts_by_slice.shape[0], dtype=np.float64) + 0.5) * vz
     return DepthProfiles(z_um, {k: shares[:, n] for n, k in enumerate(keys)}, material * vy * vx)
-

@@ -151,7 +151,11 @@ class ClassGreyHistogram:
         """Median, robust sigma and voxel count per class key."""
         out = {}
         for c in CLASS_TABLE:
-            out[c.key] = {"median": self.median(c.code), "sigma": self.robust_sigma(c.code), "n_voxels": self.count(c.code)}
+            out[c.key] = {
+                "median": self.median(c.code),
+                "sigma": self.robust_sigma(c.code),
+                "n_voxels": self.count(c.code),
+            }
         return out
 
 
@@ -179,7 +183,12 @@ class LabelledContrast:
     source: str = "labelled-grey-values"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"li_void_cnr": self.li_void_cnr, "separable": self.separable, "reason": self.reason, "source": self.source}
+        return {
+            "li_void_cnr": self.li_void_cnr,
+            "separable": self.separable,
+            "reason": self.reason,
+            "source": self.source,
+        }
 
 
 def labelled_li_void_contrast(hist: ClassGreyHistogram, min_cnr: float = MIN_SEPARABLE_CNR) -> LabelledContrast:

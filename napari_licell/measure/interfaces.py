@@ -57,8 +57,9 @@ _CARBON = CARBON.code
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _scan_columns(slab, z0, min_se_run, collector_top, material_first, se_first, se_run, se_run_start,
-                  carbon_first, carbon_last):  # pragma: no cover - compiled
+def _scan_columns(
+    slab, z0, min_se_run, collector_top, material_first, se_first, se_run, se_run_start, carbon_first, carbon_last
+):  # pragma: no cover - compiled
     # One row of columns at a time: its slab rows and its state are copied into small local
     # buffers first, so the slab's planes (a multiple of 4 KiB apart for many scan widths)
     # and the seven state maps never alias one another in the L1 cache.
@@ -144,8 +145,18 @@ class ColumnScan:
 
     def update(self, slab: np.ndarray, z0: int) -> None:
         """Feed oriented slices ``z0 .. z0 + len(slab)`` (uint8 class codes), in order."""
-        _scan_columns(slab, int(z0), self.min_se_run, self.collector_top, self.material_first, self.se_first,
-                      self.se_run, self.se_run_start, self.carbon_first, self.carbon_last)
+        _scan_columns(
+            slab,
+            int(z0),
+            self.min_se_run,
+            self.collector_top,
+            self.material_first,
+            self.se_first,
+            self.se_run,
+            self.se_run_start,
+            self.carbon_first,
+            self.carbon_last,
+        )
 
     def finish(self) -> None:
         """Accept an SE run cut short by the end of the volume as the SE's lower face."""
@@ -261,8 +272,9 @@ class Surface:
     plane: PlaneFit | None
 
     @classmethod
-    def from_heights(cls, name: str, height_vox: np.ndarray, cell: np.ndarray,
-                     voxel_size_um: tuple[float, float, float]) -> "Surface":
+    def from_heights(
+        cls, name: str, height_vox: np.ndarray, cell: np.ndarray, voxel_size_um: tuple[float, float, float]
+    ) -> "Surface":
         """Build a surface from a height map (NaN = absent) over the cell area ``cell``."""
         h = np.where(cell, height_vox, np.nan).astype(np.float32)
         present = np.isfinite(h)
@@ -449,12 +461,23 @@ def find_interfaces(scan: ColumnScan) -> Interfaces:
 
     has_carbon = cell & (scan.carbon_first >= 0)
     if np.count_nonzero(has_carbon):
-        carbon_bottom = Surface.from_heights("carbon_bottom", np.where(has_carbon, scan.carbon_first, np.nan), cell, vox)
+        carbon_bottom = Surface.from_heights(
+            "carbon_bottom", np.where(has_carbon, scan.carbon_first, np.nan), cell, vox
+        )
         carbon_top = Surface.from_heights("carbon_top", np.where(has_carbon, scan.carbon_last + 1, np.nan), cell, vox)
     else:
         carbon_bottom = carbon_top = None
 
     collector_index = np.where(cell, scan.collector_top, nz).astype(np.int32)
     se_index = np.where(cell, se_height, nz).astype(np.int32)
-    return Interfaces(cell, collector_surface, se_surface, carbon_bottom, carbon_top, se_found,
-                      collector_index, se_index, scan.min_se_run)
+    return Interfaces(
+        cell,
+        collector_surface,
+        se_surface,
+        carbon_bottom,
+        carbon_top,
+        se_found,
+        collector_index,
+        se_index,
+        scan.min_se_run,
+    )

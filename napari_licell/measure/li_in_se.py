@@ -49,8 +49,20 @@ _SE_LI = SE_LI.code
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _li_in_se_slab(slab, z0, se_bottom, li_mask, path_mask, depth_hist, region_counts, column_count,
-                   bbox_li, bbox_path, n_threads, k_lo):  # pragma: no cover - compiled
+def _li_in_se_slab(
+    slab,
+    z0,
+    se_bottom,
+    li_mask,
+    path_mask,
+    depth_hist,
+    region_counts,
+    column_count,
+    bbox_li,
+    bbox_path,
+    n_threads,
+    k_lo,
+):  # pragma: no cover - compiled
     # each thread takes a share of the rows of columns (j) with its own counters, added at the end
     nz, ny, nx = slab.shape
     last = region_counts.shape[0] - 1
@@ -297,9 +309,20 @@ class LiInSeScan:
         if self._masks is None or self._masks[0].shape != slab.shape:
             self._masks = (np.empty(slab.shape, dtype=np.bool_), np.empty(slab.shape, dtype=np.bool_))
         li_mask, path_mask = self._masks
-        _li_in_se_slab(slab, int(z0), self.interfaces.se_bottom_index, li_mask, path_mask, self.depth_hist,
-                       self.region_counts, self.column_count, self._bbox_li, self._bbox_path, get_num_threads(),
-                       min(max(self._lowest_face - int(z0), 0), len(slab)))
+        _li_in_se_slab(
+            slab,
+            int(z0),
+            self.interfaces.se_bottom_index,
+            li_mask,
+            path_mask,
+            self.depth_hist,
+            self.region_counts,
+            self.column_count,
+            self._bbox_li,
+            self._bbox_path,
+            get_num_threads(),
+            min(max(self._lowest_face - int(z0), 0), len(slab)),
+        )
         if self.find_components:
             self.masses.update(li_mask, int(z0), self._bbox_li)
             self.paths.update(path_mask, int(z0), self._bbox_path)
@@ -445,10 +468,7 @@ def _percentile_from_hist(hist: np.ndarray, q: float) -> int:
 
 
 def li_in_se_from_scan(
-    scan: LiInSeScan,
-    li_total_voxels: int,
-    se_far_end_slice: int | None,
-    min_mass_voxels: int = MIN_MASS_VOXELS,
+    scan: LiInSeScan, li_total_voxels: int, se_far_end_slice: int | None, min_mass_voxels: int = MIN_MASS_VOXELS
 ) -> LiInSe:
     """Li-in-SE numbers from a finished :class:`LiInSeScan`.
 
@@ -513,5 +533,6 @@ def li_in_se_from_scan(
         path = LiPath(se_thick, li_reach, mix_reach, li_far, mix_far)
 
     fraction = (n_li / li_total_voxels) if li_total_voxels else 0.0
-    return LiInSe(n_li * voxel_um3, fraction, max_depth, p50, p90, p99, depth_um, depth_volume, column_map,
-                  masses, path)
+    return LiInSe(
+        n_li * voxel_um3, fraction, max_depth, p50, p90, p99, depth_um, depth_volume, column_map, masses, path
+    )

@@ -28,8 +28,19 @@ __all__ = ["Provenance", "software_versions", "sha256_file", "input_record", "ma
 _BLOCK = 8 * 1024 * 1024
 
 #: Distributions whose versions every result records.
-SOFTWARE = ("napari-licell", "numpy", "scipy", "scikit-image", "numba", "tifffile", "dask", "zarr",
-            "matplotlib", "pandas", "xraydb")
+SOFTWARE = (
+    "napari-licell",
+    "numpy",
+    "scipy",
+    "scikit-image",
+    "numba",
+    "tifffile",
+    "dask",
+    "zarr",
+    "matplotlib",
+    "pandas",
+    "xraydb",
+)
 
 
 def software_versions(extra: Iterable[str] = ()) -> dict[str, str | None]:

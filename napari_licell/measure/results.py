@@ -352,7 +352,9 @@ def measure_cell(
     img = OrientedVolume(image, orientation.axis, orientation.collector_at_start) if image is not None else None
     vox = lab.oriented_voxel_size(voxel)
     nz, ny, nx = lab.shape
-    step = int(slab_slices) if slab_slices else default_slab_slices(lab.shape, chunk=_stack_chunk(labels, lab.stack_axis))
+    step = (
+        int(slab_slices) if slab_slices else default_slab_slices(lab.shape, chunk=_stack_chunk(labels, lab.stack_axis))
+    )
     ranges = list(lab.iter_slabs(step))
     total_steps = 2 * len(ranges)
     done = 0
@@ -428,15 +430,20 @@ def measure_cell(
         if grey_hist is not None:
             contrast_dict = labelled_li_void_contrast(grey_hist).as_dict()
         else:
-            contrast_dict = {"li_void_cnr": None, "separable": None,
-                             "reason": "no image and no contrast verdict given", "source": "none"}
+            contrast_dict = {
+                "li_void_cnr": None,
+                "separable": None,
+                "reason": "no image and no contrast verdict given",
+                "source": "none",
+            }
 
     li_volume = fractions.volumes_um3[LI.key]
     faraday = None
     if current_density_ma_cm2 is not None and charge_minutes is not None:
         mixed = unmixing.li_volume_um3 if unmixing else SE_LI_ASSUMED_LI_SHARE * fractions.se_li_volume_um3
-        faraday = faraday_check(current_density_ma_cm2, charge_minutes, layer.mean_thickness_um,
-                                li_volume + mixed, interfaces.cell_area_um2)
+        faraday = faraday_check(
+            current_density_ma_cm2, charge_minutes, layer.mean_thickness_um, li_volume + mixed, interfaces.cell_area_um2
+        )
 
     result = CellMeasurements(
         name=name,

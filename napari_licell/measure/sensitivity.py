@@ -18,8 +18,14 @@ import numpy as np
 
 from .slabs import OrientedVolume, default_slab_slices
 
-__all__ = ["SensitivityRow", "ThresholdSensitivity", "threshold_sensitivity", "default_steps", "HEADLINE_QUANTITIES",
-           "SHARE_QUANTITIES"]
+__all__ = [
+    "SensitivityRow",
+    "ThresholdSensitivity",
+    "threshold_sensitivity",
+    "default_steps",
+    "HEADLINE_QUANTITIES",
+    "SHARE_QUANTITIES",
+]
 
 #: Quantities followed, with their units.
 HEADLINE_QUANTITIES: dict[str, str] = {
@@ -215,8 +221,9 @@ def threshold_sensitivity(
     sample, rows = _sample_sections(oriented, n_sections)
     outside = None
     if region is not None:
-        outside = ~_sample_sections(OrientedVolume(region, int(stack_axis), bool(collector_at_start)),
-                                    n_sections)[0].astype(bool)
+        outside = ~_sample_sections(OrientedVolume(region, int(stack_axis), bool(collector_at_start)), n_sections)[
+            0
+        ].astype(bool)
     fraction = rows.size / oriented.shape[1]
     total = 1 + 2 * len(base_thresholds)
     done = 0
@@ -227,8 +234,9 @@ def threshold_sensitivity(
         if outside is not None:
             labels = labels.copy() if not labels.flags.writeable else labels
             labels[outside] = 0
-        m = measure_cell(labels, vox, stack_axis=0, collector_at_start=True, find_masses=False,
-                         keep_cross_section=False)
+        m = measure_cell(
+            labels, vox, stack_axis=0, collector_at_start=True, find_masses=False, keep_cross_section=False
+        )
         done += 1
         if progress is not None:
             progress(done, total)
@@ -238,8 +246,9 @@ def threshold_sensitivity(
             "li_in_se_fraction_of_li": m.li_in_se.fraction_of_li,
         }
 
-    result = ThresholdSensitivity(base_thresholds, headline(base_thresholds), n_sections=int(rows.size),
-                                  sampled_fraction=float(fraction))
+    result = ThresholdSensitivity(
+        base_thresholds, headline(base_thresholds), n_sections=int(rows.size), sampled_fraction=float(fraction)
+    )
     for name, value in base_thresholds.items():
         for sign in (-1.0, 1.0):
             moved = dict(base_thresholds)

@@ -96,10 +96,7 @@ def _end_slices(n: int) -> int:
 
 
 def find_stack_axis(
-    labels: Any,
-    *,
-    stack_axis: int | None = None,
-    collector_at_start: bool | None = None,
+    labels: Any, *, stack_axis: int | None = None, collector_at_start: bool | None = None
 ) -> StackOrientation:
     """Find the stack axis and the collector end of a label volume.
 
@@ -167,12 +164,15 @@ def find_stack_axis(
             )
         elif metal_start != metal_end:
             at_start = metal_start > metal_end
-            reasons.append(f"no full metal slab; collector taken at the end with more metal ({'start' if at_start else 'end'})")
+            reasons.append(
+                f"no full metal slab; collector taken at the end with more metal ({'start' if at_start else 'end'})"
+            )
         else:
             at_start = True
             reasons.append("no metal at either end; collector assumed at the start")
     else:
         at_start = bool(collector_at_start)
         reasons.append(f"collector end given ({'start' if at_start else 'end'})")
-    return StackOrientation(axis, at_start, stack_axis is None or collector_at_start is None, "; ".join(reasons),
-                            metal_range[axis])
+    return StackOrientation(
+        axis, at_start, stack_axis is None or collector_at_start is None, "; ".join(reasons), metal_range[axis]
+    )

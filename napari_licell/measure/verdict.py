@@ -14,8 +14,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Verdict", "judge_deposition", "UNIFORM", "NON_UNIFORM", "UNDETERMINED",
-           "MAX_LI_IN_SE_SHARE", "MIN_LAYER_COVERAGE", "SHARE_WORDS"]
+__all__ = [
+    "Verdict",
+    "judge_deposition",
+    "UNIFORM",
+    "NON_UNIFORM",
+    "UNDETERMINED",
+    "MAX_LI_IN_SE_SHARE",
+    "MIN_LAYER_COVERAGE",
+    "SHARE_WORDS",
+]
 
 UNIFORM = "uniform"
 NON_UNIFORM = "non-uniform"
@@ -105,8 +113,7 @@ def judge_deposition(
         return Verdict(UNDETERMINED, "no lithium found in the labels (no Li and no SE + Li voxels).")
     if not se_found:
         return Verdict(
-            UNDETERMINED,
-            "no solid electrolyte in the volume, so Li inside the SE cannot be told from Li beside it.",
+            UNDETERMINED, "no solid electrolyte in the volume, so Li inside the SE cannot be told from Li beside it."
         )
     share_pct = 100.0 * li_in_se_share
     if li_in_se_share >= max_li_in_se_share:

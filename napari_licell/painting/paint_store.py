@@ -82,8 +82,9 @@ class PaintAutosave:
         self.folder = autosave.autosave_folder_for(source)
         return self.folder
 
-    def write(self, name: str, labels: Any, scribbles: Any, scan: str | None = None,
-              scale_um: Any = None) -> Path | None:
+    def write(
+        self, name: str, labels: Any, scribbles: Any, scan: str | None = None, scale_um: Any = None
+    ) -> Path | None:
         """Write the classes ``labels`` and ``scribbles`` of ``scan`` as ``name`` now (atomic); None without a folder.
 
         Raises
@@ -94,8 +95,13 @@ class PaintAutosave:
         if self.folder is None:
             return None
         metadata = {"scan": scan, "scale_um": None if scale_um is None else [float(s) for s in scale_um]}
-        self.last = autosave.write_autosave(self.folder, name, np.asarray(labels),
-                                            None if scribbles is None else np.asarray(scribbles), metadata=metadata)
+        self.last = autosave.write_autosave(
+            self.folder,
+            name,
+            np.asarray(labels),
+            None if scribbles is None else np.asarray(scribbles),
+            metadata=metadata,
+        )
         return self.last
 
     def find(self, name: str | None) -> list[autosave.Recoverable]:

@@ -28,11 +28,7 @@ from .cell_spec import BondingProcess, CellSpec, CellState
 __all__ = ["CellTruth", "CellGeometry", "generate_cell_geometry"]
 
 #: Share of the Faraday charge that appears as Li masses in the crop, per non-uniform process.
-_MASS_SHARE_OF_FARADAY = {
-    BondingProcess.NONE: 0.30,
-    BondingProcess.PROCESS1: 0.30,
-    BondingProcess.PROCESS2: 0.25,
-}
+_MASS_SHARE_OF_FARADAY = {BondingProcess.NONE: 0.30, BondingProcess.PROCESS1: 0.30, BondingProcess.PROCESS2: 0.25}
 
 
 @dataclass

@@ -14,13 +14,7 @@ from pathlib import Path
 from .cell_spec import BondingProcess, paper_cell
 from .synthetic_cell import SyntheticCell, make_dummy_cell, make_synthetic_cell
 
-__all__ = [
-    "DEMO_CELL_NAMES",
-    "demo_cache_dir",
-    "make_demo_cell",
-    "load_demo_cell",
-    "load_demo_study",
-]
+__all__ = ["DEMO_CELL_NAMES", "demo_cache_dir", "make_demo_cell", "load_demo_cell", "load_demo_study"]
 
 #: Bump when the generator changes, so stale caches are not reused.
 DEMO_GENERATOR_VERSION = 1

@@ -111,8 +111,9 @@ class JigView:
         base = cls()
         k = bore_share * float(view_um) / base.bore_diameter_um
         r = base.bore_diameter_um * k / 2.0
-        return replace(base, bore_diameter_um=2.0 * r, tube_wall_um=0.2 * r, gas_gap_um=0.1 * r,
-                       outer_wall_um=0.15 * r, **changes)
+        return replace(
+            base, bore_diameter_um=2.0 * r, tube_wall_um=0.2 * r, gas_gap_um=0.1 * r, outer_wall_um=0.15 * r, **changes
+        )
 
     def with_(self, **changes: Any) -> "JigView":
         return replace(self, **changes)
@@ -237,8 +238,14 @@ def as_export(mu: np.ndarray, kind: str, no_data: float = 0.0) -> tuple[np.ndarr
     grey_scale : dict
         ``grey_offset`` and ``grey_per_inv_cm`` of the export (NaN no-data stays NaN in floats, 0 in integers).
     """
-    scales = {"float32": (0.0, 1.0), "float64": (0.0, 1.0), "float32-quantized": (0.0, 1.0),
-              "uint16": (1000.0, 100.0), "int16": (-2000.0, 100.0), "uint8": (20.0, 0.8)}
+    scales = {
+        "float32": (0.0, 1.0),
+        "float64": (0.0, 1.0),
+        "float32-quantized": (0.0, 1.0),
+        "uint16": (1000.0, 100.0),
+        "int16": (-2000.0, 100.0),
+        "uint8": (20.0, 0.8),
+    }
     if kind not in scales:
         raise ValueError(f"unknown export {kind!r}; choose from {EXPORT_TYPES}")
     offset, per = scales[kind]
@@ -259,8 +266,9 @@ def as_export(mu: np.ndarray, kind: str, no_data: float = 0.0) -> tuple[np.ndarr
     return grey, {"grey_offset": offset, "grey_per_inv_cm": per}
 
 
-def make_full_view_cell(spec: CellSpec, jig: JigView | None = None, imaging: ImagingSettings | None = None,
-                        export: str = "float32") -> SyntheticCell:
+def make_full_view_cell(
+    spec: CellSpec, jig: JigView | None = None, imaging: ImagingSettings | None = None, export: str = "float32"
+) -> SyntheticCell:
     """A cell in its jig, reconstructed over the whole field of view.
 
     Parameters
@@ -292,12 +300,16 @@ def make_full_view_cell(spec: CellSpec, jig: JigView | None = None, imaging: Ima
     metadata = _imaging_metadata(settings, False)
     metadata.update(grey)
     metadata.update(cell_spec_metadata(spec))
-    metadata.update({
-        "export": export,
-        "full_view": {k: (list(v) if isinstance(v, tuple) else v) for k, v in jig.__dict__.items()},
-        "bore": {k: (list(v) if isinstance(v, tuple) else v)
-                 for k, v in bore_geometry(jig, spec.shape, spec.voxel_size_um).items()},
-    })
+    metadata.update(
+        {
+            "export": export,
+            "full_view": {k: (list(v) if isinstance(v, tuple) else v) for k, v in jig.__dict__.items()},
+            "bore": {
+                k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in bore_geometry(jig, spec.shape, spec.voxel_size_um).items()
+            },
+        }
+    )
     return SyntheticCell(
         name=f"{spec.name}_fullview_{export}",
         image=image,

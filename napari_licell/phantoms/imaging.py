@@ -87,7 +87,9 @@ class ImagingSettings:
     seed: int = 0
 
 
-def class_attenuation(gas: str, gas_pressure_atm: float, settings: ImagingSettings = ImagingSettings()) -> dict[int, float]:
+def class_attenuation(
+    gas: str, gas_pressure_atm: float, settings: ImagingSettings = ImagingSettings()
+) -> dict[int, float]:
     """Attenuation in 1/cm of every class code of a cell filled with ``gas``.
 
     SE + Li voxels are given for pure SE here; :func:`attenuation_map` mixes
@@ -120,7 +122,7 @@ def attenuation_map(
     mu = lut[labels]
     if li_fraction is not None:
         mixed = labels == SE_LI.code
-        mu[mixed] = (li_fraction[mixed] * table[LI.code] + (1 - li_fraction[mixed]) * table[SE.code])
+        mu[mixed] = li_fraction[mixed] * table[LI.code] + (1 - li_fraction[mixed]) * table[SE.code]
     return mu
 
 
@@ -171,7 +173,11 @@ def image_faithful(
     theta = np.linspace(0.0, 180.0, settings.n_projections, endpoint=False)
     nz, ny, nx = mu.shape
     out = np.empty(mu.shape, dtype=np.float32)
-    blurred = ndimage.gaussian_filter(mu, (0, settings.psf_sigma_vox, settings.psf_sigma_vox)) if settings.psf_sigma_vox > 0 else mu
+    blurred = (
+        ndimage.gaussian_filter(mu, (0, settings.psf_sigma_vox, settings.psf_sigma_vox))
+        if settings.psf_sigma_vox > 0
+        else mu
+    )
     for z in range(nz):
         line_integrals = radon(blurred[z].astype(np.float64) * d_cm, theta=theta, circle=False)
         counts = rng.poisson(settings.detected_photons_per_pixel * np.exp(-line_integrals))

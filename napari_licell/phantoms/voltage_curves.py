@@ -18,11 +18,7 @@ __all__ = ["INLI_VS_LI_V", "synthetic_voltage_curve"]
 INLI_VS_LI_V = 0.622
 
 #: Slight rise over the charge for processes 1-3 (V at the end of 4000 min).
-_SLIGHT_RISE_V = {
-    BondingProcess.PROCESS1: 0.012,
-    BondingProcess.PROCESS2: 0.009,
-    BondingProcess.PROCESS3: 0.006,
-}
+_SLIGHT_RISE_V = {BondingProcess.PROCESS1: 0.012, BondingProcess.PROCESS2: 0.009, BondingProcess.PROCESS3: 0.006}
 
 
 def synthetic_voltage_curve(

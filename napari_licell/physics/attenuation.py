@@ -95,9 +95,7 @@ def gas_density_g_cm3(gas: str, pressure_atm: float, temperature_c: float = 25.0
     return moles_per_m3 * _MOLAR_MASS_G_PER_MOL[gas] / 1e6
 
 
-def gas_mu(
-    gas: str, pressure_atm: float, energy_ev: float = MO_K_ALPHA_EV, temperature_c: float = 25.0
-) -> float:
+def gas_mu(gas: str, pressure_atm: float, energy_ev: float = MO_K_ALPHA_EV, temperature_c: float = 25.0) -> float:
     """Linear attenuation of a fill gas in 1/cm (ideal gas at ``temperature_c``)."""
     density = gas_density_g_cm3(gas, pressure_atm, temperature_c)
     if density == 0:
@@ -143,9 +141,7 @@ def attenuation_table(
     list of AttenuationRow
         Label, mu (1/cm) and density (g/cm3), in a stable order for a bar chart.
     """
-    rows = [
-        AttenuationRow(m.name, material_mu(m, energy_ev), m.density_g_cm3) for m in MATERIALS.values()
-    ]
+    rows = [AttenuationRow(m.name, material_mu(m, energy_ev), m.density_g_cm3) for m in MATERIALS.values()]
     carbon = material_mu("carbon", energy_ev)
     for gas, pressure in gases:
         g_mu = gas_mu(gas, pressure, energy_ev)

@@ -69,7 +69,9 @@ def _legend_handles(codes: Sequence[int]) -> list[Patch]:
     return [Patch(color=c.colour, label=c.name) for c in CLASS_TABLE if c.code in codes and c.code != 0]
 
 
-def thickness_map_png(thickness_um: np.ndarray, li_in_se_um: np.ndarray | None, voxel_yx_um: tuple[float, float]) -> bytes:
+def thickness_map_png(
+    thickness_um: np.ndarray, li_in_se_um: np.ndarray | None, voxel_yx_um: tuple[float, float]
+) -> bytes:
     """Li layer thickness map (um) and, beside it, the Li inside the SE projected per column (um)."""
     s = _stride(thickness_um.shape)
     panels = [("Li layer thickness (µm)", thickness_um[::s, ::s], "viridis")]
@@ -102,15 +104,25 @@ def depth_profiles_png(z_um: np.ndarray, area_fraction: dict[str, np.ndarray], m
         ax.plot(z_um, frac, color=c.colour if key != "metal" else "#555555", label=c.name, lw=1.6)
     span = float(z_um[-1] - z_um[0]) if z_um.size > 1 else 1.0
     groups: list[tuple[float, list[str]]] = []
-    for name, z in sorted(((n, z) for n, z in marks_um.items() if z is not None and np.isfinite(z)), key=lambda t: t[1]):
+    for name, z in sorted(
+        ((n, z) for n, z in marks_um.items() if z is not None and np.isfinite(z)), key=lambda t: t[1]
+    ):
         if groups and z - groups[-1][0] < 0.02 * span:
             groups[-1][1].append(name)
         else:
             groups.append((float(z), [name]))
     for z, names in groups:
         ax.axvline(z, color="k", ls="--", lw=0.8)
-        ax.text(z, 0.98, " / ".join(names), rotation=90, va="top", ha="right", fontsize=7,
-                transform=ax.get_xaxis_transform())
+        ax.text(
+            z,
+            0.98,
+            " / ".join(names),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+            transform=ax.get_xaxis_transform(),
+        )
     ax.set_xlabel("distance from the collector end along the stack axis (µm)")
     ax.set_ylabel("area fraction of slice")
     ax.set_ylim(0, 1.0)
@@ -142,8 +154,14 @@ def cross_section_png(
         lo, hi = np.percentile(img[inside] if np.any(inside) else img, [0.5, 99.5])
         for ax, overlay in zip(axes, (False, True)):
             # a square-root-like stretch keeps Li, gas and carbon (all dark beside the SE) apart
-            ax.imshow(img, cmap="gray", norm=PowerNorm(0.4, vmin=lo, vmax=hi, clip=True), origin="lower",
-                      extent=extent, interpolation="nearest")
+            ax.imshow(
+                img,
+                cmap="gray",
+                norm=PowerNorm(0.4, vmin=lo, vmax=hi, clip=True),
+                origin="lower",
+                extent=extent,
+                interpolation="nearest",
+            )
             if overlay:
                 ax.imshow(labels_to_rgba(lab, 0.5), origin="lower", extent=extent, interpolation="nearest")
     else:
@@ -245,8 +263,9 @@ def sensitivity_png(change: dict[str, dict[str, float | None]], share_quantities
     return _png(fig)
 
 
-def study_bars_png(names: Sequence[str], layer_um: Sequence[float], faraday_um: Sequence[float | None],
-                   li_in_se_share: Sequence[float]) -> bytes:
+def study_bars_png(
+    names: Sequence[str], layer_um: Sequence[float], faraday_um: Sequence[float | None], li_in_se_share: Sequence[float]
+) -> bytes:
     """Per cell: Li layer thickness against the Faraday thickness, and the Li-in-SE share."""
     fig = Figure(figsize=(max(6.0, 1.6 * len(names) + 3), 3.6))
     ax1 = fig.add_subplot(1, 2, 1)
@@ -269,7 +288,9 @@ def study_bars_png(names: Sequence[str], layer_um: Sequence[float], faraday_um: 
     return _png(fig)
 
 
-def study_profiles_png(names: Sequence[str], profiles: Sequence[tuple[np.ndarray, np.ndarray]], key: str = "li") -> bytes:
+def study_profiles_png(
+    names: Sequence[str], profiles: Sequence[tuple[np.ndarray, np.ndarray]], key: str = "li"
+) -> bytes:
     """One class's depth profile for every cell of a study, overlaid."""
     fig = Figure(figsize=(8.0, 3.6))
     ax = fig.add_subplot(1, 1, 1)

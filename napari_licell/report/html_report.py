@@ -79,8 +79,10 @@ def _table(rows: Sequence[tuple[str, str, str]], headers: tuple[str, str, str] =
 
 
 def _figure(png: bytes, caption: str) -> str:
-    return (f"<figure><img src='{figures.png_data_uri(png)}' alt='{html.escape(caption)}'>"
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return (
+        f"<figure><img src='{figures.png_data_uri(png)}' alt='{html.escape(caption)}'>"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def _voltage_events(voltage: Any) -> Any:
@@ -107,7 +109,11 @@ def _key_numbers(m: Any) -> list[tuple[str, str, str]]:
     layer, in_se, fr = m.li_layer, m.li_in_se, m.fractions
     rows = [
         ("voxel size (z, y, x)", ", ".join(_fmt(v) for v in m.voxel_size_um), "µm"),
-        ("stack axis / collector end", f"{m.orientation.axis} / {'start' if m.orientation.collector_at_start else 'end'}", ""),
+        (
+            "stack axis / collector end",
+            f"{m.orientation.axis} / {'start' if m.orientation.collector_at_start else 'end'}",
+            "",
+        ),
         ("cell area", _fmt(m.interfaces.cell_area_um2), "µm²"),
         ("Li volume (all Li voxels)", _fmt(m.li_volume_um3), "µm³"),
         ("Li layer mean thickness", _fmt(layer.mean_thickness_um), "µm"),
@@ -119,8 +125,11 @@ def _key_numbers(m: Any) -> list[tuple[str, str, str]]:
         ("Li layer tilt", _fmt(layer.tilt_deg), "degree"),
         ("Li inside SE, volume", _fmt(in_se.volume_um3), "µm³"),
         ("Li inside SE, share of Li voxels", _pct(in_se.fraction_of_li), ""),
-        (f"Li inside SE, share of Li ({SHARE_WORDS}, {m.se_li_li_source}; the verdict's share)",
-         _pct(m.li_in_se_share_with_se_li), ""),
+        (
+            f"Li inside SE, share of Li ({SHARE_WORDS}, {m.se_li_li_source}; the verdict's share)",
+            _pct(m.li_in_se_share_with_se_li),
+            "",
+        ),
         ("Li inside SE, max depth", _fmt(in_se.max_depth_um), "µm"),
         ("Li inside SE, median / 90th pct depth", f"{_fmt(in_se.p50_depth_um)} / {_fmt(in_se.p90_depth_um)}", "µm"),
     ]
@@ -148,7 +157,11 @@ def _key_numbers(m: Any) -> list[tuple[str, str, str]]:
     if m.faraday is not None:
         f = m.faraday
         rows += [
-            ("current density / charge time", f"{_fmt(f.current_density_ma_cm2)} / {_fmt(f.charge_minutes)}", "mA/cm² / min"),
+            (
+                "current density / charge time",
+                f"{_fmt(f.current_density_ma_cm2)} / {_fmt(f.charge_minutes)}",
+                "mA/cm² / min",
+            ),
             ("Faraday thickness (expected)", _fmt(f.expected_thickness_um), "µm"),
             ("measured layer / Faraday", _pct(f.layer_over_expected), ""),
             ("all Li as dense layer / Faraday", _pct(f.li_over_expected), ""),
@@ -179,10 +192,16 @@ def _fractions_table(m: Any) -> str:
 def _interfaces_table(m: Any) -> str:
     rows = []
     surfaces = [*m.interfaces.surfaces(), m.li_layer.li_bottom, m.li_layer.li_top]
-    for s in sorted(surfaces, key=lambda s: (s.mean_height_um if math.isfinite(s.mean_height_um) else 1e30)):
+    for s in sorted(surfaces, key=lambda s: s.mean_height_um if math.isfinite(s.mean_height_um) else 1e30):
         d = s.to_dict()
-        rows.append((s.name.replace("_", " "), f"{_fmt(d['mean_height_um'])} µm, coverage {_pct(d['coverage'])}, "
-                     f"tilt {_fmt(d['tilt_deg'])}°, roughness {_fmt(d['roughness_um'])} µm", ""))
+        rows.append(
+            (
+                s.name.replace("_", " "),
+                f"{_fmt(d['mean_height_um'])} µm, coverage {_pct(d['coverage'])}, "
+                f"tilt {_fmt(d['tilt_deg'])}°, roughness {_fmt(d['roughness_um'])} µm",
+                "",
+            )
+        )
     return _table(rows, ("surface", "mean height from collector end, coverage, tilt, roughness", ""))
 
 
@@ -216,9 +235,13 @@ def _sensitivity_html(m: Any) -> str:
         _table(rows, ("threshold (step in grey values)", "largest change for ± one step", "")),
     ]
     if rel:
-        parts.append(_figure(figures.sensitivity_png(rel, SHARE_QUANTITIES),
-                             "Largest change of each headline number for ± one step: volume and thickness "
-                             "relative to the baseline, the Li-in-SE share in percentage points."))
+        parts.append(
+            _figure(
+                figures.sensitivity_png(rel, SHARE_QUANTITIES),
+                "Largest change of each headline number for ± one step: volume and thickness "
+                "relative to the baseline, the Li-in-SE share in percentage points.",
+            )
+        )
     return "".join(parts)
 
 
@@ -237,7 +260,11 @@ def _provenance_html(m: Any) -> str:
         f"<p class='muted'>Created {html.escape(d['created_utc'])} on {html.escape(d['platform'])}.<br>Software: {sw}.</p>"
         + (f"<table><tr><th>input</th><th>bytes</th><th>SHA-256</th></tr>{inputs}</table>" if inputs else "")
         + f"<p class='muted'>Parameters: <code>{html.escape(json.dumps(d['parameters']))}</code></p>"
-        + (f"<p class='muted'>Thresholds: <code>{html.escape(json.dumps(d['thresholds']))}</code></p>" if d.get("thresholds") else "")
+        + (
+            f"<p class='muted'>Thresholds: <code>{html.escape(json.dumps(d['thresholds']))}</code></p>"
+            if d.get("thresholds")
+            else ""
+        )
     )
 
 
@@ -247,8 +274,10 @@ def voxel_size_note(m: Any) -> str | None:
     if params.get("voxel_size_source") != "default":  # found in the file, or typed in
         return None
     size = " × ".join(f"{v:g}" for v in sorted(set(m.voxel_size_um)))
-    return (f"Voxel size assumed: the scan holds none, so {size} µm was taken for every length, area and "
-            f"volume in this report. Give the real voxel size (--voxel-size-um) and analyse again.")
+    return (
+        f"Voxel size assumed: the scan holds none, so {size} µm was taken for every length, area and "
+        f"volume in this report. Give the real voxel size (--voxel-size-um) and analyse again."
+    )
 
 
 def cell_report_html(measurements: Any, *, voltage: Any = None, title: str | None = None) -> str:
@@ -284,17 +313,21 @@ def cell_report_html(measurements: Any, *, voltage: Any = None, title: str | Non
         "<h2>Interfaces</h2>",
         _interfaces_table(m),
         "<h2>Li layer thickness map</h2>",
-        _figure(figures.thickness_map_png(m.li_layer.thickness_map_um, m.li_in_se.column_thickness_map_um, (vy, vx)),
-                "Left: Li layer thickness along the layer normal per column (µm). Right: Li inside the SE per column "
-                "(voxel count × voxel depth, µm)."),
+        _figure(
+            figures.thickness_map_png(m.li_layer.thickness_map_um, m.li_in_se.column_thickness_map_um, (vy, vx)),
+            "Left: Li layer thickness along the layer normal per column (µm). Right: Li inside the SE per column "
+            "(voxel count × voxel depth, µm).",
+        ),
         "<h2>Depth profiles</h2>",
         _figure(
             figures.depth_profiles_png(
                 m.depth.z_um,
                 m.depth.area_fraction,
-                {s.name.replace("_", " "): s.mean_height_um
-                 for s in [*m.interfaces.surfaces(), m.li_layer.li_top]
-                 if s.coverage >= 0.5 and s.name != "carbon_bottom"},
+                {
+                    s.name.replace("_", " "): s.mean_height_um
+                    for s in [*m.interfaces.surfaces(), m.li_layer.li_top]
+                    if s.coverage >= 0.5 and s.name != "carbon_bottom"
+                },
             ),
             "Share of each slice's labelled area per class along the stack axis; dashed lines: mean interface heights.",
         ),
@@ -304,41 +337,61 @@ def cell_report_html(measurements: Any, *, voltage: Any = None, title: str | Non
         se_line = m.interfaces.se_bottom.height_um[y] if m.interfaces.se_found else None
         parts += [
             "<h2>Cross-section along the stack axis</h2>",
-            _figure(figures.cross_section_png(m.cross_section_labels, m.cross_section_image, (vz, vx), se_line),
-                    f"Section at y index {y}, collector at the bottom; labels in class colours; dashed: SE bottom."),
+            _figure(
+                figures.cross_section_png(m.cross_section_labels, m.cross_section_image, (vz, vx), se_line),
+                f"Section at y index {y}, collector at the bottom; labels in class colours; dashed: SE bottom.",
+            ),
         ]
     if m.li_in_se.volume_um3 > 0:
         sizes = m.li_in_se.masses.sizes_um3 if m.li_in_se.masses else None
-        parts += ["<h2>Li inside the solid electrolyte</h2>",
-                  _figure(figures.li_in_se_depth_png(m.li_in_se.depth_um, m.li_in_se.depth_volume_um3, sizes),
-                          "Li volume by depth from the SE's lower face (along its normal), and connected mass sizes.")]
+        parts += [
+            "<h2>Li inside the solid electrolyte</h2>",
+            _figure(
+                figures.li_in_se_depth_png(m.li_in_se.depth_um, m.li_in_se.depth_volume_um3, sizes),
+                "Li volume by depth from the SE's lower face (along its normal), and connected mass sizes.",
+            ),
+        ]
     if m.unmixing is not None and m.unmixing.n_voxels:
         u = m.unmixing
-        parts += ["<h2>SE + Li unmixing</h2>",
-                  _figure(figures.unmixing_png(u.share_bin_edges, u.share_counts, u.mean_li_share),
-                          f"Li share of SE + Li voxels from grey values between Li ({u.li_grey:.0f}) and SE ({u.se_grey:.0f}).")]
+        parts += [
+            "<h2>SE + Li unmixing</h2>",
+            _figure(
+                figures.unmixing_png(u.share_bin_edges, u.share_counts, u.mean_li_share),
+                f"Li share of SE + Li voxels from grey values between Li ({u.li_grey:.0f}) and SE ({u.se_grey:.0f}).",
+            ),
+        ]
     if voltage is not None:
         events = _voltage_events(voltage)
-        parts += ["<h2>Voltage curve</h2>",
-                  _figure(figures.voltage_curve_png(voltage.time_min, voltage.voltage_v, events),
-                          "Cell voltage during charging (V against minutes).")]
+        parts += [
+            "<h2>Voltage curve</h2>",
+            _figure(
+                figures.voltage_curve_png(voltage.time_min, voltage.voltage_v, events),
+                "Cell voltage during charging (V against minutes).",
+            ),
+        ]
     parts.append(_sensitivity_html(m))
     parts.append(_provenance_html(m))
-    parts.append("<h2>All numbers (JSON)</h2><details><summary>show</summary><pre>"
-                 + html.escape(json.dumps(m.to_dict(), indent=1)) + "</pre></details>")
+    parts.append(
+        "<h2>All numbers (JSON)</h2><details><summary>show</summary><pre>"
+        + html.escape(json.dumps(m.to_dict(), indent=1))
+        + "</pre></details>"
+    )
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_cell_report(measurements: Any, path: str | os.PathLike, *, voltage: Any = None, title: str | None = None) -> Path:
+def write_cell_report(
+    measurements: Any, path: str | os.PathLike, *, voltage: Any = None, title: str | None = None
+) -> Path:
     """Write one cell's report as a self-contained HTML file (atomically); returns the path."""
     from ..io.atomic import atomic_write_text
 
     return atomic_write_text(path, cell_report_html(measurements, voltage=voltage, title=title))
 
 
-def study_report_html(cells: Sequence[Any], *, voltages: Mapping[str, Any] | None = None,
-                      title: str = "napari-licell study") -> str:
+def study_report_html(
+    cells: Sequence[Any], *, voltages: Mapping[str, Any] | None = None, title: str = "napari-licell study"
+) -> str:
     """The HTML text of a report comparing several cells.
 
     Parameters
@@ -353,11 +406,18 @@ def study_report_html(cells: Sequence[Any], *, voltages: Mapping[str, Any] | Non
     names = [m.name or f"cell {i + 1}" for i, m in enumerate(cells)]
     rows = study_rows(list(cells))
     columns = [
-        ("cell", "cell", ""), ("verdict", "verdict", ""), ("li_layer_mean_thickness_um", "Li layer", "µm"),
-        ("li_layer_coverage", "coverage", "%"), ("faraday_thickness_um", "Faraday", "µm"),
-        ("li_volume_um3", "Li volume", "µm³"), ("li_in_se_fraction_of_li", "Li in SE", "%"),
-        ("li_in_se_fraction_including_se_li", "Li in SE incl. SE+Li", "%"), ("li_in_se_max_depth_um", "max depth", "µm"),
-        ("n_li_masses", "masses", ""), ("se_porosity", "SE porosity", "%"), ("li_void_cnr", "Li/void CNR", ""),
+        ("cell", "cell", ""),
+        ("verdict", "verdict", ""),
+        ("li_layer_mean_thickness_um", "Li layer", "µm"),
+        ("li_layer_coverage", "coverage", "%"),
+        ("faraday_thickness_um", "Faraday", "µm"),
+        ("li_volume_um3", "Li volume", "µm³"),
+        ("li_in_se_fraction_of_li", "Li in SE", "%"),
+        ("li_in_se_fraction_including_se_li", "Li in SE incl. SE+Li", "%"),
+        ("li_in_se_max_depth_um", "max depth", "µm"),
+        ("n_li_masses", "masses", ""),
+        ("se_porosity", "SE porosity", "%"),
+        ("li_void_cnr", "Li/void CNR", ""),
     ]
     head = "".join(f"<th>{html.escape(label)}{' (' + unit + ')' if unit else ''}</th>" for _, label, unit in columns)
     body = ""
@@ -373,39 +433,72 @@ def study_report_html(cells: Sequence[Any], *, voltages: Mapping[str, Any] | Non
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1><p class='muted'>{len(cells)} cells compared.</p>",
-        "<h2>Cells</h2>", f"<table><tr>{head}</tr>{body}</table>",
+        "<h2>Cells</h2>",
+        f"<table><tr>{head}</tr>{body}</table>",
         "<h2>Verdicts</h2><ul>"
-        + "".join(f"<li><b>{html.escape(n)}</b>: {html.escape(m.verdict.verdict)} — {html.escape(m.verdict.reason)}</li>"
-                  for n, m in zip(names, cells)) + "</ul>",
-        _figure(figures.study_bars_png(names, [m.li_layer.mean_thickness_um for m in cells],
-                                       [m.faraday_thickness_um for m in cells],
-                                       [m.li_in_se_share_with_se_li for m in cells]),
-                "Left: measured Li layer against the Faraday thickness. Right: share of Li inside the SE (incl. SE + Li)."),
-        _figure(figures.study_profiles_png(names, [(m.depth.z_um, m.depth.area_fraction["li"]) for m in cells], "li"),
-                "Li area fraction along the stack axis for every cell."),
-        _figure(figures.study_profiles_png(names, [(m.depth.z_um, m.depth.area_fraction["se_li"]) for m in cells], "se_li"),
-                "SE + Li area fraction along the stack axis for every cell."),
+        + "".join(
+            f"<li><b>{html.escape(n)}</b>: {html.escape(m.verdict.verdict)} — {html.escape(m.verdict.reason)}</li>"
+            for n, m in zip(names, cells)
+        )
+        + "</ul>",
+        _figure(
+            figures.study_bars_png(
+                names,
+                [m.li_layer.mean_thickness_um for m in cells],
+                [m.faraday_thickness_um for m in cells],
+                [m.li_in_se_share_with_se_li for m in cells],
+            ),
+            "Left: measured Li layer against the Faraday thickness. Right: share of Li inside the SE (incl. SE + Li).",
+        ),
+        _figure(
+            figures.study_profiles_png(names, [(m.depth.z_um, m.depth.area_fraction["li"]) for m in cells], "li"),
+            "Li area fraction along the stack axis for every cell.",
+        ),
+        _figure(
+            figures.study_profiles_png(names, [(m.depth.z_um, m.depth.area_fraction["se_li"]) for m in cells], "se_li"),
+            "SE + Li area fraction along the stack axis for every cell.",
+        ),
     ]
     for n, m in zip(names, cells):
         vz, vy, vx = m.oriented_voxel_size_um
         parts.append(f"<h2>{html.escape(n)}</h2>")
         if m.cross_section_labels is not None:
-            parts.append(_figure(figures.cross_section_png(m.cross_section_labels, m.cross_section_image, (vz, vx)),
-                                 f"{n}: section along the stack axis, labels overlaid."))
-        parts.append(_figure(figures.thickness_map_png(m.li_layer.thickness_map_um, m.li_in_se.column_thickness_map_um,
-                                                       (vy, vx)), f"{n}: Li layer thickness and Li inside the SE per column."))
+            parts.append(
+                _figure(
+                    figures.cross_section_png(m.cross_section_labels, m.cross_section_image, (vz, vx)),
+                    f"{n}: section along the stack axis, labels overlaid.",
+                )
+            )
+        parts.append(
+            _figure(
+                figures.thickness_map_png(m.li_layer.thickness_map_um, m.li_in_se.column_thickness_map_um, (vy, vx)),
+                f"{n}: Li layer thickness and Li inside the SE per column.",
+            )
+        )
         curve = (voltages or {}).get(m.name) if voltages else None
         if curve is not None:
-            parts.append(_figure(figures.voltage_curve_png(curve.time_min, curve.voltage_v, _voltage_events(curve)),
-                                 f"{n}: voltage during charging."))
-    parts.append("<h2>All numbers (JSON)</h2><details><summary>show</summary><pre>"
-                 + html.escape(json.dumps(rows, indent=1, default=str)) + "</pre></details>")
+            parts.append(
+                _figure(
+                    figures.voltage_curve_png(curve.time_min, curve.voltage_v, _voltage_events(curve)),
+                    f"{n}: voltage during charging.",
+                )
+            )
+    parts.append(
+        "<h2>All numbers (JSON)</h2><details><summary>show</summary><pre>"
+        + html.escape(json.dumps(rows, indent=1, default=str))
+        + "</pre></details>"
+    )
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_study_report(cells: Sequence[Any], path: str | os.PathLike, *, voltages: Mapping[str, Any] | None = None,
-                       title: str = "napari-licell study") -> Path:
+def write_study_report(
+    cells: Sequence[Any],
+    path: str | os.PathLike,
+    *,
+    voltages: Mapping[str, Any] | None = None,
+    title: str = "napari-licell study",
+) -> Path:
     """Write a study report as a self-contained HTML file, with ``<stem>.csv`` of the table beside it."""
     from ..io.atomic import atomic_write_text
     from ..io.writers import write_table_csv

@@ -27,8 +27,15 @@ _UNITS = (
 )
 
 #: Keys whose values are long per-slice or per-mass lists; they get their own tables.
-_LONG_KEYS = {"depth_profiles", "depth_distribution", "sizes_um3", "max_depth_um", "share_histogram", "rows",
-              "provenance"}
+_LONG_KEYS = {
+    "depth_profiles",
+    "depth_distribution",
+    "sizes_um3",
+    "max_depth_um",
+    "share_histogram",
+    "rows",
+    "provenance",
+}
 
 
 def unit_of(key: str) -> str:
@@ -91,7 +98,9 @@ def write_measurement_tables(measurements: Any, out_dir: str | os.PathLike, stem
     pre = f"{stem}_" if stem else ""
     d = measurements.to_dict()
     files: dict[str, Path] = {}
-    files["numbers"] = write_table_csv(out / f"{pre}measurements.csv", flatten_numbers(d), columns=["key", "value", "unit"])
+    files["numbers"] = write_table_csv(
+        out / f"{pre}measurements.csv", flatten_numbers(d), columns=["key", "value", "unit"]
+    )
     files["depth_profiles"] = write_table_csv(out / f"{pre}depth_profiles.csv", measurements.depth.to_columns())
     in_se = measurements.li_in_se
     files["li_in_se_depth"] = write_table_csv(

@@ -101,11 +101,7 @@ def _round_down(value: int, multiple: int, limit: int) -> int:
 
 
 def plan_blocks(
-    shape: tuple[int, int, int],
-    itemsize: int,
-    halo: int,
-    memory_limit_bytes: int,
-    work_bytes_per_voxel: float,
+    shape: tuple[int, int, int], itemsize: int, halo: int, memory_limit_bytes: int, work_bytes_per_voxel: float
 ) -> BlockPlan:
     """Block sizes for a pass whose work per block is ``work_bytes_per_voxel`` times its voxels.
 

@@ -144,7 +144,9 @@ def _oriented(block: np.ndarray, axis: int, at_start: bool) -> np.ndarray:
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _runs_kernel(col, metal, gas, se, se_li, min_se, c, run_a, bounded, s, run_b, has_se):  # pragma: no cover - compiled
+def _runs_kernel(
+    col, metal, gas, se, se_li, min_se, c, run_a, bounded, s, run_b, has_se
+):  # pragma: no cover - compiled
     n, ny, nx = col.shape
     for y in numba.prange(ny):
         for x in range(nx):
@@ -197,8 +199,9 @@ def _mark_band(col, start, length, gas, carbon):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _runs_planes(lab, step, metal, gas, se, se_li, min_se, c, run_a, bounded, s, run_b, has_se,
-                 cell, n_parts):  # pragma: no cover - compiled
+def _runs_planes(
+    lab, step, metal, gas, se, se_li, min_se, c, run_a, bounded, s, run_b, has_se, cell, n_parts
+):  # pragma: no cover - compiled
     """:func:`_runs_kernel` over a whole volume whose stack axis is axis 0, swept plane by plane.
 
     Each column keeps the state of the column scan of :func:`_runs_kernel`
@@ -298,8 +301,14 @@ def _mark_planes(lab, step, start, length, lo, hi, gas, carbon, n_parts):  # pra
 
 def _sweeps_planes(labels: Any, axis: int) -> bool:
     """Whether the whole-plane sweep applies: a C-ordered numpy array (memmap included) stacked along axis 0."""
-    return (isinstance(labels, np.ndarray) and axis == 0 and labels.ndim == 3 and labels.flags.c_contiguous
-            and labels.dtype == np.uint8 and labels.flags.writeable)
+    return (
+        isinstance(labels, np.ndarray)
+        and axis == 0
+        and labels.ndim == 3
+        and labels.flags.c_contiguous
+        and labels.dtype == np.uint8
+        and labels.flags.writeable
+    )
 
 
 def _min_se_run(voxel_size_um: float | tuple[float, float, float] | None, axis: int) -> int:
@@ -336,8 +345,20 @@ def _column_runs(col: np.ndarray, min_se: int = MIN_SE_RUN_VOX) -> dict[str, np.
     ny, nx = col.shape[1:]
     maps = {k: np.zeros((ny, nx), dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
     maps.update({k: np.zeros((ny, nx), dtype=np.bool_) for k in ("bounded", "has_se")})
-    _runs_kernel(col, METAL.code, VOID.code, SE.code, SE_LI.code, int(min_se), maps["c"], maps["run_a"],
-                 maps["bounded"], maps["s"], maps["run_b"], maps["has_se"])
+    _runs_kernel(
+        col,
+        METAL.code,
+        VOID.code,
+        SE.code,
+        SE_LI.code,
+        int(min_se),
+        maps["c"],
+        maps["run_a"],
+        maps["bounded"],
+        maps["s"],
+        maps["run_b"],
+        maps["has_se"],
+    )
     return maps
 
 
@@ -399,8 +420,17 @@ def find_carbon_band(
     if axis is None or collector_at_start is None:
         found = find_stack_axis(labels, cancel=cancel)
         if found is None:
-            return CarbonBand(False, None, 0.0, 0, 0.0, None, None, 0,
-                              "no metal slab found: stack axis unknown (give it to look for the carbon band)")
+            return CarbonBand(
+                False,
+                None,
+                0.0,
+                0,
+                0.0,
+                None,
+                None,
+                0,
+                "no metal slab found: stack axis unknown (give it to look for the carbon band)",
+            )
         axis = found.axis if axis is None else axis
         collector_at_start = found.collector_at_start if collector_at_start is None else collector_at_start
     other = [s for i, s in enumerate(shape) if i != axis]
@@ -413,9 +443,23 @@ def find_carbon_band(
     if not reference and _sweeps_planes(labels, axis):
         raise_if_cancelled(cancel)
         m64 = {k: np.empty(other, dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
-        _runs_planes(labels, 1 if collector_at_start else -1, METAL.code, VOID.code, SE.code, SE_LI.code,
-                     int(min_se), m64["c"], m64["run_a"], maps["bounded"], m64["s"], m64["run_b"],
-                     maps["has_se"], cell, numba.get_num_threads())
+        _runs_planes(
+            labels,
+            1 if collector_at_start else -1,
+            METAL.code,
+            VOID.code,
+            SE.code,
+            SE_LI.code,
+            int(min_se),
+            m64["c"],
+            m64["run_a"],
+            maps["bounded"],
+            m64["s"],
+            m64["run_b"],
+            maps["has_se"],
+            cell,
+            numba.get_num_threads(),
+        )
         for k, v in m64.items():
             maps[k][...] = v
         if progress is not None:
@@ -437,16 +481,35 @@ def find_carbon_band(
     n_cell = max(int(np.count_nonzero(cell)), 1)
     share_a = float(np.count_nonzero(sup_a & cell)) / n_cell
     share_b = float(np.count_nonzero(sup_b & cell)) / n_cell
-    side, support, runs = ("collector", share_a, maps["run_a"][sup_a]) if share_a >= share_b else (
-        "se", share_b, maps["run_b"][sup_b])
+    side, support, runs = (
+        ("collector", share_a, maps["run_a"][sup_a]) if share_a >= share_b else ("se", share_b, maps["run_b"][sup_b])
+    )
     if support < min_support or runs.size == 0:
-        return CarbonBand(False, None, 0.0, 0, support, axis, collector_at_start, 0,
-                          f"no band: gas-like runs of >= {min_thickness_vox} voxels on the collector or under "
-                          f"the SE in only {max(share_a, share_b):.0%} of columns (need {min_support:.0%})")
+        return CarbonBand(
+            False,
+            None,
+            0.0,
+            0,
+            support,
+            axis,
+            collector_at_start,
+            0,
+            f"no band: gas-like runs of >= {min_thickness_vox} voxels on the collector or under "
+            f"the SE in only {max(share_a, share_b):.0%} of columns (need {min_support:.0%})",
+        )
     med, cap = _robust_cap(runs)
     where = "on the collector" if side == "collector" else "under the SE"
-    return CarbonBand(True, side, med, cap, support, axis, collector_at_start, 0,
-                      f"carbon band {where}: {med:.1f} voxels thick in {support:.0%} of columns")
+    return CarbonBand(
+        True,
+        side,
+        med,
+        cap,
+        support,
+        axis,
+        collector_at_start,
+        0,
+        f"carbon band {where}: {med:.1f} voxels thick in {support:.0%} of columns",
+    )
 
 
 def label_carbon_band(
@@ -484,16 +547,24 @@ def label_carbon_band(
     maps: dict = {}
     shape = tuple(int(s) for s in labels.shape)
     if band is None:
-        band = find_carbon_band(labels, tile=tile, memory_limit_bytes=memory_limit_bytes, cancel=cancel, _maps=maps,
-                                **find_kwargs)
+        band = find_carbon_band(
+            labels, tile=tile, memory_limit_bytes=memory_limit_bytes, cancel=cancel, _maps=maps, **find_kwargs
+        )
     if not band.found:
         return band
     tile = tile or default_tile(shape, band.axis, memory_limit_bytes)
     reference = bool(find_kwargs.get("reference", False))
     if not maps:
-        find_carbon_band(labels, axis=band.axis, collector_at_start=band.collector_at_start, tile=tile,
-                         voxel_size_um=find_kwargs.get("voxel_size_um"), cancel=cancel, reference=reference,
-                         _maps=maps)
+        find_carbon_band(
+            labels,
+            axis=band.axis,
+            collector_at_start=band.collector_at_start,
+            tile=tile,
+            voxel_size_um=find_kwargs.get("voxel_size_um"),
+            cancel=cancel,
+            reference=reference,
+            _maps=maps,
+        )
     tiles = _tiles(shape, band.axis, tile)
     n_set = 0
     if not reference and _sweeps_planes(labels, band.axis):
@@ -508,8 +579,19 @@ def label_carbon_band(
         if np.any(some):
             lo = max(int(start[some].min()), 0)
             hi = min(int((start + length)[some].max()), shape[0])
-            n_set = int(_mark_planes(labels, 1 if band.collector_at_start else -1, start, length, lo, hi,
-                                     VOID.code, CARBON.code, numba.get_num_threads()))
+            n_set = int(
+                _mark_planes(
+                    labels,
+                    1 if band.collector_at_start else -1,
+                    start,
+                    length,
+                    lo,
+                    hi,
+                    VOID.code,
+                    CARBON.code,
+                    numba.get_num_threads(),
+                )
+            )
         if progress is not None:
             for i in range(len(tiles)):
                 progress(i + 1, len(tiles))
@@ -534,5 +616,14 @@ def label_carbon_band(
             labels[idx] = block
         if progress is not None:
             progress(i + 1, len(tiles))
-    return CarbonBand(band.found, band.side, band.thickness_vox, band.cap_vox, band.support, band.axis,
-                      band.collector_at_start, n_set, band.reason)
+    return CarbonBand(
+        band.found,
+        band.side,
+        band.thickness_vox,
+        band.cap_vox,
+        band.support,
+        band.axis,
+        band.collector_at_start,
+        n_set,
+        band.reason,
+    )

@@ -184,8 +184,10 @@ class CellRegion:
         circles = [(self.recon, 1.5)]
         if self.bore is not None and self.whole_columns:  # inside at both ends = inside in every plane
             b = self.bore
-            circles += [(Circle(b.centre_start, b.centre_start, b.radius_vox), self.margin_vox),
-                        (Circle(b.centre_end, b.centre_end, b.radius_vox), self.margin_vox)]
+            circles += [
+                (Circle(b.centre_start, b.centre_start, b.radius_vox), self.margin_vox),
+                (Circle(b.centre_end, b.centre_end, b.radius_vox), self.margin_vox),
+            ]
         else:
             circles.append((self.bore, self.margin_vox))
         for circle, shrink in circles:
@@ -203,8 +205,9 @@ class CellRegion:
 
     def voxel_count(self) -> int:
         """Voxels inside the region (plane by plane)."""
-        return int(sum(int(self.block((z, z + 1), (0, self.shape[1]), (0, self.shape[2])).sum())
-                       for z in range(self.shape[0])))
+        return int(
+            sum(int(self.block((z, z + 1), (0, self.shape[1]), (0, self.shape[2])).sum()) for z in range(self.shape[0]))
+        )
 
     def share_of_volume(self) -> float:
         """Share of the scan's voxels inside the region."""
@@ -223,12 +226,24 @@ class CellRegion:
         if self.bore is None:
             return []
         r = max(self.bore.radius_vox - self.margin_vox, 0.0)
-        return [{"plane": 0, "centre_yx": tuple(map(float, self.bore.centre_start)), "radius_vox": float(r),
-                 "axis": self.axis},
-                {"plane": self.frame_shape[0] - 1, "centre_yx": tuple(map(float, self.bore.centre_end)),
-                 "radius_vox": float(r), "axis": self.axis}]
+        return [
+            {
+                "plane": 0,
+                "centre_yx": tuple(map(float, self.bore.centre_start)),
+                "radius_vox": float(r),
+                "axis": self.axis,
+            },
+            {
+                "plane": self.frame_shape[0] - 1,
+                "centre_yx": tuple(map(float, self.bore.centre_end)),
+                "radius_vox": float(r),
+                "axis": self.axis,
+            },
+        ]
 
-    def with_bore_circles(self, start: tuple[float, float], end: tuple[float, float], radius_vox: float) -> "CellRegion":
+    def with_bore_circles(
+        self, start: tuple[float, float], end: tuple[float, float], radius_vox: float
+    ) -> "CellRegion":
         """A copy with the bore set from a circle per end (as drawn; the margin is not taken off again)."""
         bore = Circle(tuple(map(float, start)), tuple(map(float, end)), float(radius_vox) + self.margin_vox)
         return replace(self, bore=bore, source="given", notes=self.notes + ("bore set by hand",))
@@ -241,8 +256,11 @@ class CellRegion:
         d["whole_columns"] = bool(self.whole_columns)
         for key in ("bore", "recon"):
             if d[key] is not None:
-                d[key] = {"centre_start": list(d[key]["centre_start"]), "centre_end": list(d[key]["centre_end"]),
-                          "radius_vox": float(d[key]["radius_vox"])}
+                d[key] = {
+                    "centre_start": list(d[key]["centre_start"]),
+                    "centre_end": list(d[key]["centre_end"]),
+                    "radius_vox": float(d[key]["radius_vox"]),
+                }
         if d["no_data"] is not None and not math.isfinite(d["no_data"]):
             d["no_data"] = None
         return {"format": REGION_FORMAT, **d}
@@ -250,13 +268,25 @@ class CellRegion:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CellRegion":
         def circle(c):
-            return None if c is None else Circle(tuple(map(float, c["centre_start"])), tuple(map(float, c["centre_end"])),
-                                                 float(c["radius_vox"]))
+            return (
+                None
+                if c is None
+                else Circle(
+                    tuple(map(float, c["centre_start"])), tuple(map(float, c["centre_end"])), float(c["radius_vox"])
+                )
+            )
 
-        return cls(shape=tuple(int(s) for s in d["shape"]), bore=circle(d.get("bore")), recon=circle(d.get("recon")),
-                   margin_vox=float(d.get("margin_vox", 2.0)), no_data=d.get("no_data"),
-                   source=str(d.get("source", "file")), notes=tuple(d.get("notes", ())),
-                   whole_columns=bool(d.get("whole_columns", True)), axis=int(d.get("axis", 0)))
+        return cls(
+            shape=tuple(int(s) for s in d["shape"]),
+            bore=circle(d.get("bore")),
+            recon=circle(d.get("recon")),
+            margin_vox=float(d.get("margin_vox", 2.0)),
+            no_data=d.get("no_data"),
+            source=str(d.get("source", "file")),
+            notes=tuple(d.get("notes", ())),
+            whole_columns=bool(d.get("whole_columns", True)),
+            axis=int(d.get("axis", 0)),
+        )
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the region as JSON (atomically)."""
@@ -466,8 +496,14 @@ def find_cell_region(
     shape = tuple(int(s) for s in data.shape)
     if len(shape) != 3:
         raise ValueError("the cell region is found in a 3D scan")
-    kwargs = dict(n_samples=n_samples, planes_per_sample=planes_per_sample, max_plane_pixels=max_plane_pixels,
-                  margin_vox=margin_vox, progress=progress, cancel=cancel)
+    kwargs = dict(
+        n_samples=n_samples,
+        planes_per_sample=planes_per_sample,
+        max_plane_pixels=max_plane_pixels,
+        margin_vox=margin_vox,
+        progress=progress,
+        cancel=cancel,
+    )
     if stack_axis is not None and int(stack_axis) != 0:
         found = _find_along_first_axis(_AxisView(data, int(stack_axis)), **kwargs)
         return None if found is None else replace(found, shape=shape, axis=int(stack_axis))
@@ -591,8 +627,11 @@ def _find_along_first_axis(
             radius = float(np.median(r[keep])) * factor
             bore = Circle((scale(oy), scale(ox)), (scale(oy + sy * (nz - 1)), scale(ox + sx * (nz - 1))), radius)
             tilt = math.degrees(math.atan(math.hypot(sy, sx) * factor))
-            notes.insert(0, f"bore of the cell found in {int(np.count_nonzero(keep))} of {len(starts)} sampled slabs: "
-                            f"radius {radius:.1f} voxels, tilt {tilt:.2f} degrees")
+            notes.insert(
+                0,
+                f"bore of the cell found in {int(np.count_nonzero(keep))} of {len(starts)} sampled slabs: "
+                f"radius {radius:.1f} voxels, tilt {tilt:.2f} degrees",
+            )
     if bore is None and recon is None:
         return None
     if bore is None:

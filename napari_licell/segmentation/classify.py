@@ -30,14 +30,7 @@ import numpy as np
 from ..classes import BACKGROUND, LABEL_DTYPE, LI, SE_LI, VOID
 from .carbon_band import CarbonBand, label_carbon_band
 from .blocks import plan_blocks
-from .chunks import (
-    CancelLike,
-    ProgressCallback,
-    raise_if_cancelled,
-    read_block,
-    read_slab,
-    slab_ranges,
-)
+from .chunks import CancelLike, ProgressCallback, raise_if_cancelled, read_block, read_slab, slab_ranges
 from .histogram import Histogram, volume_histogram
 from .partial_volume import partial_volume_classify, pv_halo
 from .partial_volume_fast import PvScratch, partial_volume_classify_fast
@@ -148,7 +141,9 @@ def denoise_radius(method: str, options: dict | None = None) -> int:
     raise ValueError(f"unknown denoising {method!r}; choose from {DENOISE_METHODS}")
 
 
-def denoise_block(block: np.ndarray, method: str, noise_sigma: float | None = None, options: dict | None = None) -> np.ndarray:
+def denoise_block(
+    block: np.ndarray, method: str, noise_sigma: float | None = None, options: dict | None = None
+) -> np.ndarray:
     """Denoise a block; integer data come back in their own dtype (rounded, clipped).
 
     Parameters
@@ -219,8 +214,14 @@ def with_levels(thresholds: ThresholdSet, hist: Histogram) -> ThresholdSet:
     return replace(thresholds, levels=levels)
 
 
-def classify_block(block: np.ndarray, thresholds: ThresholdSet, partial_volume: bool = True, n_iter: int = 3,
-                   reference: bool = False, scratch: Any = None) -> np.ndarray:
+def classify_block(
+    block: np.ndarray,
+    thresholds: ThresholdSet,
+    partial_volume: bool = True,
+    n_iter: int = 3,
+    reference: bool = False,
+    scratch: Any = None,
+) -> np.ndarray:
     """Class codes of an in-memory 3D block (no denoising, no carbon band).
 
     Parameters
@@ -436,8 +437,9 @@ def classify_volume(
             block = denoise_block(block, denoise, thresholds.noise_sigma, denoise_options)
         if use_pv and not reference and block.ndim == 3:
             # codes into a scratch array too: they are copied out before the next block
-            return partial_volume_classify_fast(*_pv_args(block, thresholds), n_iter=n_iter, scratch=scratch,
-                                                out=scratch.get(2, block.shape))
+            return partial_volume_classify_fast(
+                *_pv_args(block, thresholds), n_iter=n_iter, scratch=scratch, out=scratch.get(2, block.shape)
+            )
         if use_pv:
             return classify_block(block, thresholds, True, n_iter, reference=reference, scratch=scratch)
         return classify_slice(block, thresholds)
@@ -459,8 +461,7 @@ def classify_volume(
                 block = np.ascontiguousarray(block)
                 codes = codes_of(block)[k0:k1, ky0:ky1, kx0:kx1]
                 ys, xs = slice(y0 + ky0, y0 + ky1), slice(x0 + kx0, x0 + kx1)
-                _mask_outside(codes, block[k0:k1, ky0:ky1, kx0:kx1], region,
-                              (slice(r0 + k0, r0 + k1), ys, xs))
+                _mask_outside(codes, block[k0:k1, ky0:ky1, kx0:kx1], region, (slice(r0 + k0, r0 + k1), ys, xs))
                 if kept is not None:
                     kept[:, ys, xs] = codes
                 else:
@@ -473,8 +474,14 @@ def classify_volume(
         band = None
         if carbon_band:
             band = label_carbon_band(
-                buffer, axis=stack_axis, collector_at_start=collector_at_start, progress=tick, cancel=cancel,
-                memory_limit_bytes=memory_limit_bytes, voxel_size_um=voxel_size_um, reference=reference,
+                buffer,
+                axis=stack_axis,
+                collector_at_start=collector_at_start,
+                progress=tick,
+                cancel=cancel,
+                memory_limit_bytes=memory_limit_bytes,
+                voxel_size_um=voxel_size_um,
+                reference=reference,
             )
             done = len(slabs) * len(tiles) + band_steps  # band tiles may be fewer than the estimate
         raise_if_cancelled(cancel)

@@ -113,16 +113,22 @@ def li_void_contrast(
         if interior is None and len(source.shape) == 3:
             interior = interior_histogram(source, estimate_noise_sigma(hist), mask=mask)
     if interior is not None and interior.n_voxels:
-        ph = identify_phases(interior, noise_sigma=estimate_noise_sigma(hist), calibration=calibration, gas=gas,
-                             pressure_atm=pressure_atm)
+        ph = identify_phases(
+            interior,
+            noise_sigma=estimate_noise_sigma(hist),
+            calibration=calibration,
+            gas=gas,
+            pressure_atm=pressure_atm,
+        )
     else:
         ph = identify_phases(hist, calibration=calibration, gas=gas, pressure_atm=pressure_atm)
     sigma = ph.noise_sigma
     li = ph.li.grey if ph.li is not None else None
     second = ph.gas.grey if ph.gas is not None else None
     if li is None:
-        return ContrastVerdict(0.0, False, "no dark phase (Li or gas) found in the histogram", None, None, sigma,
-                               None, min_cnr)
+        return ContrastVerdict(
+            0.0, False, "no dark phase (Li or gas) found in the histogram", None, None, sigma, None, min_cnr
+        )
     observed = (second - li) / sigma if second is not None else 0.0
 
     expected = None
@@ -160,8 +166,10 @@ def li_void_contrast(
         cnr = observed
 
     if second is not None and not carbon_note:
-        seen = (f"dark peaks at {li:.0f} (Li) and {second:.0f} (gas), noise {sigma:.1f}: CNR {observed:.1f}, "
-                f"~{_misclassified(observed):.1%} of each mislabelled at the midpoint")
+        seen = (
+            f"dark peaks at {li:.0f} (Li) and {second:.0f} (gas), noise {sigma:.1f}: CNR {observed:.1f}, "
+            f"~{_misclassified(observed):.1%} of each mislabelled at the midpoint"
+        )
     elif second is not None:
         seen = carbon_note
     else:

@@ -90,8 +90,13 @@ def infer_fill_gas(phases: PhasePeaks, calibration: GreyCalibration | None = Non
     """
     cal = calibration or _solid_calibration(phases)
     if cal is None:
-        return GasInference(None, None, False, (), "fill gas not given and not inferable: no SE and metal peaks "
-                                                   "to put the grey values in 1/cm")
+        return GasInference(
+            None,
+            None,
+            False,
+            (),
+            "fill gas not given and not inferable: no SE and metal peaks to put the grey values in 1/cm",
+        )
     se_mu = phase_mu("se")
     dark = tuple(p for p in phases.peaks if cal.to_mu(p.grey) < 0.1 * se_mu)
     dark_mu = tuple(float(cal.to_mu(p.grey)) for p in dark)
@@ -103,12 +108,23 @@ def infer_fill_gas(phases: PhasePeaks, calibration: GreyCalibration | None = Non
         mu = max(xe_like)  # pure gas (1.22/cm at 6 atm) sits above carbon holding it (~1.1/cm)
         per_atm = phase_mu("gas", "Xe", 1.0)
         pressure = max(0.5, round(2.0 * mu / per_atm) / 2.0)
-        return GasInference("Xe", pressure, False, dark_mu,
-                            f"fill gas inferred: xenon, about {pressure:g} atm (gas-filled phase at {mu:.2f}/cm "
-                            f"against {per_atm:.3f}/cm per atm; dark peaks at {shown}/cm)")
+        return GasInference(
+            "Xe",
+            pressure,
+            False,
+            dark_mu,
+            f"fill gas inferred: xenon, about {pressure:g} atm (gas-filled phase at {mu:.2f}/cm "
+            f"against {per_atm:.3f}/cm per atm; dark peaks at {shown}/cm)",
+        )
     if all(m <= 0.8 for m in dark_mu):
-        return GasInference(None, None, True, dark_mu,
-                            f"fill gas not given: the dark phases attenuate like Li ({shown}/cm), so the gas is "
-                            f"light (Ar, air) or absent; Li and gas-filled voids cannot be told apart")
-    return GasInference(None, None, False, dark_mu,
-                        f"fill gas not given and not inferable from the dark peaks at {shown}/cm")
+        return GasInference(
+            None,
+            None,
+            True,
+            dark_mu,
+            f"fill gas not given: the dark phases attenuate like Li ({shown}/cm), so the gas is "
+            f"light (Ar, air) or absent; Li and gas-filled voids cannot be told apart",
+        )
+    return GasInference(
+        None, None, False, dark_mu, f"fill gas not given and not inferable from the dark peaks at {shown}/cm"
+    )

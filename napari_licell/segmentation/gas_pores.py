@@ -103,12 +103,20 @@ class GasPores:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "n_regions": self.n_regions, "n_at_anode": self.n_at_anode, "n_li_core": self.n_li_core,
-            "n_pores": self.n_pores, "n_gas_core": self.n_gas_core,
-            "pore_volume_um3": self.pore_volume_um3, "relabelled_se_li_um3": self.relabelled_se_li_um3,
-            "relabelled_li_um3": self.relabelled_li_um3, "void_volume_um3": self.void_volume_um3,
-            "ambiguous_um3": self.ambiguous_um3, "near_anode_um": self.near_anode_um,
-            "population": dict(self.population), "levels": dict(self.levels), "notes": list(self.notes),
+            "n_regions": self.n_regions,
+            "n_at_anode": self.n_at_anode,
+            "n_li_core": self.n_li_core,
+            "n_pores": self.n_pores,
+            "n_gas_core": self.n_gas_core,
+            "pore_volume_um3": self.pore_volume_um3,
+            "relabelled_se_li_um3": self.relabelled_se_li_um3,
+            "relabelled_li_um3": self.relabelled_li_um3,
+            "void_volume_um3": self.void_volume_um3,
+            "ambiguous_um3": self.ambiguous_um3,
+            "near_anode_um": self.near_anode_um,
+            "population": dict(self.population),
+            "levels": dict(self.levels),
+            "notes": list(self.notes),
         }
 
 
@@ -266,7 +274,7 @@ def resolve_gas_pores(
         if n:
             a, b = max(z0 - 1, 0), min(z1 + 1, nz)
             grey = np.asarray(img.slab(a, b), dtype=np.float32)
-            smooth = ndimage.uniform_filter(np.nan_to_num(grey, nan=se_g), size=3, mode="nearest")[z0 - a: z0 - a + k]
+            smooth = ndimage.uniform_filter(np.nan_to_num(grey, nan=se_g), size=3, mode="nearest")[z0 - a : z0 - a + k]
             ids = lab_slab[mask]
             reg.size.append(np.bincount(ids, minlength=n + 1)[1:].astype(np.int64))
             reg.min_depth.append(_min_per_label(ids, depth[mask].astype(np.int64), n, np.iinfo(np.int64).max))
@@ -322,9 +330,14 @@ def resolve_gas_pores(
     pore_near = float(r_size[near].sum())
     pore_far = float(r_size[pore & ~near].sum())
     n_far = int((pore & ~near).sum())
-    population: dict[str, Any] = {"se_near_um3": se_near * voxel_um3, "se_far_um3": se_far * voxel_um3,
-                                  "pores_near_um3": pore_near * voxel_um3, "pores_far_um3": pore_far * voxel_um3,
-                                  "n_pores_near": int(near.sum()), "n_pores_far": n_far}
+    population: dict[str, Any] = {
+        "se_near_um3": se_near * voxel_um3,
+        "se_far_um3": se_far * voxel_um3,
+        "pores_near_um3": pore_near * voxel_um3,
+        "pores_far_um3": pore_far * voxel_um3,
+        "n_pores_near": int(near.sum()),
+        "n_pores_far": n_far,
+    }
     if before_density is not None:
         density, source = float(before_density), "scan before charging"
     elif se_far >= 0.5 * se_near and n_far >= 5:
@@ -353,7 +366,7 @@ def resolve_gas_pores(
     se_li_off = 0
     void_kept = 0
     for (z0, z1), offset, n_slab in zip(ranges_se, reg.offsets, reg.counts):
-        if n_slab == 0 or not decide[offset: offset + n_slab].any():  # no pore in this slab
+        if n_slab == 0 or not decide[offset : offset + n_slab].any():  # no pore in this slab
             tick()
             continue
         codes = np.asarray(lab.slab(z0, z1), dtype=np.uint8)
@@ -364,7 +377,7 @@ def resolve_gas_pores(
         lab_slab, n = _label(mask)
         if n:
             lut = np.zeros(n + 1, dtype=bool)
-            lut[1:] = decide[offset: offset + n]
+            lut[1:] = decide[offset : offset + n]
             hit = lut[lab_slab]
             if np.any(hit):
                 grey = np.asarray(img.slab(z0, z1), dtype=np.float32)
@@ -380,8 +393,9 @@ def resolve_gas_pores(
     return out
 
 
-def pore_population(labels: Any, image: Any, thresholds: Any, voxel_size_um: tuple[float, float, float],
-                    **kwargs: Any) -> float | None:
+def pore_population(
+    labels: Any, image: Any, thresholds: Any, voxel_size_um: tuple[float, float, float], **kwargs: Any
+) -> float | None:
     """Share of the SE held by isolated dark regions in a scan before charging (for ``before_density``).
 
     Nothing is written: the labels are copied. Returns None when it cannot be measured.
@@ -403,5 +417,7 @@ def ambiguous_sentence(pores: GasPores | dict[str, Any] | None, li_volume_um3: f
     if amb <= 0:
         return ""
     share = f" ({100.0 * amb / li_volume_um3:.1f} % of the Li volume)" if li_volume_um3 > 0 else ""
-    return (f" Ambiguous, gas pore or Li: {amb:.0f} µm³{share} of isolated dark regions near the anode, "
-            "beyond the SE's pore population; not counted as Li in the SE.")
+    return (
+        f" Ambiguous, gas pore or Li: {amb:.0f} µm³{share} of isolated dark regions near the anode, "
+        "beyond the SE's pore population; not counted as Li in the SE."
+    )

@@ -276,9 +276,7 @@ def volume_histogram(
 
     if np.issubdtype(dtype, np.integer):
         if dtype.itemsize > 2:
-            raise TypeError(
-                f"{dtype} volumes are not supported for exact histograms; convert to 16-bit first"
-            )
+            raise TypeError(f"{dtype} volumes are not supported for exact histograms; convert to 16-bit first")
         size = 256 if dtype.itemsize == 1 else 65536
         counts = np.zeros(size, dtype=np.int64)
         for i, (a, b) in enumerate(ranges):

@@ -368,8 +368,12 @@ def partial_volume_classify_fast(
     kind = _row_kinds(rowf, 1 + int(n_iter))
     if stats is not None:
         n = max(kind.size, 1)
-        stats.update({name: float(np.count_nonzero(kind == k)) / n
-                      for name, k in (("bright", _ROW_BRIGHT), ("dark", _ROW_DARK), ("mixed", _ROW_MIXED))})
+        stats.update(
+            {
+                name: float(np.count_nonzero(kind == k)) / n
+                for name, k in (("bright", _ROW_BRIGHT), ("dark", _ROW_DARK), ("mixed", _ROW_MIXED))
+            }
+        )
     a = scratch.get(0, shape)
     if np.any(kind != _ROW_BRIGHT):
         rowcore = np.empty(shape[:2], dtype=np.uint8)
@@ -382,7 +386,7 @@ def partial_volume_classify_fast(
         if int(n_iter) > 0 and np.any(has_core) and np.any(open_rows & (kind == _ROW_MIXED)):
             from scipy import ndimage
 
-            lowest = (np.array(-np.inf, dtype=v.dtype) if v.dtype.kind == "f" else np.iinfo(v.dtype).min)
+            lowest = np.array(-np.inf, dtype=v.dtype) if v.dtype.kind == "f" else np.iinfo(v.dtype).min
             lowest = v.dtype.type(lowest)
             for k in range(1, int(n_iter) + 1):
                 active = open_rows & ndimage.maximum_filter(has_core, size=2 * k + 1, mode="nearest")

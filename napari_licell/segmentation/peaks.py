@@ -197,7 +197,9 @@ def find_phase_peaks(
     return out, sigma
 
 
-def _drop_mixture_peaks(peaks: list[HistogramPeak], min_fraction: float, max_relative_share: float) -> list[HistogramPeak]:
+def _drop_mixture_peaks(
+    peaks: list[HistogramPeak], min_fraction: float, max_relative_share: float
+) -> list[HistogramPeak]:
     """Keep the peaks of pure phases; drop small peaks that sit on the mixing line of two bigger ones.
 
     Flat interfaces give their partial-volume voxels nearly one grey value,

@@ -23,8 +23,9 @@ __all__ = ["preview_section", "REFINED_PREVIEW_PIXELS"]
 REFINED_PREVIEW_PIXELS = 1_500_000
 
 
-def preview_section(data: Any, index: tuple, thresholds: ThresholdSet, histogram: Histogram | None = None,
-                    refine: bool = True) -> np.ndarray:
+def preview_section(
+    data: Any, index: tuple, thresholds: ThresholdSet, histogram: Histogram | None = None, refine: bool = True
+) -> np.ndarray:
     """Class codes of one section of a scan, shaped like ``data[index]`` with length 1 on the sliced axes.
 
     Parameters
@@ -43,8 +44,9 @@ def preview_section(data: Any, index: tuple, thresholds: ThresholdSet, histogram
     codes = classify_slice(plane, thresholds)
     sliced = [ax for ax, s in enumerate(index) if not isinstance(s, slice)]
     out = codes.reshape([1 if ax in sliced else n for ax, n in enumerate(data.shape)])
-    if not (refine and histogram is not None and out.ndim == 3 and len(sliced) == 1
-            and plane.size <= REFINED_PREVIEW_PIXELS):
+    if not (
+        refine and histogram is not None and out.ndim == 3 and len(sliced) == 1 and plane.size <= REFINED_PREVIEW_PIXELS
+    ):
         return out
     stack = find_stack_axis(out)
     axis = sliced[0]

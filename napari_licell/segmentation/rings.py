@@ -108,8 +108,11 @@ class RingProfile:
         """Drift worth taking off: the SE's grey value moves by more than twice the noise and more than
         5 % along the stack (less is within what the SE's make-up changes from plane to plane)."""
         n = self.drift_grey / self.drift_per_plane if self.drift_per_plane else 0.0  # SE level x planes
-        return (self.drift_per_plane != 0.0 and abs(self.drift_grey) > 2.0 * self.phase_noise
-                and abs(self.drift_grey) > DRIFT_SIGNIFICANCE * abs(n) / max(self.stack_planes - 1, 1))
+        return (
+            self.drift_per_plane != 0.0
+            and abs(self.drift_grey) > 2.0 * self.phase_noise
+            and abs(self.drift_grey) > DRIFT_SIGNIFICANCE * abs(n) / max(self.stack_planes - 1, 1)
+        )
 
     @property
     def any_significant(self) -> bool:
@@ -142,12 +145,19 @@ class RingProfile:
         return self.offsets[np.minimum(k, self.offsets.size - 1)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"centre_yx": list(self.centre_yx), "rms_offset": self.rms, "phase_noise": self.phase_noise,
-                "drift_grey": self.drift_grey, "drift_significant": self.drift_significant,
-                "significant": self.significant, "cupping_grey": self.cupping_grey,
-                "cupping_significant": self.cupping_significant,
-                "max_offset": float(np.max(np.abs(self.offsets))) if self.offsets.size else 0.0,
-                "planes": int(self.planes), "notes": list(self.notes)}
+        return {
+            "centre_yx": list(self.centre_yx),
+            "rms_offset": self.rms,
+            "phase_noise": self.phase_noise,
+            "drift_grey": self.drift_grey,
+            "drift_significant": self.drift_significant,
+            "significant": self.significant,
+            "cupping_grey": self.cupping_grey,
+            "cupping_significant": self.cupping_significant,
+            "max_offset": float(np.max(np.abs(self.offsets))) if self.offsets.size else 0.0,
+            "planes": int(self.planes),
+            "notes": list(self.notes),
+        }
 
 
 class RingCorrectedScan:
@@ -178,8 +188,13 @@ class RingCorrectedScan:
             return np.asarray(block[(slice(None),) * (0 if z_dropped else 1) + tuple(index[1:])])
         block = np.asarray(read_block(self.data, (index[0], ys, xs)))
         z = index[0]
-        planes = (np.array([int(z) + (self.shape[0] if z < 0 else 0)]) if isinstance(z, (int, np.integer))
-                  else np.arange(*z.indices(self.shape[0])) if isinstance(z, slice) else np.asarray(z))
+        planes = (
+            np.array([int(z) + (self.shape[0] if z < 0 else 0)])
+            if isinstance(z, (int, np.integer))
+            else np.arange(*z.indices(self.shape[0]))
+            if isinstance(z, slice)
+            else np.asarray(z)
+        )
         corrected = self.rings.correct(block, ys, xs, planes)
         if self.dtype.kind in "iu":
             info = np.iinfo(self.dtype)
@@ -234,7 +249,7 @@ def estimate_rings(
     cy, cx = centre_yx if centre_yx is not None else ((ny - 1) / 2.0, (nx - 1) / 2.0)
     # big planes: every second row is enough (every radius keeps thousands of voxels)
     rows_step = 2 if ny * nx > 1_000_000 else 1
-    yy = (np.arange(ny, dtype=np.float32)[::rows_step, None] - np.float32(cy))
+    yy = np.arange(ny, dtype=np.float32)[::rows_step, None] - np.float32(cy)
     xx = np.arange(nx, dtype=np.float32)[None, :] - np.float32(cx)
     k = np.rint(np.hypot(yy, xx)).astype(np.int32)  # whole-voxel radius of every (kept) voxel
     n_r = int(k.max()) + 1
@@ -249,8 +264,11 @@ def estimate_rings(
         raise_if_cancelled(cancel)
         z1 = int(min(nz, z0 + planes_per_sample))
         slab = np.asarray(read_slab(data, int(z0), z1)[:, ::rows_step], dtype=np.float32)
-        inside = (np.ones(slab.shape, dtype=bool) if region is None
-                  else np.asarray(read_slab(region, int(z0), z1), bool)[:, ::rows_step])
+        inside = (
+            np.ones(slab.shape, dtype=bool)
+            if region is None
+            else np.asarray(read_slab(region, int(z0), z1), bool)[:, ::rows_step]
+        )
         for j, (plane, keep) in enumerate(zip(slab, inside)):
             keep = keep & np.isfinite(plane)
             if keep.sum() < 1000 // rows_step:
@@ -281,7 +299,9 @@ def estimate_rings(
         if progress is not None:
             progress(i + 1, len(starts))
     if not profiles:
-        return RingProfile((float(cy), float(cx)), np.zeros(n_r), 0.0, 0, ("no plane with a main phase: rings not measured",))
+        return RingProfile(
+            (float(cy), float(cx)), np.zeros(n_r), 0.0, 0, ("no plane with a main phase: rings not measured",)
+        )
     phase_noise = float(np.median(mads))
     # The rings are the same in every plane, the trend (cupping, the phase's level) is not: fit each
     # plane's trend as a polynomial in the radius to its profile without the current ring estimate,
@@ -311,8 +331,10 @@ def estimate_rings(
     cupped = gain is not None and cup > phase_noise
     drift, ref, drift_grey = _drift(axis_levels if cupped else levels, planes_z, zero, phase_noise, nz)
     spread = float(np.median(np.abs(offsets[seen])) * 1.4826) if seen.any() else 0.0
-    note = (f"ring offsets measured on {arr.shape[0]} planes: rms {math.sqrt(float(np.mean(offsets**2))):.3g} grey "
-            f"values against a noise of {phase_noise:.3g}")
+    note = (
+        f"ring offsets measured on {arr.shape[0]} planes: rms {math.sqrt(float(np.mean(offsets**2))):.3g} grey "
+        f"values against a noise of {phase_noise:.3g}"
+    )
     if gain is not None:
         note += f"; cupping: the bright phase rises by {cup:.3g} grey values towards the rim"
     from .histogram import value_grid
@@ -325,8 +347,22 @@ def estimate_rings(
             grid = (float(values.min()), float(step))
     if drift:
         note += f"; drift: the SE's grey value moves by {drift_grey:.3g} along the stack"
-    return RingProfile((float(cy), float(cx)), offsets, spread, int(arr.shape[0]), (note,), phase_noise,
-                       gain, zero, cup, grid, drift, ref, drift_grey, nz)
+    return RingProfile(
+        (float(cy), float(cx)),
+        offsets,
+        spread,
+        int(arr.shape[0]),
+        (note,),
+        phase_noise,
+        gain,
+        zero,
+        cup,
+        grid,
+        drift,
+        ref,
+        drift_grey,
+        nz,
+    )
 
 
 def _material_groups(lv: np.ndarray, spread: float = 1.25) -> list[np.ndarray]:

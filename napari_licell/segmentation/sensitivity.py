@@ -128,7 +128,9 @@ def threshold_sensitivity(
         cal = thresholds.calibration
         if step_mu is not None and cal is None:
             raise ValueError("a step in 1/cm needs thresholds with a grey-scale calibration")
-        step = cal.grey_step(step_mu if step_mu is not None else DEFAULT_STEP_MU) if cal is not None else DEFAULT_STEP_GREY
+        step = (
+            cal.grey_step(step_mu if step_mu is not None else DEFAULT_STEP_MU) if cal is not None else DEFAULT_STEP_GREY
+        )
     step = float(abs(step))
     kwargs = dict(classify_kwargs or {})
 

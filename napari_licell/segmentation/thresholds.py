@@ -31,14 +31,7 @@ from .calibration import GreyCalibration, auto_calibrate
 from .histogram import Histogram
 from .peaks import PhasePeaks, estimate_noise_sigma, find_phase_peaks, identify_phases
 
-__all__ = [
-    "ThresholdSet",
-    "suggest_thresholds",
-    "multi_otsu",
-    "class_levels",
-    "threshold_lut",
-    "find_phases",
-]
+__all__ = ["ThresholdSet", "suggest_thresholds", "multi_otsu", "class_levels", "threshold_lut", "find_phases"]
 
 _GREY_RANK = {c.code: i for i, c in enumerate(GREY_ORDER)}
 
@@ -122,7 +115,9 @@ class ThresholdSet:
         lo = vals[index - 1] if index > 0 else -math.inf
         hi = vals[index + 1] if index + 1 < len(vals) else math.inf
         vals[index] = float(min(max(value, lo), hi))
-        method = self.method if self.method.endswith("(edited)") or self.method == "manual" else f"{self.method} (edited)"
+        method = (
+            self.method if self.method.endswith("(edited)") or self.method == "manual" else f"{self.method} (edited)"
+        )
         return replace(self, values=tuple(vals), method=method)
 
     # -- calibration -------------------------------------------------------------------
@@ -163,7 +158,8 @@ class ThresholdSet:
             grey_scale=target.to_dict(),
             levels=levels,
             noise_sigma=sigma,
-            notes=self.notes + (f"carried over from a scan with {src.per_inv_cm:.4g} grey/(1/cm), offset {src.offset:.6g}",),
+            notes=self.notes
+            + (f"carried over from a scan with {src.per_inv_cm:.4g} grey/(1/cm), offset {src.offset:.6g}",),
         )
 
     # -- storage -------------------------------------------------------------------------
@@ -175,7 +171,9 @@ class ThresholdSet:
             "class_keys": [class_by_code(c).key for c in self.classes],
             "method": self.method,
             "grey_scale": self.grey_scale,
-            "levels": None if self.levels is None else [None if not math.isfinite(v) else float(v) for v in self.levels],
+            "levels": None
+            if self.levels is None
+            else [None if not math.isfinite(v) else float(v) for v in self.levels],
             "noise_sigma": self.noise_sigma,
             "notes": list(self.notes),
         }
@@ -264,10 +262,7 @@ def _refine_cut(cum_w, cum_m, cuts: list[int], j: int, lo: int, hi: int) -> int:
 
 
 def multi_otsu(
-    hist: Histogram,
-    n_classes: int,
-    value_range: tuple[float, float] | None = None,
-    coarse_bins: int | None = None,
+    hist: Histogram, n_classes: int, value_range: tuple[float, float] | None = None, coarse_bins: int | None = None
 ) -> tuple[float, ...]:
     """Multi-Otsu thresholds of a (16-bit) histogram in milliseconds.
 
@@ -366,9 +361,7 @@ def _calibration_or_none(hist, gas, pressure_atm, phases) -> GreyCalibration | N
 
 
 def _suggest_from_peaks(
-    ph: PhasePeaks,
-    se_li_min_li_share: float,
-    dark_top_sigmas: float,
+    ph: PhasePeaks, se_li_min_li_share: float, dark_top_sigmas: float
 ) -> tuple[list[int], list[float], list[float], list[str]]:
     sigma = ph.noise_sigma
     classes: list[int] = []
@@ -384,9 +377,7 @@ def _suggest_from_peaks(
         classes.append(LI.code)
         levels.append(ph.li.grey)
         dark_top = ph.li.grey
-        notes.append(
-            "one dark peak only: Li and gas-filled voids are not separated; the dark phase is labelled Li"
-        )
+        notes.append("one dark peak only: Li and gas-filled voids are not separated; the dark phase is labelled Li")
     else:
         dark_top = None
         notes.append("no dark phase (Li or gas) found")
@@ -467,7 +458,9 @@ def suggest_thresholds(
     if method == "peaks":
         classes, values, levels, notes = _suggest_from_peaks(ph, se_li_min_li_share, dark_top_sigmas)
         if len(classes) >= 2:
-            return ThresholdSet(tuple(values), tuple(classes), "peaks", grey_scale, tuple(levels), ph.noise_sigma, tuple(notes))
+            return ThresholdSet(
+                tuple(values), tuple(classes), "peaks", grey_scale, tuple(levels), ph.noise_sigma, tuple(notes)
+            )
         notes.append("too few phase peaks: fell back to multi-Otsu")
     elif method != "multiotsu":
         raise ValueError(f"unknown method {method!r}; use 'peaks' or 'multiotsu'")

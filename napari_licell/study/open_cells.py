@@ -89,8 +89,15 @@ def open_cell(cell: CellRecord) -> OpenedCell:
         except LiCellInputError as exc:
             opened.problems.append(exc.message)
             continue
-        meta = {**opened.metadata, "cell": cell.name, "gas": scan.gas, "gas_pressure_atm": scan.gas_pressure_atm,
-                "state": scan.state, "time_min": scan.time_min, "thresholds": dict(scan.thresholds)}
+        meta = {
+            **opened.metadata,
+            "cell": cell.name,
+            "gas": scan.gas,
+            "gas_pressure_atm": scan.gas_pressure_atm,
+            "state": scan.state,
+            "time_min": scan.time_min,
+            "thresholds": dict(scan.thresholds),
+        }
         labels = None
         if scan.labels_path is not None:
             try:

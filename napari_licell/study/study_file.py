@@ -176,16 +176,7 @@ class Study:
         raise KeyError(f"no cell {name!r} in study {self.name!r}; cells: {[c.name for c in self.cells]}")
 
 
-_SCAN_KEYS = (
-    "path",
-    "gas",
-    "gas_pressure_atm",
-    "state",
-    "time_min",
-    "voxel_size_um",
-    "labels_path",
-    "thresholds",
-)
+_SCAN_KEYS = ("path", "gas", "gas_pressure_atm", "state", "time_min", "voxel_size_um", "labels_path", "thresholds")
 _CELL_KEYS = (
     "name",
     "bonding_process",
@@ -212,7 +203,7 @@ class _Where:
 
 
 def normalise_bonding_process(value: str) -> str:
-    """"Process 1", "process_1", "P1" -> "process1"; "None", "no interlayer" -> "none"; else unchanged."""
+    """ "Process 1", "process_1", "P1" -> "process1"; "None", "no interlayer" -> "none"; else unchanged."""
     squashed = re.sub(r"[\s_\-]+", "", str(value)).lower()
     m = re.fullmatch(r"(?:process|p)([123])", squashed)
     if m:
@@ -294,7 +285,9 @@ def _voxel(where: _Where, key: str, value: Any) -> tuple[float, float, float] | 
         return None
     if isinstance(value, (list, tuple)):
         if len(value) != 3:
-            raise where.fail(key, f"needs 1 or 3 numbers (z, y, x), got {len(value)}", "e.g. 0.54 or [0.54, 0.54, 0.54]")
+            raise where.fail(
+                key, f"needs 1 or 3 numbers (z, y, x), got {len(value)}", "e.g. 0.54 or [0.54, 0.54, 0.54]"
+            )
         nums = [_number(where, key, v, minimum=None) for v in value]
         voxel = (float(nums[0]), float(nums[1]), float(nums[2]))  # type: ignore[arg-type]
     else:
@@ -445,7 +438,9 @@ def _voxel_out(voxel: tuple[float, float, float] | None) -> Any:
     return z if z == y == x else [z, y, x]
 
 
-def study_to_dict(study: Study, path: str | os.PathLike | None = None, *, base: str | os.PathLike | None = None) -> dict[str, Any]:
+def study_to_dict(
+    study: Study, path: str | os.PathLike | None = None, *, base: str | os.PathLike | None = None
+) -> dict[str, Any]:
     """The YAML document of a study: checked values, paths relative to ``base``.
 
     Parameters
@@ -475,7 +470,9 @@ def study_to_dict(study: Study, path: str | os.PathLike | None = None, *, base: 
         if not cell.name:
             raise where.fail(f"cells[{i}].name", "is missing", "give every cell a unique name")
         if cell.name in names:
-            raise where.fail(f"cells[{i}].name", f"{cell.name!r} is used by another cell", "give every cell a unique name")
+            raise where.fail(
+                f"cells[{i}].name", f"{cell.name!r} is used by another cell", "give every cell a unique name"
+            )
         names.add(cell.name)
         c: dict[str, Any] = {"name": str(cell.name)}
         if cell.bonding_process is not None:
@@ -551,7 +548,9 @@ def load_study(path: str | os.PathLike) -> Study:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise LiCellInputError(p, f"is not valid YAML{where}: {problem}", "fix the indentation or quoting there") from None
+        raise LiCellInputError(
+            p, f"is not valid YAML{where}: {problem}", "fix the indentation or quoting there"
+        ) from None
     return study_from_dict(doc, p)
 
 

@@ -151,9 +151,11 @@ class StudySession:
         from .study_file import save_study
 
         if self.study is None:
-            raise LiCellInputError(None, "the demo study lives in memory",
-                                   "write it to disk with `napari-licell demo --out DIR` and open that study to "
-                                   "edit and save it")
+            raise LiCellInputError(
+                None,
+                "the demo study lives in memory",
+                "write it to disk with `napari-licell demo --out DIR` and open that study to edit and save it",
+            )
         saved = save_study(self.study, Path(path) if path is not None else self.study_path)
         if self.study_path is not None:
             discard_study_autosave(self.study_path)

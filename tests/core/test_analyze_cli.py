@@ -29,8 +29,13 @@ def demo_dir(tmp_path_factory) -> Path:
 
 def _write_imagej(path: Path, data: np.ndarray) -> Path:
     """A (z, y, x) ImageJ TIFF with a 0.54 um voxel size."""
-    tifffile.imwrite(path, np.ascontiguousarray(data), imagej=True, resolution=(1 / 0.54, 1 / 0.54),
-                     metadata={"spacing": 0.54, "unit": "um", "axes": "ZYX"})
+    tifffile.imwrite(
+        path,
+        np.ascontiguousarray(data),
+        imagej=True,
+        resolution=(1 / 0.54, 1 / 0.54),
+        metadata={"spacing": 0.54, "unit": "um", "axes": "ZYX"},
+    )
     return path
 
 
@@ -50,14 +55,33 @@ def _one_error_line(capsys, *needles: str) -> str:
 def test_analyze_a_demo_cell_end_to_end(demo_dir, tmp_path, capsys, name):
     cell = load_demo_cell(name)
     out = tmp_path / "out"
-    rc = _analyze(str(demo_dir / f"{name}.tif"), "--out", str(out), "--gas", "xe", "--gas-pressure-atm", "6",
-                  "--current-density", "0.2", "--charge-minutes", str(cell.spec.charge_minutes),
-                  "--voltage", str(demo_dir / f"{name}_voltage.csv"))
+    rc = _analyze(
+        str(demo_dir / f"{name}.tif"),
+        "--out",
+        str(out),
+        "--gas",
+        "xe",
+        "--gas-pressure-atm",
+        "6",
+        "--current-density",
+        "0.2",
+        "--charge-minutes",
+        str(cell.spec.charge_minutes),
+        "--voltage",
+        str(demo_dir / f"{name}_voltage.csv"),
+    )
     assert rc == 0
     stdout = capsys.readouterr().out
     assert f"verdict: {EXPECTED_VERDICT[name]}" in stdout
-    for fname in ("labels.tif", "report.html", "measurements.json", "measurements.csv", "depth_profiles.csv",
-                  "sensitivity.csv", "li_thickness_map_um.tif"):
+    for fname in (
+        "labels.tif",
+        "report.html",
+        "measurements.json",
+        "measurements.csv",
+        "depth_profiles.csv",
+        "sensitivity.csv",
+        "li_thickness_map_um.tif",
+    ):
         assert (out / fname).is_file(), fname
 
     d = json.loads((out / "measurements.json").read_text())
@@ -74,9 +98,10 @@ def test_analyze_a_demo_cell_end_to_end(demo_dir, tmp_path, capsys, name):
     prov = d["provenance"]
     assert prov["thresholds"]["values"] and prov["software"]["napari-licell"]
     assert prov["inputs"][0]["path"].endswith(f"{name}.tif") and len(prov["inputs"][0]["sha256"]) == 64
-    assert set(d["sensitivity"]["largest_change"]) == set(prov["thresholds"]["class_keys"][i] + "|" +
-                                                           prov["thresholds"]["class_keys"][i + 1]
-                                                           for i in range(len(prov["thresholds"]["values"])))
+    assert set(d["sensitivity"]["largest_change"]) == set(
+        prov["thresholds"]["class_keys"][i] + "|" + prov["thresholds"]["class_keys"][i + 1]
+        for i in range(len(prov["thresholds"]["values"]))
+    )
     if EXPECTED_VERDICT[name] == "uniform":
         assert abs(d["li_layer"]["mean_thickness_um"] / d["faraday_thickness_um"] - 1) < 0.10
         assert d["li_in_se"]["fraction_of_li"] < 0.1
@@ -111,8 +136,9 @@ def test_analyze_with_given_labels_and_no_gas(demo_dir, tmp_path, capsys):
     assert d["contrast"]["source"] == "histogram peaks and Xe 5.5 atm physics (gas inferred from the data)"
     assert d["contrast"]["gas_inference"]["gas"] == "Xe"
     assert d["provenance"]["thresholds"] is None and d["sensitivity"] is None
-    assert d["li_layer"]["mean_thickness_um"] == pytest.approx(load_demo_cell(name).truth.li_layer_thickness_um,
-                                                               abs=2 * 0.54)
+    assert d["li_layer"]["mean_thickness_um"] == pytest.approx(
+        load_demo_cell(name).truth.li_layer_thickness_um, abs=2 * 0.54
+    )
     assert np.array_equal(tifffile.imread(out / "labels.tif"), load_demo_cell(name).labels)
     assert len(d["provenance"]["inputs"]) == 2
 
@@ -130,8 +156,20 @@ def test_stack_axis_and_collector_end_options(demo_dir, tmp_path, capsys):
     name = "process3_after_Xe6"
     flipped = _write_imagej(tmp_path / "flipped.tif", tifffile.imread(demo_dir / f"{name}.tif")[::-1])
     out = tmp_path / "out"
-    assert _analyze(str(flipped), "--out", str(out), "--stack-axis", "0", "--collector-end", "end",
-                    "--labels", str(_flipped_labels(demo_dir, name, tmp_path))) == 0
+    assert (
+        _analyze(
+            str(flipped),
+            "--out",
+            str(out),
+            "--stack-axis",
+            "0",
+            "--collector-end",
+            "end",
+            "--labels",
+            str(_flipped_labels(demo_dir, name, tmp_path)),
+        )
+        == 0
+    )
     d = json.loads((out / "measurements.json").read_text())
     assert d["stack"] == {**d["stack"], "axis": 0, "collector_at_start": False, "detected": False}
     assert d["verdict"] == "uniform"
@@ -159,8 +197,9 @@ def test_2d_image(tmp_path, capsys):
 
 def test_labels_shape_mismatch(demo_dir, tmp_path, capsys):
     small = _write_imagej(tmp_path / "small_labels.tif", np.zeros((10, 128, 128), np.uint8))
-    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"),
-                    "--labels", str(small)) == 2
+    assert (
+        _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"), "--labels", str(small)) == 2
+    )
     _one_error_line(capsys, "small_labels.tif", "shape")
 
 
@@ -174,8 +213,10 @@ def test_labels_with_codes_outside_the_class_table(demo_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("value", ["-1", "0", "abc", "nan"])
 def test_bad_voxel_size(demo_dir, tmp_path, capsys, value):
-    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"),
-                    "--voxel-size-um", value) == 2
+    assert (
+        _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"), "--voxel-size-um", value)
+        == 2
+    )
     _one_error_line(capsys, "process3_after_Xe6.tif", "voxel size")
 
 
@@ -247,8 +288,9 @@ def test_a_pixel_classifier_model_trained_on_a_crop_classifies_the_whole_scan(de
     model.fit(cell.image[crop], simulated_strokes(cell.labels[crop], seed=1))
     path = model.save(tmp_path / "model.joblib")
     out = tmp_path / "out"
-    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(out), "--gas", "xe",
-                    "--model", str(path)) == 0
+    assert (
+        _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(out), "--gas", "xe", "--model", str(path)) == 0
+    )
     assert "verdict: uniform" in capsys.readouterr().out
     labels = tifffile.imread(out / "labels.tif")
     li, truth = labels == LI.code, cell.labels == LI.code
@@ -271,8 +313,16 @@ def test_bad_model_file_and_model_with_labels(demo_dir, tmp_path, capsys):
 
 
 def test_missing_voltage_file(demo_dir, tmp_path, capsys):
-    assert _analyze(str(demo_dir / "process3_after_Xe6.tif"), "--out", str(tmp_path / "out"),
-                    "--voltage", str(tmp_path / "curve.csv")) == 2
+    assert (
+        _analyze(
+            str(demo_dir / "process3_after_Xe6.tif"),
+            "--out",
+            str(tmp_path / "out"),
+            "--voltage",
+            str(tmp_path / "curve.csv"),
+        )
+        == 2
+    )
     _one_error_line(capsys, "curve.csv")
 
 
@@ -312,13 +362,26 @@ def test_voltage_cycle_and_step_pick_the_charge_that_matches_the_scan(demo_dir, 
     first = charge_for_scan(record)
     assert first.n_points == select_charge(record)[0].n_points < record.n_points  # not the whole record
     last = [s for s in split_steps(record) if s.kind == "charge"][-1]
-    picked = charge_for_scan(record, cycle=last.cycle, step=last.step) if last.step is not None else \
-        charge_for_scan(record, step=last.ordinal)
+    picked = (
+        charge_for_scan(record, cycle=last.cycle, step=last.step)
+        if last.step is not None
+        else charge_for_scan(record, step=last.ordinal)
+    )
     assert picked.time_min[0] == pytest.approx(record.time_min[last.start])
 
     scan = str(demo_dir / "process3_after_Xe6.tif")
-    assert _analyze(scan, "--out", str(tmp_path / "a"), "--labels", str(demo_dir / "process3_after_Xe6_labels.tif"),
-                    "--voltage", str(path)) == 0
+    assert (
+        _analyze(
+            scan,
+            "--out",
+            str(tmp_path / "a"),
+            "--labels",
+            str(demo_dir / "process3_after_Xe6_labels.tif"),
+            "--voltage",
+            str(path),
+        )
+        == 0
+    )
     capsys.readouterr()
     assert _analyze(scan, "--out", str(tmp_path / "b"), "--voltage", str(path), "--step", "99999") == 2
     _one_error_line(capsys, path.name, "step 99999")

@@ -15,13 +15,17 @@ from napari_licell.commands.demo import write_demo_study
 from napari_licell.study.study_file import load_study, save_study
 
 #: Cells of the subset study and the verdict analyze gives them (the dummy Li + carbon cell has no SE).
-EXPECTED_VERDICT = {
-    "process3_after_Xe6": "uniform",
-    "none_after_Xe6": "non-uniform",
-    "dummy_Xe6": "undetermined",
-}
-NUMBERS = ("li_volume_um3", "li_layer_mean_thickness_um", "li_layer_std_thickness_um", "li_layer_coverage",
-           "li_in_se_fraction_of_li", "li_in_se_max_depth_um", "faraday_thickness_um", "verdict")
+EXPECTED_VERDICT = {"process3_after_Xe6": "uniform", "none_after_Xe6": "non-uniform", "dummy_Xe6": "undetermined"}
+NUMBERS = (
+    "li_volume_um3",
+    "li_layer_mean_thickness_um",
+    "li_layer_std_thickness_um",
+    "li_layer_coverage",
+    "li_in_se_fraction_of_li",
+    "li_in_se_max_depth_um",
+    "faraday_thickness_um",
+    "verdict",
+)
 
 
 def _subset_study(folder: Path) -> Path:
@@ -110,8 +114,9 @@ def test_changed_parameter_reanalyses_only_that_scan(study, first_run, tmp_path,
 def test_distributed_cluster_gives_the_same_numbers(study, first_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "cluster"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         assert main(["batch", str(study), "--out", str(out), "--scheduler", cluster.scheduler_address]) == 0
     rows = _rows(out)
     assert {r["status"] for r in rows.values()} == {"done"}

@@ -19,10 +19,22 @@ def test_every_field_says_how_it_is_shown():
 
 
 def test_metadata_round_trip_keeps_unknowns_unknown():
-    meta = {"gas": "Xe", "gas_pressure_atm": 6.0, "process": "process2", "current_density_ma_cm2": 0.25,
-            "charge_minutes": None, "se_pressure_mpa": 400.0}
+    meta = {
+        "gas": "Xe",
+        "gas_pressure_atm": 6.0,
+        "process": "process2",
+        "current_density_ma_cm2": 0.25,
+        "charge_minutes": None,
+        "se_pressure_mpa": 400.0,
+    }
     values = CellEdits.from_metadata(meta, 0.54).to_values()
-    assert values == {"voxel_size_um": 0.54, "gas": "Xe", "gas_pressure_atm": 6.0, "process": "process2",
-                      "current_density_ma_cm2": 0.25, "charge_minutes": None}
+    assert values == {
+        "voxel_size_um": 0.54,
+        "gas": "Xe",
+        "gas_pressure_atm": 6.0,
+        "process": "process2",
+        "current_density_ma_cm2": 0.25,
+        "charge_minutes": None,
+    }
     assert set(CellEdits.from_metadata({}).to_values().values()) == {None}
     assert CellEdits.from_metadata({"gas": "", "process": ""}).gas is None

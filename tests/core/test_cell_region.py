@@ -89,8 +89,10 @@ def test_exports_keep_the_grey_scale():
 
 
 # ----------------------------------------------------------------------------- finding the region
-@pytest.mark.parametrize("kind, artifacts", [("float32", {}), ("uint16", {"rings_per_cm": 0.3, "cupping": 0.1}),
-                                             ("int16", {}), ("uint8", {})])
+@pytest.mark.parametrize(
+    "kind, artifacts",
+    [("float32", {}), ("uint16", {"rings_per_cm": 0.3, "cupping": 0.1}), ("int16", {}), ("uint8", {})],
+)
 def test_bore_found_off_centre_and_tilted(kind, artifacts):
     cell = make_full_view_cell(_spec(), _jig(**artifacts), export=kind)
     region = find_cell_region(cell.image)
@@ -189,8 +191,23 @@ def test_analyze_cli_roi_auto_none_and_file(full_view, tmp_path, capsys):
     m_auto = json.loads((out / "measurements.json").read_text())
     # the region file gives the same numbers
     out2 = tmp_path / "file"
-    assert main(["analyze", str(scan), "--out", str(out2), "--gas", "xe", "--roi", str(region_file),
-                 "--voxel-size-um", "0.54"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(scan),
+                "--out",
+                str(out2),
+                "--gas",
+                "xe",
+                "--roi",
+                str(region_file),
+                "--voxel-size-um",
+                "0.54",
+            ]
+        )
+        == 0
+    )
     assert "warning" not in capsys.readouterr().err
     m_file = json.loads((out2 / "measurements.json").read_text())
     assert m_file["li_layer"]["mean_thickness_um"] == pytest.approx(m_auto["li_layer"]["mean_thickness_um"], abs=1e-6)
@@ -198,8 +215,10 @@ def test_analyze_cli_roi_auto_none_and_file(full_view, tmp_path, capsys):
     mask = tmp_path / "mask.tif"
     tifffile.imwrite(mask, np.asarray(CellRegion.load(region_file)).astype(np.uint8))
     out3 = tmp_path / "mask"
-    assert main(["analyze", str(scan), "--out", str(out3), "--gas", "xe", "--roi", str(mask),
-                 "--voxel-size-um", "0.54"]) == 0
+    assert (
+        main(["analyze", str(scan), "--out", str(out3), "--gas", "xe", "--roi", str(mask), "--voxel-size-um", "0.54"])
+        == 0
+    )
     m_mask = json.loads((out3 / "measurements.json").read_text())
     assert m_mask["li_layer"]["mean_thickness_um"] == pytest.approx(m_auto["li_layer"]["mean_thickness_um"], abs=1e-6)
     # a missing region file is one line and exit code 2

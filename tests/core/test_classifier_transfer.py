@@ -50,15 +50,17 @@ def trained():
     cell = load_demo_cell("process1_after_Xe6")
     strokes = simulated_strokes(cell.labels, 3)
     clf = PixelClassifier()
-    clf.fit(cell.image, strokes, calibration=calibration_from_scan_metadata(cell.metadata),
-            voxel_size_um=cell.voxel_size_um)
+    clf.fit(
+        cell.image, strokes, calibration=calibration_from_scan_metadata(cell.metadata), voxel_size_um=cell.voxel_size_um
+    )
     return clf, strokes
 
 
 def _predict(clf, name, **kw):
     cell = load_demo_cell(name)
-    labels = clf.predict(cell.image, calibration=calibration_from_scan_metadata(cell.metadata),
-                         voxel_size_um=cell.voxel_size_um, **kw)
+    labels = clf.predict(
+        cell.image, calibration=calibration_from_scan_metadata(cell.metadata), voxel_size_um=cell.voxel_size_um, **kw
+    )
     return cell, labels
 
 
@@ -68,11 +70,14 @@ def test_strokes_are_under_a_thousand_voxels(trained):
     assert clf.calibrated and clf.summary.boundary_voxels  # the partial-volume rule added rim voxels
 
 
-@pytest.mark.parametrize("name, li_min, void_min", [
-    ("process1_after_Xe6", 0.96, 0.85),  # the painted cell
-    ("process2_after_Xe6", 0.97, 0.90),  # never seen
-    ("none_after_Xe6", 0.97, 0.85),  # never seen, no carbon interlayer
-])
+@pytest.mark.parametrize(
+    "name, li_min, void_min",
+    [
+        ("process1_after_Xe6", 0.96, 0.85),  # the painted cell
+        ("process2_after_Xe6", 0.97, 0.90),  # never seen
+        ("none_after_Xe6", 0.97, 0.85),  # never seen, no carbon interlayer
+    ],
+)
 def test_lithium_and_voids_found_on_demo_cells(trained, name, li_min, void_min):
     clf, _ = trained
     cell, labels = _predict(clf, name)
@@ -113,15 +118,23 @@ def test_direct_prediction_into_zarr_with_progress_and_cancel(tmp_path, trained)
     expected = clf.predict(sub, calibration=cal, slab_depth=16)
     out = zarr.open_array(str(tmp_path / "l.zarr"), mode="w", shape=sub.shape, chunks=(16, 64, 64), dtype="u1")
     seen = []
-    clf.predict(sub, labels_out=out, calibration=cal, slab_depth=16, direct=True,
-                progress=lambda d, t: seen.append((d, t)))
+    clf.predict(
+        sub, labels_out=out, calibration=cal, slab_depth=16, direct=True, progress=lambda d, t: seen.append((d, t))
+    )
     np.testing.assert_array_equal(out[:], expected)
     assert seen[-1] == (4, 4)
     stop = threading.Event()
     out2 = zarr.open_array(str(tmp_path / "m.zarr"), mode="w", shape=sub.shape, chunks=(16, 64, 64), dtype="u1")
     with pytest.raises(PredictionCancelled):
-        clf.predict(sub, labels_out=out2, calibration=cal, slab_depth=16, direct=True,
-                    progress=lambda d, t: stop.set(), cancel=stop)
+        clf.predict(
+            sub,
+            labels_out=out2,
+            calibration=cal,
+            slab_depth=16,
+            direct=True,
+            progress=lambda d, t: stop.set(),
+            cancel=stop,
+        )
     np.testing.assert_array_equal(out2[:16], expected[:16])  # the first block was written before the cancel
     assert not out2[16:].any()
 
@@ -140,8 +153,9 @@ def test_save_load_keeps_levels_and_prediction(tmp_path, trained):
     assert loaded.levels == clf.levels and loaded.metal_threshold == clf.metal_threshold and loaded.calibrated
     cell = load_demo_cell("none_after_Xe6")
     cal = calibration_from_scan_metadata(cell.metadata)
-    np.testing.assert_array_equal(loaded.predict(cell.image[:50], calibration=cal),
-                                  clf.predict(cell.image[:50], calibration=cal))
+    np.testing.assert_array_equal(
+        loaded.predict(cell.image[:50], calibration=cal), clf.predict(cell.image[:50], calibration=cal)
+    )
 
 
 # --- train CLI -------------------------------------------------------------------------------------------
@@ -166,8 +180,21 @@ def test_train_then_analyze_a_cell_the_model_never_saw(demo_dir, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "1/cm (calibrated)" in printed and str(model) in printed
     out = tmp_path / "analysis"
-    assert main(["analyze", str(demo_dir / "process2_after_Xe6.tif"), "--out", str(out), "--gas", "xe",
-                 "--model", str(model)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(demo_dir / "process2_after_Xe6.tif"),
+                "--out",
+                str(out),
+                "--gas",
+                "xe",
+                "--model",
+                str(model),
+            ]
+        )
+        == 0
+    )
     labels = tifffile.imread(out / "labels.tif")
     truth = load_demo_cell("process2_after_Xe6").labels
     assert dice(labels == LI.code, truth == LI.code) >= 0.97
@@ -179,8 +206,11 @@ def test_bad_strokes_get_one_line(demo_dir, tmp_path, capsys):
     truth = load_demo_cell("process1_after_Xe6").labels
     one = _write(tmp_path / "one.tif", np.where(simulated_strokes(truth, 3) > 0, LI.code, 0).astype(np.uint8))
     short = _write(tmp_path / "short.tif", simulated_strokes(truth, 3)[:100])
-    for strokes, needle in ((one, "at least two"), (short, "differ from the scan"),
-                            (str(tmp_path / "none.tif"), "not found")):
+    for strokes, needle in (
+        (one, "at least two"),
+        (short, "differ from the scan"),
+        (str(tmp_path / "none.tif"), "not found"),
+    ):
         assert main(["train", scan, "--strokes", strokes, "--out", str(tmp_path / "m.licell-clf")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0] and strokes in err[0]

@@ -29,8 +29,9 @@ FROZEN = json.loads((Path(__file__).parents[1] / "data" / "issue20_measure_refer
 def _classify(name: str, image=None, **kwargs):
     cell = case_cell(name)
     img, ts, hist, region = case_inputs(name)
-    return classify_volume(img if image is None else image, ts, histogram=hist, region=region,
-                           voxel_size_um=cell.voxel_size_um, **kwargs)
+    return classify_volume(
+        img if image is None else image, ts, histogram=hist, region=region, voxel_size_um=cell.voxel_size_um, **kwargs
+    )
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
@@ -60,14 +61,20 @@ def test_every_number_type_gives_the_reference_blocks(kind):
         from dataclasses import replace
 
         block = (img // 128).astype(np.uint8)
-        ts = replace(ts, values=tuple(v / 128 for v in ts.values),
-                     levels=tuple(v / 128 for v in ts.levels) if ts.levels else None)
+        ts = replace(
+            ts,
+            values=tuple(v / 128 for v in ts.values),
+            levels=tuple(v / 128 for v in ts.levels) if ts.levels else None,
+        )
     elif kind == "int16":
         from dataclasses import replace
 
         block = (img.astype(np.int32) - 20000).astype(np.int16)
-        ts = replace(ts, values=tuple(v - 20000 for v in ts.values),
-                     levels=tuple(v - 20000 for v in ts.levels) if ts.levels else None)
+        ts = replace(
+            ts,
+            values=tuple(v - 20000 for v in ts.values),
+            levels=tuple(v - 20000 for v in ts.levels) if ts.levels else None,
+        )
     else:
         block = img.astype(kind)
         block[5, 60:64, 10:20] = np.nan  # no number: the rules must treat it as the reference does
@@ -81,8 +88,10 @@ def test_growth_passes_and_scratch_reuse(n_iter):
     scratch = PvScratch()
     for sub in (img, img[:40], img[100:260, 7:, :90]):  # big, then smaller blocks in the same scratch
         sub = np.ascontiguousarray(sub)
-        np.testing.assert_array_equal(classify_block(sub, ts, n_iter=n_iter, scratch=scratch),
-                                      classify_block(sub, ts, n_iter=n_iter, reference=True))
+        np.testing.assert_array_equal(
+            classify_block(sub, ts, n_iter=n_iter, scratch=scratch),
+            classify_block(sub, ts, n_iter=n_iter, reference=True),
+        )
 
 
 def test_carbon_band_maps_equal_the_column_tiles():

@@ -163,8 +163,17 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
 
     path = tmp_path / "plating.csv"
     _write_plating_csv(path, with_rise=True)
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from napari_licell.cli import main; sys.exit(main())",
-                             "voltage", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from napari_licell.cli import main; sys.exit(main())",
+            "voltage",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()  # the reader goes away before anything is written
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
@@ -204,8 +213,12 @@ def _arbin_steps():
     key = truth["Step_Index"].astype(str) + "/" + truth["Cycle_Index"].astype(str)
     run = (key != key.shift()).cumsum()
     steps = truth.groupby(run, sort=False).agg(
-        cycle=("Cycle_Index", "first"), step=("Step_Index", "first"), n=("Voltage", "size"),
-        current=("Current", "median"), vmin=("Voltage", "min"), vmax=("Voltage", "max"),
+        cycle=("Cycle_Index", "first"),
+        step=("Step_Index", "first"),
+        n=("Voltage", "size"),
+        current=("Current", "median"),
+        vmin=("Voltage", "min"),
+        vmax=("Voltage", "max"),
     )
     return truth, steps.reset_index(drop=True)
 

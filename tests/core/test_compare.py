@@ -44,8 +44,15 @@ def demo_cells(tmp_path_factory):
 
 
 def _meta(process, se=400.0, carbon=None, **extra):
-    return {"process": process, "se_pressure_mpa": se, "carbon_pressure_mpa": carbon,
-            "current_density_ma_cm2": 0.2, "charge_minutes": 4000.0, "state": "after", **extra}
+    return {
+        "process": process,
+        "se_pressure_mpa": se,
+        "carbon_pressure_mpa": carbon,
+        "current_density_ma_cm2": 0.2,
+        "charge_minutes": 4000.0,
+        "state": "after",
+        **extra,
+    }
 
 
 def _fake(name, process, thickness, share, **meta):
@@ -54,8 +61,11 @@ def _fake(name, process, thickness, share, **meta):
 
 def _nested_measure(cell):
     thickness, share = cell.numbers
-    return {"li_layer": {"mean_thickness_um": thickness}, "li_in_se": {"fraction_of_li": share},
-            "verdict": "uniform" if share < 0.2 else "non-uniform"}
+    return {
+        "li_layer": {"mean_thickness_um": thickness},
+        "li_in_se": {"fraction_of_li": share},
+        "verdict": "uniform" if share < 0.2 else "non-uniform",
+    }
 
 
 # --- titles -------------------------------------------------------------------

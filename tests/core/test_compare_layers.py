@@ -13,9 +13,16 @@ from napari_licell.layer_roles import Role, role_of
 
 def _cell(name="c1", process="process1"):
     image = np.arange(4 * 5 * 6, dtype=np.uint16).reshape(4, 5, 6)
-    return SimpleNamespace(name=name, image=image, labels=np.ones((4, 5, 6), np.uint8), voxel_size_um=0.5,
-                           scale=(0.5, 0.5, 0.5), truth=None, voltage="curve",
-                           metadata={"process": process, "se_pressure_mpa": 400.0})
+    return SimpleNamespace(
+        name=name,
+        image=image,
+        labels=np.ones((4, 5, 6), np.uint8),
+        voxel_size_um=0.5,
+        scale=(0.5, 0.5, 0.5),
+        truth=None,
+        voltage="curve",
+        metadata={"process": process, "se_pressure_mpa": 400.0},
+    )
 
 
 def test_each_cell_gets_a_titled_hidden_scan_and_labels_in_the_compare_role():
@@ -43,12 +50,20 @@ def test_only_open_3d_scans_with_labels_are_compared_and_painted_classes_come_fi
         return SimpleNamespace(data=data, ndim=data.ndim, scale=(0.7, 0.7, 0.7))
 
     vol = np.zeros((2, 3, 3), np.uint16)
-    layers = _Layers({"a": layer(vol), "a labels": layer(np.ones((2, 3, 3), np.uint8)),
-                      "a classes": layer(np.full((2, 3, 3), 2, np.uint8)),
-                      "b": layer(vol),  # no labels
-                      "c": layer(np.zeros((3, 3), np.uint16)), "c labels": layer(np.ones((3, 3), np.uint8))})
-    entries = {name: SimpleNamespace(layer_names=[name], metadata={"process": "none"}, voltage=None)
-               for name in ("a", "b", "c", "gone")}
+    layers = _Layers(
+        {
+            "a": layer(vol),
+            "a labels": layer(np.ones((2, 3, 3), np.uint8)),
+            "a classes": layer(np.full((2, 3, 3), 2, np.uint8)),
+            "b": layer(vol),  # no labels
+            "c": layer(np.zeros((3, 3), np.uint16)),
+            "c labels": layer(np.ones((3, 3), np.uint8)),
+        }
+    )
+    entries = {
+        name: SimpleNamespace(layer_names=[name], metadata={"process": "none"}, voltage=None)
+        for name in ("a", "b", "c", "gone")
+    }
     cells = study_cells_with_labels(entries, layers)
     assert [c.name for c in cells] == ["a"]
     assert int(cells[0].labels[0, 0, 0]) == 2 and cells[0].voxel_size_um == 0.7  # the painted classes

@@ -276,7 +276,11 @@ def test_maccor_header_without_rows(shared_data, tmp_path):
     ("name", "content", "expected"),
     [
         ("x.mpr", b"BIO-LOGIC MODULAR FILE\x1a" + b" " * 25 + b"\x00" * 4, "truncated BioLogic .mpr"),
-        ("z.mpr", b"BIO-LOGIC MODULAR FILE\x1a" + b" " * 25 + b"\x00" * 4 + b"MODULEVMP data  ", "truncated BioLogic .mpr"),
+        (
+            "z.mpr",
+            b"BIO-LOGIC MODULAR FILE\x1a" + b" " * 25 + b"\x00" * 4 + b"MODULEVMP data  ",
+            "truncated BioLogic .mpr",
+        ),
         ("y.mpr", b"BIO-LOGIC MODULAR FILE\x1a" + b"?" * 40, "damaged BioLogic .mpr (the file header"),
         ("x.nda", b"NEWARE" + b"\x00" * 30, "truncated Neware .nda"),
         ("x.mpt", b"EC-Lab ASCII FILE\nNb header lines : 3\nmode\ttime/s\n", "no data rows"),
@@ -308,7 +312,7 @@ _HEADER_NAMES = st.sampled_from([
 ])  # fmt: skip
 _CELLS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.integers(-10**6, 10**6).map(str),
+    st.integers(-(10**6), 10**6).map(str),
     st.sampled_from(["", "nan", "00:01:00", "144:02:18", "1d 02:03:04", "2022-05-18 16:27:52", "0,62", "C", "D"]),
     st.text(max_size=8),
 )
@@ -319,10 +323,7 @@ def _garbled_tables(draw) -> str:
     delimiter = draw(st.sampled_from([",", ";", "\t", "|", " "]))
     header = draw(st.lists(_HEADER_NAMES, min_size=1, max_size=6))
     n_rows = draw(st.integers(0, 25))
-    rows = [
-        delimiter.join(draw(st.lists(_CELLS, min_size=0, max_size=len(header) + 2)))
-        for _ in range(n_rows)
-    ]
+    rows = [delimiter.join(draw(st.lists(_CELLS, min_size=0, max_size=len(header) + 2))) for _ in range(n_rows)]
     preamble = draw(st.lists(st.text(max_size=30), max_size=3))
     text = "\n".join([*preamble, delimiter.join(header), *rows])
     if draw(st.booleans()):  # garble: splice random text somewhere
@@ -344,9 +345,7 @@ def _read_or_refuse(content: bytes, suffix: str) -> None:
 
 
 _FUZZ_SETTINGS = settings(
-    max_examples=200,
-    deadline=3000,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    max_examples=200, deadline=3000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 

@@ -159,7 +159,9 @@ def test_novonix_csv_with_every_line_in_quotes():
     _valid(curve)
     assert curve.n_points == 3942
     np.testing.assert_allclose(curve.voltage_v, truth["Potential (V)"].astype(float))
-    np.testing.assert_allclose(curve.time_min, truth["Run Time (h)"].astype(float) * 60 - float(truth["Run Time (h)"].iloc[0]) * 60, atol=1e-9)
+    np.testing.assert_allclose(
+        curve.time_min, truth["Run Time (h)"].astype(float) * 60 - float(truth["Run Time (h)"].iloc[0]) * 60, atol=1e-9
+    )
     np.testing.assert_allclose(curve.current_ma, truth["Current (A)"].astype(float) * 1e3)
     assert curve.metadata["maker"] == "Novonix"
     # beep: step_index values [0, 7, 8, 1] come from "Step Type"; the step column is "Step Number".
@@ -170,8 +172,7 @@ def test_novonix_csv_with_every_line_in_quotes():
 
 
 @pytest.mark.parametrize(
-    "name, n_rows",
-    [("arbin_example.csv", 2142), ("arbin_2017-05-09_test-TC-contact_CH33.csv", 287)],
+    "name, n_rows", [("arbin_example.csv", 2142), ("arbin_2017-05-09_test-TC-contact_CH33.csv", 287)]
 )
 def test_arbin_csv_current_is_in_amps(name, n_rows):
     """Arbin CSV exports write Current in A (battdat and beep read it so)."""
@@ -315,11 +316,20 @@ def test_xlsx_with_a_header_below_a_preamble_and_columns_from_c(tmp_path):
     import zipfile
 
     path = tmp_path / "shifted.xlsx"
-    _write_xlsx(path, {
-        "Info": [["Cell", "Li|LPSCl|steel"]],
-        "Record": [["exported by", "a logger"], ["note"], ["Test_Time(s)", "Voltage(V)", "Current(A)"],
-                   [0, 3.0, 0.001], [10, 3.1, "-"], [20, 3.2, 0.002]],
-    })
+    _write_xlsx(
+        path,
+        {
+            "Info": [["Cell", "Li|LPSCl|steel"]],
+            "Record": [
+                ["exported by", "a logger"],
+                ["note"],
+                ["Test_Time(s)", "Voltage(V)", "Current(A)"],
+                [0, 3.0, 0.001],
+                [10, 3.1, "-"],
+                [20, 3.2, 0.002],
+            ],
+        },
+    )
     with zipfile.ZipFile(path) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
     import re
@@ -716,7 +726,9 @@ def test_table_with_a_nameless_index_column_keeps_its_rows(tmp_path):
 def test_biologic_log_file_is_refused_with_a_pointer_to_the_data(tmp_path):
     """EC-Lab/BT-Lab write a .mpl log beside the .mpr; it holds settings, not measurements."""
     path = tmp_path / "run_C01.mpl"
-    path.write_text("BT-Lab LOG FILE\n\nModulo Bat\n\nRun on channel : 1\nUser : \nEwe ctrl range : min = 0.00 V, max = 5.00 V\n")
+    path.write_text(
+        "BT-Lab LOG FILE\n\nModulo Bat\n\nRun on channel : 1\nUser : \nEwe ctrl range : min = 0.00 V, max = 5.00 V\n"
+    )
     with pytest.raises(LiCellInputError) as info:
         read_voltage_curve(path)
     assert info.value.problem == "a BioLogic log file (.mpl), not the measurements"
@@ -763,7 +775,9 @@ def _write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> None:
             f'<Relationship Id="rId{i + 1}" Type="{rel}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
             for i in range(len(names))
         )
-        archive.writestr("xl/_rels/workbook.xml.rels", f'<?xml version="1.0"?><Relationships xmlns="{pkg}">{rels}</Relationships>')
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels", f'<?xml version="1.0"?><Relationships xmlns="{pkg}">{rels}</Relationships>'
+        )
         for i, name in enumerate(names):
             body = []
             for r, row in enumerate(sheets[name], start=1):
@@ -786,11 +800,14 @@ _ARBIN_HEADER = ["Test_Time(s)", "Voltage(V)", "Current(A)"]
 
 def test_arbin_record_continued_on_a_second_sheet_is_joined(tmp_path):
     path = tmp_path / "long.xlsx"
-    _write_xlsx(path, {
-        "Global_Info": [["TEST REPORT"]],
-        "Channel_1_1": [_ARBIN_HEADER, [0, 3.0, 0.001], [10, 3.1, 0.001]],
-        "Channel_1_2": [_ARBIN_HEADER, [20, 3.2, 0.001], [30, 3.3, 0.001]],
-    })
+    _write_xlsx(
+        path,
+        {
+            "Global_Info": [["TEST REPORT"]],
+            "Channel_1_1": [_ARBIN_HEADER, [0, 3.0, 0.001], [10, 3.1, 0.001]],
+            "Channel_1_2": [_ARBIN_HEADER, [20, 3.2, 0.001], [30, 3.3, 0.001]],
+        },
+    )
     curve = read_voltage_curve(path)
     assert curve.metadata["sheets"] == ["Channel_1_1", "Channel_1_2"]
     np.testing.assert_allclose(curve.time_min, [0, 10 / 60, 20 / 60, 30 / 60])
@@ -799,10 +816,13 @@ def test_arbin_record_continued_on_a_second_sheet_is_joined(tmp_path):
 
 def test_second_channel_with_the_same_columns_is_not_joined(tmp_path):
     path = tmp_path / "two_channels.xlsx"
-    _write_xlsx(path, {
-        "Channel_1_1": [_ARBIN_HEADER, [0, 3.0, 0.001], [10, 3.1, 0.001], [20, 3.15, 0.001]],
-        "Channel_2_1": [_ARBIN_HEADER, [0, 4.0, -0.001], [10, 3.9, -0.001]],
-    })
+    _write_xlsx(
+        path,
+        {
+            "Channel_1_1": [_ARBIN_HEADER, [0, 3.0, 0.001], [10, 3.1, 0.001], [20, 3.15, 0.001]],
+            "Channel_2_1": [_ARBIN_HEADER, [0, 4.0, -0.001], [10, 3.9, -0.001]],
+        },
+    )
     curve = read_voltage_curve(path)
     assert curve.metadata["sheets"] == ["Channel_1_1"]
     assert curve.metadata["other_sheets"] == ["Channel_2_1"]

@@ -35,9 +35,7 @@ EXPECTED_FORMATS = {
 
 def _echem_files(shared_data):
     root = shared_data / "echem"
-    return sorted(
-        p for p in root.rglob("*") if p.is_file() and not p.name.endswith(REFERENCE_SUFFIXES)
-    )
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(REFERENCE_SUFFIXES))
 
 
 def _assert_valid_curve(curve: VoltageCurve) -> None:
@@ -341,8 +339,12 @@ def test_headerless_eclab_tsv_export(tmp_path):
 @pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("relative", "fmt"),
-    [("biologic/gcpl.issue_149.mpr", "biologic-mpr"), ("neware/TestFile.nda", "neware-nda"),
-     ("arbin/20160805_test001_45_cc_01.res", "arbin-res"), ("maccor/maccor_001.txt", "maccor-txt")],
+    [
+        ("biologic/gcpl.issue_149.mpr", "biologic-mpr"),
+        ("neware/TestFile.nda", "neware-nda"),
+        ("arbin/20160805_test001_45_cc_01.res", "arbin-res"),
+        ("maccor/maccor_001.txt", "maccor-txt"),
+    ],
 )
 def test_format_comes_from_content_not_extension(shared_data, tmp_path, relative, fmt):
     renamed = tmp_path / "renamed.csv"

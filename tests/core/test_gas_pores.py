@@ -31,8 +31,14 @@ VOX = 0.54
 
 def _spec(**changes):
     # a 40 um Li layer, pores of 0.6-1.4 um radius (1-3 voxels) filling 3.5 % of the SE (1.6 % of the volume)
-    args = {"shape": SHAPE, "charge_minutes": 4000.0 * 40.0 / 64.65, "seed": 4, "se_porosity": 0.035,
-            "se_pore_radius_um": (0.6, 1.4), **changes}
+    args = {
+        "shape": SHAPE,
+        "charge_minutes": 4000.0 * 40.0 / 64.65,
+        "seed": 4,
+        "se_porosity": 0.035,
+        "se_pore_radius_um": (0.6, 1.4),
+        **changes,
+    }
     return paper_cell("process3", **args)
 
 
@@ -43,7 +49,8 @@ def _analyze(image, name="cell", **options):
 
 def _verdict_share(reason: str) -> float:
     match = re.search(r"([0-9.]+) % of (?:it|the lithium) lies inside", reason) or re.search(
-        r"\(([0-9.]+) % in the SE", reason)
+        r"\(([0-9.]+) % in the SE", reason
+    )
     assert match, reason
     return float(match.group(1))
 
@@ -65,8 +72,8 @@ def test_small_pores_were_se_li_without_the_step(porous, monkeypatch):
 
     monkeypatch.setattr(pipeline, "resolve_scan_gas_pores", lambda *a, **k: None)
     m = _analyze(porous.image).measurements
-    assert m.li_in_se.fraction_of_li < 0.001           # no Li voxels in the SE ...
-    assert m.li_in_se_share_with_se_li > 0.02          # ... but the SE + Li pores counted as Li
+    assert m.li_in_se.fraction_of_li < 0.001  # no Li voxels in the SE ...
+    assert m.li_in_se_share_with_se_li > 0.02  # ... but the SE + Li pores counted as Li
 
 
 def test_small_gas_pores_are_not_li_in_the_se(porous):
@@ -159,8 +166,9 @@ def test_before_scan_density_sets_the_population():
     before = make_synthetic_cell(_spec(shape=shape, state="before", seed=5))
     opts = AnalysisOptions(gas="xe")
     prep = prepare_scan(after.image, opts)
-    res_a = classify_volume(after.image, suggest_scan_thresholds(prep.histograms, opts),
-                            histogram=prep.histograms.full)  # the classification alone, pores as SE + Li
+    res_a = classify_volume(
+        after.image, suggest_scan_thresholds(prep.histograms, opts), histogram=prep.histograms.full
+    )  # the classification alone, pores as SE + Li
     thr = res_a.thresholds
     res_b = classify_volume(before.image, thr)
     density = pore_population(res_b.labels, before.image, thr, (VOX,) * 3)
@@ -181,12 +189,23 @@ def test_before_scan_density_sets_the_population():
 def test_the_docks_classification_resolves_the_pores_too(porous):
     """The Thresholds dock classifies through pipeline.classify_scan: its labels get the same pore step, and
     the record it returns gives the Results dock's measurement the same ambiguous quantity and sentence."""
-    from napari_licell.pipeline import classify_scan, measure_scan, note_gas_pores, prepare_scan, suggest_scan_thresholds
+    from napari_licell.pipeline import (
+        classify_scan,
+        measure_scan,
+        note_gas_pores,
+        prepare_scan,
+        suggest_scan_thresholds,
+    )
 
     opts = AnalysisOptions(gas="xe")
     prep = prepare_scan(porous.image, opts)
-    res = classify_scan(porous.image, suggest_scan_thresholds(prep.histograms, opts), opts,
-                        histograms=prep.histograms, voxel_size_um=(VOX,) * 3)
+    res = classify_scan(
+        porous.image,
+        suggest_scan_thresholds(prep.histograms, opts),
+        opts,
+        histograms=prep.histograms,
+        voxel_size_um=(VOX,) * 3,
+    )
     assert res.gas_pores is not None and res.gas_pores.n_pores > 100
     truth_void = porous.labels == VOID.code
     assert np.count_nonzero(np.asarray(res.labels)[truth_void] == SE_LI.code) < 0.02 * np.count_nonzero(truth_void)
@@ -223,8 +242,10 @@ def test_analyze_before_scan_gives_the_pore_population(tmp_path, capsys):
     assert with_before["population"]["density_source"] == "scan before charging"
     assert with_before["ambiguous_um3"] == 0.0
     capsys.readouterr()
-    assert main(["analyze", str(after), "--out", str(tmp_path / "x"), "--before-scan", str(tmp_path / "no.tif"),
-                 *common]) == 2
+    assert (
+        main(["analyze", str(after), "--out", str(tmp_path / "x"), "--before-scan", str(tmp_path / "no.tif"), *common])
+        == 2
+    )
     assert "scan before charging not found" in capsys.readouterr().err
 
 
@@ -234,10 +255,17 @@ def test_batch_gives_every_scan_its_cells_before_scan(tmp_path):
     from napari_licell.batch.jobs import analysis_options, jobs_from_study
     from napari_licell.study.study_file import CellRecord, ScanRecord, Study
 
-    cells = [CellRecord(name="c1", scans=[ScanRecord(Path("/d/before.tif"), state="before"),
-                                          ScanRecord(Path("/d/after.tif"), state="after"),
-                                          ScanRecord(Path("/d/during.tif"), state="during")]),
-             CellRecord(name="c2", scans=[ScanRecord(Path("/d/c2.tif"), state="after")])]
+    cells = [
+        CellRecord(
+            name="c1",
+            scans=[
+                ScanRecord(Path("/d/before.tif"), state="before"),
+                ScanRecord(Path("/d/after.tif"), state="after"),
+                ScanRecord(Path("/d/during.tif"), state="during"),
+            ],
+        ),
+        CellRecord(name="c2", scans=[ScanRecord(Path("/d/c2.tif"), state="after")]),
+    ]
     jobs = {j.key: j for j in jobs_from_study(Study(name="s", cells=cells), tmp_path)}
     assert jobs["c1/before"].before_scan is None
     assert jobs["c1/after"].before_scan == jobs["c1/during"].before_scan == Path("/d/before.tif")

@@ -61,8 +61,13 @@ def test_the_core_never_imports_the_adapter_or_the_docks():
 
 
 def test_the_napari_adapter_never_imports_the_docks():
-    offences = [f"{_module_name(p)} imports {n}" for p in _sources() if _layer(_module_name(p)) == "_napari"
-                for n in _imports(p) if _layer(n) == "_qt"]
+    offences = [
+        f"{_module_name(p)} imports {n}"
+        for p in _sources()
+        if _layer(_module_name(p)) == "_napari"
+        for n in _imports(p)
+        if _layer(n) == "_qt"
+    ]
     assert offences == []
 
 

@@ -1,4 +1,4 @@
-"""The code passes ruff's checks configured in pyproject.toml.
+"""The code passes ruff's checks and ruff's formatter as configured in pyproject.toml.
 
 Unused imports, undefined names, syntax errors, functions more branched than
 the complexity limit, and modules, classes and public functions without a
@@ -29,9 +29,29 @@ def test_ruff_finds_nothing():
     ruff = _ruff()
     if ruff is None:
         pytest.skip("ruff is not installed (it comes with the test extra: pip install -e .[test])")
-    out = subprocess.run([*ruff, "check", "--no-cache", "--output-format", "concise", "napari_licell", "tests",
-                          "benchmarks", "docs"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*ruff, "check", "--no-cache", "--output-format", "concise", "napari_licell", "tests", "benchmarks", "docs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ruff_format_leaves_the_code_as_it_is():
+    """The code is laid out as ``ruff format`` lays it out (pyproject.toml's [tool.ruff.format])."""
+    ruff = _ruff()
+    if ruff is None:
+        pytest.skip("ruff is not installed (it comes with the test extra: pip install -e .[test])")
+    out = subprocess.run(
+        [*ruff, "format", "--check", "--no-cache", "napari_licell", "tests", "benchmarks", "docs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, "run `ruff format .`:\n" + out.stdout + out.stderr
 
 
 def test_the_rules_catch_a_tangled_or_undocumented_function(tmp_path):
@@ -41,10 +61,26 @@ def test_the_rules_catch_a_tangled_or_undocumented_function(tmp_path):
         pytest.skip("ruff is not installed (it comes with the test extra: pip install -e .[test])")
     branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(30))
     probe = tmp_path / "probe.py"
-    probe.write_text(f'"""A probe."""\n\n\ndef tangled(x):\n    """Many branches."""\n{branches}\n    return -1\n\n\n'
-                     "def undocumented():\n    return 1\n", encoding="utf-8")
-    out = subprocess.run([*ruff, "check", "--no-cache", "--output-format", "concise", "--config",
-                          str(ROOT / "pyproject.toml"), str(probe)], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=120)
+    probe.write_text(
+        f'"""A probe."""\n\n\ndef tangled(x):\n    """Many branches."""\n{branches}\n    return -1\n\n\n'
+        "def undocumented():\n    return 1\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [
+            *ruff,
+            "check",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            str(probe),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1
     assert "C901 `tangled` is too complex (31 > 25)" in out.stdout and "D103" in out.stdout

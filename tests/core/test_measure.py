@@ -39,8 +39,12 @@ def measured(cells):
     for name in PAPER_CELLS:
         c = cells[name]
         out[name] = measure_cell(
-            c.labels, c.voxel_size_um, image=c.image,
-            current_density_ma_cm2=c.spec.current_density_ma_cm2, charge_minutes=c.spec.charge_minutes, name=name,
+            c.labels,
+            c.voxel_size_um,
+            image=c.image,
+            current_density_ma_cm2=c.spec.current_density_ma_cm2,
+            charge_minutes=c.spec.charge_minutes,
+            name=name,
         )
     return out
 
@@ -74,8 +78,7 @@ def test_process3_layer_thickness_matches_truth_and_faraday(cells, measured):
 
 def test_tilted_process3_layer_thickness_along_the_normal(tilted):
     truth = tilted.truth
-    m = measure_cell(tilted.labels, tilted.voxel_size_um,
-                     current_density_ma_cm2=0.2, charge_minutes=4000.0)
+    m = measure_cell(tilted.labels, tilted.voxel_size_um, current_density_ma_cm2=0.2, charge_minutes=4000.0)
     # the generator's thickness is vertical; along the normal it is cos(3 deg) of that
     normal_truth = truth.li_layer_thickness_um * np.cos(np.radians(3.0))
     assert abs(m.li_layer.mean_thickness_um - normal_truth) <= 2 * tilted.voxel_size_um
@@ -133,7 +136,9 @@ def test_path_reaching_the_far_end_flags_short_circuit_risk(cells):
 # --- verdicts -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,expected", [(n, "non-uniform") for n in NON_UNIFORM] + [("process3_after_Xe6", "uniform")])
+@pytest.mark.parametrize(
+    "name,expected", [(n, "non-uniform") for n in NON_UNIFORM] + [("process3_after_Xe6", "uniform")]
+)
 def test_verdicts_of_the_paper_cells(measured, name, expected):
     assert measured[name].verdict.verdict == expected
     assert measured[name].verdict.reason
@@ -147,7 +152,9 @@ def test_undetermined_when_contrast_says_not_separable(cells):
     assert "cannot be told apart" in m.verdict.reason and "argon" in m.verdict.reason
     # the same holds for an otherwise clear cell whose scan could not separate Li from voids
     p3 = cells["process3_after_Xe6"]
-    m3 = measure_cell(p3.labels, p3.voxel_size_um, contrast={"li_void_cnr": 0.4, "separable": False, "reason": "Ar 1 atm"})
+    m3 = measure_cell(
+        p3.labels, p3.voxel_size_um, contrast={"li_void_cnr": 0.4, "separable": False, "reason": "Ar 1 atm"}
+    )
     assert m3.verdict.verdict == "undetermined"
     assert m3.to_dict()["contrast"]["separable"] is False
 
@@ -179,8 +186,14 @@ def test_fractions_sum_to_one_and_match_counts(cells, measured, name):
     assert sorted(fr) == sorted(class_keys())
     assert sum(fr.values()) == pytest.approx(1.0)
     counts = np.bincount(labels.ravel(), minlength=7)
-    for code, key in ((LI.code, "li"), (VOID.code, "void"), (SE_LI.code, "se_li"), (SE.code, "se"),
-                      (CARBON.code, "carbon"), (METAL.code, "metal")):
+    for code, key in (
+        (LI.code, "li"),
+        (VOID.code, "void"),
+        (SE_LI.code, "se_li"),
+        (SE.code, "se"),
+        (CARBON.code, "carbon"),
+        (METAL.code, "metal"),
+    ):
         assert fr[key] == pytest.approx(counts[code] / counts[1:].sum())
     assert 0.0 <= m.fractions.se_porosity < 0.1
     assert m.fractions.se_li_volume_um3 == pytest.approx(counts[SE_LI.code] * 0.54**3)
@@ -258,7 +271,8 @@ def test_stack_axis_and_collector_end_are_found(cells, axis, flip):
     assert (o.axis, o.collector_at_start) == (axis, not flip)
     m = measure_cell(labels, 0.54)
     assert m.li_layer.mean_thickness_um == pytest.approx(
-        measure_cell(c.labels, 0.54).li_layer.mean_thickness_um, rel=1e-9)
+        measure_cell(c.labels, 0.54).li_layer.mean_thickness_um, rel=1e-9
+    )
 
 
 def test_stack_axis_override(cells):
@@ -330,8 +344,9 @@ def test_threshold_sensitivity_moves_li_volume_the_right_way(cells):
     c = cells["process3_after_Xe6"]
     thresholds = {"li_void": 1065.0, "void_se_li": 2500.0, "se_li_se": 6000.0, "se_metal": 15000.0}
     calls = []
-    s = threshold_sensitivity(c.image, thresholds, _toy_classifier, 0.54, n_sections=8,
-                              progress=lambda d, t: calls.append((d, t)))
+    s = threshold_sensitivity(
+        c.image, thresholds, _toy_classifier, 0.54, n_sections=8, progress=lambda d, t: calls.append((d, t))
+    )
     assert s.n_sections == 8 and s.sampled_fraction == pytest.approx(8 / 128)
     assert len(s.rows) == 2 * len(thresholds) and calls[-1] == (9, 9)
     down, up = [r for r in s.rows if r.threshold == "li_void"]
@@ -341,7 +356,8 @@ def test_threshold_sensitivity_moves_li_volume_the_right_way(cells):
     change = s.largest_change()
     assert set(change) == set(thresholds)
     assert change["li_void"]["li_volume_um3"] == pytest.approx(
-        max(abs(r.values["li_volume_um3"] / s.baseline["li_volume_um3"] - 1) for r in (down, up)))
+        max(abs(r.values["li_volume_um3"] / s.baseline["li_volume_um3"] - 1) for r in (down, up))
+    )
     assert 0.0 <= change["li_void"]["li_in_se_fraction_of_li"] <= 1.0
     json.dumps(s.to_dict())
 

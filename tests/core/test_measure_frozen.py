@@ -57,8 +57,9 @@ def test_measurements_equal_todays_on_every_field(name):
     cell = case_cell(name)
     image, ts, hist, region = case_inputs(name)
     kw = _kwargs(cell)
-    labels = np.asarray(classify_volume(image, ts, histogram=hist, region=region,
-                                        voxel_size_um=cell.voxel_size_um).labels)
+    labels = np.asarray(
+        classify_volume(image, ts, histogram=hist, region=region, voxel_size_um=cell.voxel_size_um).labels
+    )
     frozen = FROZEN[name]
     got = {
         "classified": measurement_record(measure_cell(labels, cell.voxel_size_um, image=image, name=name, **kw)),

@@ -44,8 +44,13 @@ def _vmhwm(pid: int) -> int | None:
 
 def _run_cli(*argv: str, timeout: float = 1800) -> tuple[int, str, str, int]:
     """Run ``python -m napari_licell.cli ARGV`` in a child; exit code, stdout, stderr and the child's peak VmHWM."""
-    proc = subprocess.Popen([sys.executable, "-m", "napari_licell.cli", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "napari_licell.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     peak = [0]
 
     def follow() -> None:
@@ -76,10 +81,16 @@ def _big_scan(path: Path, shape: tuple[int, int, int]) -> Path:
 
     def block(block_info=None):
         (z0, z1), (y0, y1), (x0, x1) = block_info[None]["array-location"]
-        return image[np.minimum(np.arange(z0, z1) // stretch, nz - 1)][:, np.arange(y0, y1) % ny][:, :, np.arange(x0, x1) % nx]
+        return image[np.minimum(np.arange(z0, z1) // stretch, nz - 1)][:, np.arange(y0, y1) % ny][
+            :, :, np.arange(x0, x1) % nx
+        ]
 
-    data = da.map_blocks(block, chunks=da.core.normalize_chunks((16, shape[1], shape[2]), shape), dtype=np.uint16,
-                         meta=np.empty((0, 0, 0), np.uint16))
+    data = da.map_blocks(
+        block,
+        chunks=da.core.normalize_chunks((16, shape[1], shape[2]), shape),
+        dtype=np.uint16,
+        meta=np.empty((0, 0, 0), np.uint16),
+    )
     v = float(cell.voxel_size_um)
     return write_volume_tiff(path, data, (v / stretch, v, v))
 
@@ -158,8 +169,7 @@ def test_analyze_stays_under_a_1_5_gb_limit_on_a_scan_larger_than_the_limit(tmp_
     assert 3 * np.prod(shape) > limit
     scan = _big_scan(tmp_path / "big.tif", shape)
     out = tmp_path / "out"
-    code, stdout, err, peak = _run_cli("analyze", str(scan), "--out", str(out), "--gas", "xe",
-                                       "--memory-limit", "1.5")
+    code, stdout, err, peak = _run_cli("analyze", str(scan), "--out", str(out), "--gas", "xe", "--memory-limit", "1.5")
     assert code == 0, err
     assert "verdict: uniform" in stdout
     assert (out / "labels.zarr").is_dir()  # above 512 M voxels the labels never sit in memory
@@ -179,8 +189,16 @@ def test_gas_pore_slabs_sized_from_the_budget_give_the_same_labels(monkeypatch):
     from napari_licell.phantoms import make_synthetic_cell, paper_cell
     from napari_licell.segmentation import gas_pores
 
-    cell = make_synthetic_cell(paper_cell("process3", shape=(160, 64, 64), charge_minutes=4000.0 * 40.0 / 64.65,
-                                          seed=4, se_porosity=0.035, se_pore_radius_um=(0.6, 1.4)))
+    cell = make_synthetic_cell(
+        paper_cell(
+            "process3",
+            shape=(160, 64, 64),
+            charge_minutes=4000.0 * 40.0 / 64.65,
+            seed=4,
+            se_porosity=0.035,
+            se_pore_radius_um=(0.6, 1.4),
+        )
+    )
     seen = []
     real = gas_pores.resolve_gas_pores
 
@@ -193,8 +211,9 @@ def test_gas_pore_slabs_sized_from_the_budget_give_the_same_labels(monkeypatch):
     # the default, and 3 planes of the largest section once the labels (held in memory) are taken out
     for budget in (2 * GIB, 24 * 64 * 160 * 2 * 3 + 160 * 64 * 64):
         options = pipeline.AnalysisOptions(gas="xe", memory_limit_bytes=budget)
-        res = pipeline.analyze_scan(Volume(cell.image, (0.54,) * 3), options, Path(tempfile.mkdtemp()),
-                                    sensitivity=False)
+        res = pipeline.analyze_scan(
+            Volume(cell.image, (0.54,) * 3), options, Path(tempfile.mkdtemp()), sensitivity=False
+        )
         results.append(res)
     assert seen == [32, 3]
     np.testing.assert_array_equal(np.asarray(results[0].labels), np.asarray(results[1].labels))

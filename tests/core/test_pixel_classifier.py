@@ -33,8 +33,7 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 def noisy_cell():
     """The no-interlayer cell at half the default exposure (noisier than the demo)."""
     return make_synthetic_cell(
-        paper_cell("none", shape=(200, 96, 96), seed=3),
-        imaging=ImagingSettings(detected_photons_per_pixel=3e6),
+        paper_cell("none", shape=(200, 96, 96), seed=3), imaging=ImagingSettings(detected_photons_per_pixel=3e6)
     )
 
 

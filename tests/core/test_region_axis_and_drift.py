@@ -25,8 +25,12 @@ VOX = 0.54
 
 
 def _analyze(image, **options):
-    return analyze_scan(Volume(image, (VOX,) * 3, name="cell"), AnalysisOptions(gas="xe", **options),
-                        tempfile.mkdtemp(), sensitivity=False)
+    return analyze_scan(
+        Volume(image, (VOX,) * 3, name="cell"),
+        AnalysisOptions(gas="xe", **options),
+        tempfile.mkdtemp(),
+        sensitivity=False,
+    )
 
 
 @pytest.fixture(scope="module")

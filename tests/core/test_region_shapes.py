@@ -12,8 +12,12 @@ from napari_licell.segmentation.cell_region import CellRegion, Circle
 
 
 def _region(axis: int = 0) -> CellRegion:
-    return CellRegion(shape=(60, 80, 90) if axis == 0 else (80, 60, 90), axis=axis, margin_vox=2.0,
-                      bore=Circle((40.0, 44.0), (36.0, 50.0), 30.0))
+    return CellRegion(
+        shape=(60, 80, 90) if axis == 0 else (80, 60, 90),
+        axis=axis,
+        margin_vox=2.0,
+        bore=Circle((40.0, 44.0), (36.0, 50.0), 30.0),
+    )
 
 
 @pytest.mark.parametrize("axis", [0, 1])

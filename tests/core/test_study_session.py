@@ -36,8 +36,16 @@ def test_an_edit_is_autosaved_restored_after_a_crash_and_retired_by_saving(demo_
     first = StudySession()
     first.open(demo_study_file)
     first.add(StudyCellEntry("process1_after_Xe6", ["process1_after_Xe6"], {}))
-    first.apply_values("process1_after_Xe6", {"voxel_size_um": 0.7, "charge_minutes": 1234.0,
-                                              "current_density_ma_cm2": 0.3, "gas": "Xe", "gas_pressure_atm": 6.0})
+    first.apply_values(
+        "process1_after_Xe6",
+        {
+            "voxel_size_um": 0.7,
+            "charge_minutes": 1234.0,
+            "current_density_ma_cm2": 0.3,
+            "gas": "Xe",
+            "gas_pressure_atm": 6.0,
+        },
+    )
     assert load_study(demo_study_file).cell("process1_after_Xe6").charge_minutes == 4000.0  # file untouched
     second = StudySession()
     second.open(demo_study_file)

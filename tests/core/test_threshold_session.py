@@ -24,9 +24,12 @@ from napari_licell.threshold_session import (
 
 
 def _thresholds(shift: float = 0.0) -> ThresholdSet:
-    return ThresholdSet(values=(1060.0 + shift, 1120.0, 1500.0, 2300.0),
-                        classes=(LI.code, VOID.code, SE_LI.code, SE.code, METAL.code), method="peaks",
-                        notes=("Li and gas separable",))
+    return ThresholdSet(
+        values=(1060.0 + shift, 1120.0, 1500.0, 2300.0),
+        classes=(LI.code, VOID.code, SE_LI.code, SE.code, METAL.code),
+        method="peaks",
+        notes=("Li and gas separable",),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +100,7 @@ def test_labels_stay_in_memory_when_they_fit_and_go_to_a_store_otherwise(cell, t
     hists = pipeline.scan_histograms(data)
     options = pipeline.AnalysisOptions(gas="Xe", gas_pressure_atm=6.0)
     ts = pipeline.suggest_scan_thresholds(hists, options)
-    in_memory = classify_to_labels(data, ts, options, name="cell", voxel_size_um=(1.0, 1.0, 1.0),
-                                   histograms=hists)
+    in_memory = classify_to_labels(data, ts, options, name="cell", voxel_size_um=(1.0, 1.0, 1.0), histograms=hists)
     assert isinstance(in_memory.labels, np.ndarray)
     small = options.evolve(memory_limit_bytes=data.size)  # half the budget is less than the labels
     stored = classify_to_labels(data, ts, small, name="cell A/1", voxel_size_um=(1.0, 1.0, 1.0), histograms=hists)
@@ -113,8 +115,9 @@ def test_a_cancelled_apply_leaves_no_store_behind(cell, tmp_path, monkeypatch):
     data = np.asarray(cell.image)
     options = pipeline.AnalysisOptions(gas="Xe", gas_pressure_atm=6.0, memory_limit_bytes=data.size)
     with pytest.raises(Cancelled):
-        classify_to_labels(data, _thresholds(), options, name="cell", voxel_size_um=(1.0, 1.0, 1.0),
-                           cancel=lambda: True)
+        classify_to_labels(
+            data, _thresholds(), options, name="cell", voxel_size_um=(1.0, 1.0, 1.0), cancel=lambda: True
+        )
     assert list((tmp_path / "cache" / "label-stores").iterdir()) == []
 
 
@@ -122,8 +125,9 @@ def test_counted_histograms_and_verdict_are_analyzes(cell):
     data = np.asarray(cell.image)
     options = pipeline.AnalysisOptions()  # no gas given: inferred from the data, as analyze does
     calls = []
-    [(token, hists, _region, corrected)] = count_histograms([(5, data)], options,
-                                                           progress=lambda d, t: calls.append((d, t)))
+    [(token, hists, _region, corrected)] = count_histograms(
+        [(5, data)], options, progress=lambda d, t: calls.append((d, t))
+    )
     prepared = pipeline.prepare_scan(data, options)
     assert token == 5 and np.array_equal(hists.full.counts, prepared.histograms.full.counts)
     assert np.array_equal(np.asarray(corrected), np.asarray(prepared.data)) and calls

@@ -305,8 +305,11 @@ def test_sensitivity_signs_and_size(hists):
     assert li_void.void_change_plus < 0 < li_void.void_change_minus
     assert abs(li_void.li_change_plus) < 0.02  # the Li volume is stable to +-0.05/cm
     assert rows[3].li_change_plus == 0 and rows[3].void_change_plus == 0
-    full = threshold_sensitivity(ts, volume=np.asarray(load_demo_cell("process3_after_Xe6").image[:, :48, :48]),
-                                 classify_kwargs={"histogram": hist})
+    full = threshold_sensitivity(
+        ts,
+        volume=np.asarray(load_demo_cell("process3_after_Xe6").image[:, :48, :48]),
+        classify_kwargs={"histogram": hist},
+    )
     assert full[0].li_change_plus >= 0 >= full[0].li_change_minus
 
 
@@ -343,8 +346,13 @@ def test_classification_tiled_in_yx_under_a_memory_budget_is_exact(cells, classi
     assert plan.tile[0] < image.shape[1] and plan.tile[1] < image.shape[2]  # really tiled in y and x
     assert plan.read_whole_slab is (limit_kib > 1000)
     out = zarr.zeros(image.shape, chunks=(8, 64, 64), dtype="u1")
-    result = classify_volume(da.from_array(image, chunks=(64, 128, 128)), ts, out=out,
-                             memory_limit_bytes=limit_kib * 2**10, direct_output=True)
+    result = classify_volume(
+        da.from_array(image, chunks=(64, 128, 128)),
+        ts,
+        out=out,
+        memory_limit_bytes=limit_kib * 2**10,
+        direct_output=True,
+    )
     assert result.labels is out
     np.testing.assert_array_equal(out[:], expected.labels)
     assert result.carbon_band.n_voxels == expected.carbon_band.n_voxels > 0
@@ -376,15 +384,18 @@ def test_cancel_stops_and_leaves_output_untouched(cells, classified):
             return stop.is_set()
 
         with pytest.raises(Cancelled):
-            classify_volume(image, ts, out=out, slab_depth=20, progress=progress, cancel=cancel,
-                            memory_limit_bytes=limit)
+            classify_volume(
+                image, ts, out=out, slab_depth=20, progress=progress, cancel=cancel, memory_limit_bytes=limit
+            )
         assert 3 <= len(seen) < 15
         assert (out == 99).all()
 
 
 def test_phase_identification_ignores_partial_volume_peaks(hists, interiors):
-    for ph in (identify_phases(hists["process3_after_Xe6"]),
-               find_phases(hists["process3_after_Xe6"], interiors["process3_after_Xe6"])):
+    for ph in (
+        identify_phases(hists["process3_after_Xe6"]),
+        find_phases(hists["process3_after_Xe6"], interiors["process3_after_Xe6"]),
+    ):
         assert [round(p.grey, -1) for p in ph.dark] == [1010, 1110]
         assert ph.se.grey == pytest.approx(7100, abs=10) and ph.metal.grey == pytest.approx(30337, abs=30)
     ar = find_phases(hists["dummy_Ar1"], interiors["dummy_Ar1"])

@@ -158,10 +158,7 @@ def test_decimate_rejects_bad_arguments():
 
 
 @settings(max_examples=150, deadline=2000)
-@given(
-    steps=arrays(np.float64, st.integers(1, 600), elements=st.floats(0.0, 50.0)),
-    volts=st.data(),
-)
+@given(steps=arrays(np.float64, st.integers(1, 600), elements=st.floats(0.0, 50.0)), volts=st.data())
 def test_events_on_arbitrary_curves_stay_inside_the_record(steps, volts):
     t = np.cumsum(steps)
     v = volts.draw(arrays(np.float64, t.size, elements=st.floats(-5.0, 5.0)))

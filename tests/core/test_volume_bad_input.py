@@ -142,7 +142,9 @@ def test_bad_voxel_size_given(tmp_path, bad):
 def test_absurd_voxel_size_in_file_can_be_overridden(tmp_path):
     path = tmp_path / "odd.tif"
     # 1e-6 um per pixel (1 pm): absurd.
-    tifffile.imwrite(path, _volume(), imagej=True, resolution=(1e6, 1e6), metadata={"axes": "ZYX", "unit": "um", "spacing": 1e-6})
+    tifffile.imwrite(
+        path, _volume(), imagej=True, resolution=(1e6, 1e6), metadata={"axes": "ZYX", "unit": "um", "spacing": 1e-6}
+    )
     err = _error(path)
     assert "implausible" in err.problem and "stored in the file" in err.problem
     assert read_volume(path, voxel_size_um=0.54).voxel_size_um == (0.54, 0.54, 0.54)
@@ -293,6 +295,7 @@ _BAD_DTYPES = ["u3", "complex64", "S4", "object", "not-a-type"]
 @st.composite
 def _raw_case(draw):
     """Raw parameters and file bytes; most cases fit exactly, the rest are off in some way."""
+
     def rarely() -> bool:  # about one case in eight takes the wrong branch
         return draw(st.integers(0, 7)) == 0
 

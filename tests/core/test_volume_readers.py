@@ -219,8 +219,21 @@ def test_imagej_units_are_converted_to_micrometres(tmp_path, unit, x_per_unit, s
 
 @pytest.mark.parametrize(
     ("unit", "um"),
-    [("um", 1.0), ("\u00b5m", 1.0), ("\u03bcm", 1.0), ("micron", 1.0), ("micrometer", 1.0), ("nm", 1e-3),
-     ("nanometer", 1e-3), ("mm", 1e3), ("millimeter", 1e3), ("cm", 1e4), ("pixel", None), ("", None), ("parsec", None)],
+    [
+        ("um", 1.0),
+        ("\u00b5m", 1.0),
+        ("\u03bcm", 1.0),
+        ("micron", 1.0),
+        ("micrometer", 1.0),
+        ("nm", 1e-3),
+        ("nanometer", 1e-3),
+        ("mm", 1e3),
+        ("millimeter", 1e3),
+        ("cm", 1e4),
+        ("pixel", None),
+        ("", None),
+        ("parsec", None),
+    ],
 )
 def test_unit_names(unit, um):
     assert unit_to_um(unit) == um
@@ -361,8 +374,14 @@ def test_hdf5_element_size_um_attribute(tmp_path):
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_ome_zarr_multiscale_round_trip(tmp_path, zarr_format):
     data = _ramp((20, 32, 40))
-    path = write_volume_zarr(tmp_path / "scan.zarr", da.from_array(data, chunks=(5, 32, 40)), (1.0, 0.5, 0.5),
-                             chunks=(8, 16, 16), levels=3, zarr_format=zarr_format)
+    path = write_volume_zarr(
+        tmp_path / "scan.zarr",
+        da.from_array(data, chunks=(5, 32, 40)),
+        (1.0, 0.5, 0.5),
+        chunks=(8, 16, 16),
+        levels=3,
+        zarr_format=zarr_format,
+    )
     vol = read_volume(path)
     assert vol.metadata["format"] == "ome-zarr"
     assert vol.voxel_size_um == (1.0, 0.5, 0.5)
@@ -415,7 +434,9 @@ def test_raw_big_endian_with_header_offset(tmp_path):
     data = _ramp((4, 6, 5))
     path = tmp_path / "scan.raw"
     path.write_bytes(b"HEADER--" * 8 + data.astype(">u2").tobytes())
-    vol = read_volume(path, raw_shape=(4, 6, 5), raw_dtype="uint16", byte_order=">", header_bytes=64, voxel_size_um=0.54)
+    vol = read_volume(
+        path, raw_shape=(4, 6, 5), raw_dtype="uint16", byte_order=">", header_bytes=64, voxel_size_um=0.54
+    )
     assert vol.dtype == np.dtype("u2") and vol.dtype.isnative
     np.testing.assert_array_equal(vol.data.compute(), data)
     assert vol.metadata["raw_byte_order"] == "big"
@@ -474,9 +495,20 @@ def test_plane_reader_indexes_like_numpy(tmp_path):
     path = tmp_path / "raw.bin"
     path.write_bytes(b"HEADER" + data.tobytes())
     reader = PlaneReader(path, 6, data.shape, data.dtype)
-    keys = [3, -1, slice(None), slice(2, 5), slice(1, 7, 3), slice(None, None, -2), (slice(2, 4), 1),
-            (1, slice(None), 4), (Ellipsis, 2), np.array([0, 4, 6]), (slice(0, 3), slice(1, 4), slice(2, 5)),
-            slice(5, 2)]
+    keys = [
+        3,
+        -1,
+        slice(None),
+        slice(2, 5),
+        slice(1, 7, 3),
+        slice(None, None, -2),
+        (slice(2, 4), 1),
+        (1, slice(None), 4),
+        (Ellipsis, 2),
+        np.array([0, 4, 6]),
+        (slice(0, 3), slice(1, 4), slice(2, 5)),
+        slice(5, 2),
+    ]
     for key in keys:
         np.testing.assert_array_equal(reader[key], data[key], err_msg=repr(key))
     with pytest.raises(IndexError):

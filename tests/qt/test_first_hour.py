@@ -46,7 +46,7 @@ def _stroke_paths(truth_plane: np.ndarray, code: int, n: int) -> list[list[tuple
         r, c = np.unravel_index(np.argmax(inside), inside.shape)
         half = int(min(inside[r, c] - 1, 6))
         paths.append([(r, c - half), (r, c), (r, c + half)] if inside[r, max(c - half, 0)] > 1 else [(r, c), (r, c)])
-        inside[max(r - 8, 0):r + 9, max(c - 12, 0):c + 13] = 0  # next stroke elsewhere
+        inside[max(r - 8, 0) : r + 9, max(c - 12, 0) : c + 13] = 0  # next stroke elsewhere
     return paths
 
 
@@ -299,8 +299,7 @@ def test_a_scan_with_the_whole_jig_in_view_is_analysed_inside_the_cell_region(ma
 
     shape, vox, layer_um = (130, 96, 96), 0.54, 40.0
     spec = paper_cell("process3", shape=shape, charge_minutes=4000.0 * layer_um / 64.65, seed=4)
-    cell = make_full_view_cell(spec, JigView.scaled_to_view(shape[1] * vox, centre_offset_um=(2.0, -3.0),
-                                                            tilt_deg=1.5))
+    cell = make_full_view_cell(spec, JigView.scaled_to_view(shape[1] * vox, centre_offset_um=(2.0, -3.0), tilt_deg=1.5))
     viewer = make_napari_viewer()
     viewer.add_image(cell.image, name="jig_scan", scale=(vox,) * 3, metadata=dict(cell.metadata))
     _, thresholds = viewer.window.add_plugin_dock_widget(PLUGIN, "Thresholds (Xe contrast)")

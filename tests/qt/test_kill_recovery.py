@@ -34,7 +34,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SI
 #: Seconds the child gets to start napari, open the scan and autosave (the suite runs in ~15 s).
 CHILD_TIMEOUT_S = 90.0
 
-CHILD = r'''
+CHILD = r"""
 import json, sys, time
 import numpy as np
 from qtpy.QtWidgets import QApplication
@@ -94,7 +94,7 @@ while True:
     thresholds.set_threshold(0, value)
     thresholds.autosave_thresholds_now()
     result.save(plan["saved"], plugin="napari-licell")  # the user pressing Save again
-'''
+"""
 
 
 def _strokes(shape: tuple[int, int, int]) -> tuple[list, list]:
@@ -138,7 +138,11 @@ def test_gui_autosave_survives_sigkill_mid_save(make_napari_viewer, tmp_path, qt
     before, after = _strokes(shape)
     saved = tmp_path / "labels.tif"
     plan = {
-        "scan": str(scan), "saved": str(saved), "before_save": before, "after_save": after, "threshold_shift": -25.0,
+        "scan": str(scan),
+        "saved": str(saved),
+        "before_save": before,
+        "after_save": after,
+        "threshold_shift": -25.0,
     }
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(json.dumps(plan))
@@ -152,7 +156,11 @@ def test_gui_autosave_survives_sigkill_mid_save(make_napari_viewer, tmp_path, qt
     with stderr_path.open("w") as stderr:
         proc = subprocess.Popen(
             [sys.executable, str(child_script), str(plan_file)],
-            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+            cwd=tmp_path,
         )
     sigkill.track(proc)
     threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
@@ -166,7 +174,7 @@ def test_gui_autosave_survives_sigkill_mid_save(make_napari_viewer, tmp_path, qt
         if line is None:
             break
         if line.startswith("READY "):
-            ready = json.loads(line[len("READY "):])
+            ready = json.loads(line[len("READY ") :])
     assert ready is not None, f"child never got ready; stderr:\n{stderr_path.read_text()[-3000:]}"
     time.sleep(0.8)  # the save loop is running: the kill lands inside a write
     assert proc.poll() is None, f"child died on its own; stderr:\n{stderr_path.read_text()[-3000:]}"

@@ -29,7 +29,9 @@ def test_launcher_shows_docks_and_demo_study(make_napari_viewer, output_dir):
     assert resource_path("napari-licell.svg").is_file()
     visible = [layer.name for layer in viewer.layers if layer.visible and "preview_of" not in layer.metadata]
     assert visible == ["process3_after_Xe6"]
-    previews = [layer.metadata["preview_of"] for layer in viewer.layers if layer.visible and "preview_of" in layer.metadata]
+    previews = [
+        layer.metadata["preview_of"] for layer in viewer.layers if layer.visible and "preview_of" in layer.metadata
+    ]
     assert set(previews) <= {"process3_after_Xe6"}  # the threshold preview follows the shown cell
     # the displayed plane contains the stack axis (z) vertically
     assert viewer.dims.displayed[0] == 0

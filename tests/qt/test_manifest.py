@@ -9,9 +9,7 @@ from qtpy.QtWidgets import QWidget
 
 import napari_licell
 
-MANIFEST = PluginManifest.from_file(
-    __import__("pathlib").Path(napari_licell.__file__).with_name("napari.yaml")
-)
+MANIFEST = PluginManifest.from_file(__import__("pathlib").Path(napari_licell.__file__).with_name("napari.yaml"))
 
 
 def test_manifest_validates_and_is_installed():

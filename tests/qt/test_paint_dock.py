@@ -298,8 +298,9 @@ def test_dock_on_empty_viewer_follows_new_scan_and_reports_bad_training(make_nap
     assert dock.result_layer is None and not dock.train_button.isEnabled()
 
 
-def test_a_scan_too_large_to_paint_in_memory_is_refused_with_a_clear_message(make_napari_viewer, small_cell, qtbot,
-                                                                               monkeypatch):
+def test_a_scan_too_large_to_paint_in_memory_is_refused_with_a_clear_message(
+    make_napari_viewer, small_cell, qtbot, monkeypatch
+):
     """Labels and strokes above the memory limit: one message naming the scan and the way out, no layers."""
     viewer = make_napari_viewer()
     dock = _open(viewer, small_cell, qtbot)

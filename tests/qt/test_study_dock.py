@@ -48,8 +48,10 @@ def test_edit_metadata_changes_scale_and_is_saved(make_napari_viewer, demo_study
 
 def test_bad_scan_gives_a_message_and_no_layer(make_napari_viewer, tmp_path, monkeypatch):
     shown = []
-    monkeypatch.setattr("napari_licell._qt.study_dock.report_error",
-                        lambda exc: shown.append(str(getattr(exc, "message", exc))) or shown[-1])
+    monkeypatch.setattr(
+        "napari_licell._qt.study_dock.report_error",
+        lambda exc: shown.append(str(getattr(exc, "message", exc))) or shown[-1],
+    )
     viewer = make_napari_viewer()
     _, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
     bad = tmp_path / "broken.tif"
@@ -94,8 +96,9 @@ def test_unsaved_metadata_edits_are_offered_back_after_a_crash(make_napari_viewe
     assert third.entries["process1_after_Xe6"].metadata["charge_minutes"] == 1234.0
 
 
-def test_side_view_of_a_scan_stored_in_planes_is_declined_when_it_would_read_too_much(make_napari_viewer, tmp_path,
-                                                                                        monkeypatch):
+def test_side_view_of_a_scan_stored_in_planes_is_declined_when_it_would_read_too_much(
+    make_napari_viewer, tmp_path, monkeypatch
+):
     """A side view of a big plane-chunked scan would read most of its file: the plane view stays, with the reason."""
     import tifffile
 
@@ -104,8 +107,13 @@ def test_side_view_of_a_scan_stored_in_planes_is_declined_when_it_would_read_too
     viewer = make_napari_viewer()
     _, study = viewer.window.add_plugin_dock_widget("napari-licell", "Study")
     scan = tmp_path / "planes.tif"
-    tifffile.imwrite(scan, np.zeros((40, 64, 48), np.uint16), imagej=True, resolution=(1 / 0.54, 1 / 0.54),
-                     metadata={"spacing": 0.54, "unit": "um", "axes": "ZYX"})
+    tifffile.imwrite(
+        scan,
+        np.zeros((40, 64, 48), np.uint16),
+        imagej=True,
+        resolution=(1 / 0.54, 1 / 0.54),
+        metadata={"spacing": 0.54, "unit": "um", "axes": "ZYX"},
+    )
     monkeypatch.setattr(cross_section, "CROSS_SECTION_READ_LIMIT", 1000)  # bytes: anything chunked is "too much"
     study.open_scan(scan)
     layer_data = viewer.layers["planes"].data
@@ -130,8 +138,13 @@ def test_the_metadata_form_is_generated_from_the_cell_edits_dataclass(qtbot):
     assert [w.label for w in form.container] == [field_spec(f.name).label for f in fields(CellEdits)]
     assert form.values() == CellEdits().to_values()  # a new form: everything unknown
     assert form.voxel_size.text() == "unknown" and form.gas.currentText() == "unknown"
-    meta = {"gas": "Ar", "gas_pressure_atm": 1.0, "process": "my press", "current_density_ma_cm2": 0.1,
-            "charge_minutes": 90.0}
+    meta = {
+        "gas": "Ar",
+        "gas_pressure_atm": 1.0,
+        "process": "my press",
+        "current_density_ma_cm2": 0.1,
+        "charge_minutes": 90.0,
+    }
     form.set_values(meta, 0.65)
     assert form.values() == CellEdits.from_metadata(meta, 0.65).to_values()
     assert form.current_density.text() == "0.100 mA/cm²"

@@ -51,8 +51,12 @@ def _drag(dock, index, to_grey):
     y = ax.transData.transform((dock.thresholds.values[index], 1e-3))[1]
     x0 = ax.transData.transform((dock.thresholds.values[index], 1e-3))[0]
     x1 = ax.transData.transform((to_grey, 1e-3))[0]
-    for kind, x in (("button_press_event", x0), ("motion_notify_event", (x0 + x1) / 2),
-                    ("motion_notify_event", x1), ("button_release_event", x1)):
+    for kind, x in (
+        ("button_press_event", x0),
+        ("motion_notify_event", (x0 + x1) / 2),
+        ("motion_notify_event", x1),
+        ("button_release_event", x1),
+    ):
         event = MouseEvent(kind, canvas, x, y, button=1)
         canvas.callbacks.process(kind, event)
 
@@ -386,8 +390,9 @@ def test_settings_dialog_stores_the_memory_limit(own_settings, qtbot):
     assert own_settings.memory_limit_gb() == 2.0  # unreadable values fall back to the default
 
 
-def test_a_scan_larger_than_the_budget_is_classified_into_a_label_store(dock_with_cell, qtbot, monkeypatch,
-                                                                          own_settings, tmp_path):
+def test_a_scan_larger_than_the_budget_is_classified_into_a_label_store(
+    dock_with_cell, qtbot, monkeypatch, own_settings, tmp_path
+):
     """With a small memory limit the labels go to a zarr store in the cache, tiled, with the same codes."""
     import zarr
 

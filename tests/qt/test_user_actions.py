@@ -6,13 +6,13 @@ import numpy as np
 
 from user_actions import StallSampler
 
-_BUSY = '''
+_BUSY = """
 def busy(cpu_seconds):
     import time
     start = time.thread_time()
     while time.thread_time() - start < cpu_seconds:
         pass
-'''
+"""
 
 
 def test_a_stall_in_our_code_is_ours_and_napari_building_a_layer_is_not(make_napari_viewer, qtbot):

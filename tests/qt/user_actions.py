@@ -33,8 +33,14 @@ def canvas_point(viewer, layer, data_index: Sequence[float]) -> QPoint:
 
 
 def _send(widget, kind, point: QPoint, buttons) -> None:
-    event = QMouseEvent(kind, QPointF(point), QPointF(widget.mapToGlobal(point)), Qt.MouseButton.LeftButton,
-                        buttons, Qt.KeyboardModifier.NoModifier)
+    event = QMouseEvent(
+        kind,
+        QPointF(point),
+        QPointF(widget.mapToGlobal(point)),
+        Qt.MouseButton.LeftButton,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, event)
 
 
@@ -225,4 +231,3 @@ class StallSampler:
             if 2 * len(ours) > len(stacks):
                 found.append((record["ms"], cpu, ours[0][:6]))
         return found
-

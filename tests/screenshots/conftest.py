@@ -9,7 +9,6 @@ import pytest
 warnings.filterwarnings("ignore", message=".*PyQt5 backend is deprecated.*")
 
 
-
 @pytest.fixture
 def fixed_viewer(make_napari_viewer):
     """A shown viewer with the dark theme and a fixed window size."""

@@ -46,8 +46,13 @@ def downscale(image: np.ndarray, width: int = COMPARE_WIDTH) -> np.ndarray:
     return resize(rgb, (height, width), order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
 
 
-def compare(actual: np.ndarray, reference: np.ndarray, mean_tol: float = 4.0, strong: float = 60.0,
-            strong_share_tol: float = 0.01) -> Comparison:
+def compare(
+    actual: np.ndarray,
+    reference: np.ndarray,
+    mean_tol: float = 4.0,
+    strong: float = 60.0,
+    strong_share_tol: float = 0.01,
+) -> Comparison:
     """Compare two images of the same size (0-255 RGB)."""
     if actual.shape != reference.shape:
         return Comparison(float("inf"), 1.0, False)
