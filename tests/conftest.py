@@ -43,9 +43,10 @@ def output_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _demo_cache(tmp_path_factory, monkeypatch):
-    """One demo cache for the whole test session, away from the user's home."""
+    """One demo cache for the whole test session, away from the user's home; settings in a folder of each test."""
     cache = tmp_path_factory.getbasetemp() / "licell-cache"
     monkeypatch.setenv("LICELL_CACHE_DIR", str(cache))
+    monkeypatch.setenv("LICELL_CONFIG_DIR", str(tmp_path_factory.mktemp("licell-config")))
 
 
 @pytest.fixture

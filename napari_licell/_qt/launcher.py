@@ -38,13 +38,13 @@ def display_problem() -> str | None:
 def _open_settings() -> None:
     from qtpy.QtWidgets import QApplication
 
-    from .settings import SettingsDialog
+    from .settings import open_settings_dialog
 
-    SettingsDialog(QApplication.activeWindow()).exec()
+    open_settings_dialog(QApplication.activeWindow())
 
 
 def _add_settings_menu(qt_window) -> None:
-    """A "LiCell" menu in the window's menu bar with "Settings…" (memory limit)."""
+    """A "LiCell" menu in the window's menu bar with "Settings…" (memory limit, cache folder)."""
     menu = qt_window.menuBar().addMenu("LiCell")
     menu.addAction("Settings…").triggered.connect(_open_settings)  # no closure: nothing keeps the window alive
 

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtCore import QTimer
 
 from .. import autosave
 from ..classes import LABEL_DTYPE, class_by_code
@@ -24,10 +23,12 @@ from ..classifier import PixelClassifier
 from ..errors import LiCellInputError
 from ..layer_roles import is_ct_scan, scan_of
 from ..painting import PaintSession
+from ..painting.prediction import Prediction, train_and_predict_scan
 from ..painting.paint_store import PaintAutosave, check_paint_fits, interpolated_voxels, start_labels
 from .dock_base import LicellDock
 from .paint_binding import PaintBinding
 from .._napari.paint_layers import paint_layer_tuples, uncertainty_layer_tuple, uncertainty_limits
+from .paint_autosave import PaintAutosaveTimer
 from .paint_brush import BrushLink
 from .next_slice import go_to_next_best_slice
 from .paint_controls import PaintControls, ask_model_path
@@ -84,13 +85,12 @@ class PaintDock(LicellDock):
         self.next_slice_button.clicked.connect(lambda: self.guarded(go_to_next_best_slice, self))
         self.save_model_button.clicked.connect(lambda: self._model_dialog(save=True))
         self.load_model_button.clicked.connect(lambda: self._model_dialog(save=False))
-        self.autosave_spin.valueChanged.connect(self._apply_autosave_interval)
+        self.autosave_spin.valueChanged.connect(lambda seconds: self.autosaver.set_interval(seconds))
         self.show_status("Pick a scan and press “New labels”.")
         layout.addWidget(self.status)
         layout.addStretch(1)
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.timeout.connect(self._autosave_tick)
-        self._apply_autosave_interval(int(autosave_seconds))
+        self.autosaver = PaintAutosaveTimer(self.store, self, autosave_seconds, parent=self)
+        self.autosave_timer = self.autosaver.timer
         self.image_combo.currentTextChanged.connect(lambda name: self.guarded(self._on_image_chosen, name))
         self._update_enabled()
 
@@ -292,46 +292,27 @@ class PaintDock(LicellDock):
             return self.worker
         image = self.image_layer.data
         scribbles = np.array(self.scribble_layer.data, dtype=LABEL_DTYPE, copy=True)
-        retrain = classifier is None
-        clf = classifier or PixelClassifier()
         before = np.array(self.result_layer.data, copy=True)  # what the prediction is compared with
 
         def work(progress, cancel):
-            if retrain:
-                clf.fit(image, scribbles, progress=progress, cancel=cancel.is_set)
-            labels = np.zeros(image.shape, dtype=LABEL_DTYPE)
-            uncertainty = np.zeros(image.shape, dtype=np.float16)
-            t0 = time.perf_counter()
-            clf.predict(
-                image,
-                labels_out=labels,
-                uncertainty_out=uncertainty,
-                scribbles=scribbles,
-                progress=progress,
-                cancel=cancel.is_set,
-            )
-            seconds = time.perf_counter() - t0
-            changed = np.nonzero(before != labels)
-            # float16 textures are not portable across GL drivers; converted here, not on the GUI thread
-            return clf, labels, uncertainty.astype(np.float32), seconds, changed, labels[changed]
+            return train_and_predict_scan(image, scribbles, before, classifier, progress=progress, cancel=cancel.is_set)
 
-        return self.start_task(
-            work, label="Training and predicting…" if retrain else "Predicting…", on_done=self._on_prediction
-        )
+        label = "Training and predicting…" if classifier is None else "Predicting…"
+        return self.start_task(work, label=label, on_done=self._on_prediction)
 
-    def _on_prediction(self, value):
+    def _on_prediction(self, p: Prediction):
         """Write the prediction in chunks between event-loop turns (a generator: the task ends after it)."""
-        clf, labels, uncertainty, seconds, changed, new_codes = value
-        self.classifier = clf
+        self.classifier = p.classifier
         if self.result_layer is None or self.binding is None:
             return
-        if changed[0].size:
-            yield from self.binding.write_result_steps(changed, new_codes)
-        self._show_uncertainty(uncertainty, len(clf.class_codes))
-        mvox = labels.size / 1e6
+        if p.changed[0].size:
+            yield from self.binding.write_result_steps(p.changed, p.new_codes)
+        self._show_uncertainty(p.uncertainty, len(p.classifier.class_codes))
+        mvox = p.labels.size / 1e6
         self.show_status(
-            f"Predicted {labels.size:,} voxels in {seconds:.1f} s ({seconds / max(mvox, 1e-9):.2f} s per million); "
-            f"{changed[0].size:,} changed. Hand strokes were kept; Ctrl+Z on the classes layer undoes the prediction."
+            f"Predicted {p.labels.size:,} voxels in {p.seconds:.1f} s ({p.seconds / max(mvox, 1e-9):.2f} s per "
+            f"million); {p.changed[0].size:,} changed. Hand strokes were kept; Ctrl+Z on the classes layer undoes "
+            "the prediction."
         )
         self._update_enabled()
 
@@ -369,34 +350,9 @@ class PaintDock(LicellDock):
             self.guarded(self.save_model if save else self.load_model, path)
 
     # ------------------------------------------------------------------ autosave
-    def _apply_autosave_interval(self, seconds: int) -> None:
-        self.autosave_timer.stop()
-        if seconds > 0:
-            self.autosave_timer.start(int(seconds * 1000))
-
-    def _autosave_tick(self) -> None:
-        if self.session is not None and self.session.dirty and not self.busy:
-            self.autosave_now()
-
     def autosave_now(self) -> Path | None:
         """Write the result and scribbles to the autosave folder now (atomic)."""
-        if self.result_layer is None or self.autosave_folder is None:
-            return None
-        try:
-            path = self.store.write(
-                self.result_layer.name,
-                self.result_layer.data,
-                getattr(self.scribble_layer, "data", None),
-                getattr(self.image_layer, "name", None),
-                self.result_layer.scale,
-            )
-        except OSError as exc:
-            self.show_status(f"Autosave failed: {exc}")
-            return None
-        if self.session is not None:
-            self.session.dirty = False
-        self.show_status(f"Autosaved {time.strftime('%H:%M:%S')} to {path.parent}")
-        return path
+        return self.autosaver.write_now()
 
     autosave_folder = property(lambda self: self.store.folder, doc="Where the scan's painting is autosaved.")
     recoverable = property(lambda self: self.store.recoverable, doc="Autosaves of the scan on offer.")

@@ -25,93 +25,14 @@ from qtpy.QtWidgets import (
 )
 
 from .. import pipeline
-from ..classes import CLASS_TABLE
 from ..errors import LiCellInputError
 from ..layer_roles import Role, is_ct_scan, role_of, scan_of, tagged
 from .dock_base import LicellDock
-from .mpl_canvas import ThemedFigureWidget
+from ..measure.headline import headline_rows
 from .notify import report_error
+from .results_plots import ResultsPlots
 
 __all__ = ["ResultsDock", "headline_rows"]
-
-
-def headline_rows(m) -> list[tuple[str, str]]:
-    """(quantity, value with unit) rows of a CellMeasurements for the table."""
-    d = m.to_dict()
-    layer, in_se, contrast = d["li_layer"], d["li_in_se"], d["contrast"]
-    faraday = d.get("faraday") or {}
-    rows = [
-        ("Verdict", d["verdict"]),
-        ("Li volume", f"{d['li_volume_um3']:.4g} µm³"),
-        ("Li layer mean thickness", f"{layer['mean_thickness_um']:.2f} µm"),
-        ("Li layer std", f"{layer['std_thickness_um']:.2f} µm"),
-        ("Li layer coverage", f"{layer['coverage']:.1%}"),
-        ("Li layer uniformity", f"{layer.get('uniformity', float('nan')):.2f}"),
-        ("Li inside SE", f"{in_se['volume_um3']:.4g} µm³ ({in_se['fraction_of_li']:.1%} of the Li voxels)"),
-        ("Li inside SE, SE + Li included (the verdict's share)", f"{m.li_in_se_share_with_se_li:.1%} of Li"),
-        ("Deepest Li in SE", f"{in_se['max_depth_um']:.1f} µm"),
-        ("SE + Li share", f"{d['fractions']['se_li']:.2%}"),
-        ("Gas-void share", f"{d['fractions']['void']:.2%}"),
-        (
-            "Li/void contrast (CNR)",
-            "n/a"
-            if contrast.get("li_void_cnr") is None
-            else f"{contrast['li_void_cnr']:.2f} ({'separable' if contrast.get('separable') else 'not separable'})",
-        ),
-    ]
-    if d.get("faraday_thickness_um") is not None:
-        ratio = faraday.get("layer_over_expected")
-        rows.append(
-            (
-                "Faraday thickness",
-                f"{d['faraday_thickness_um']:.1f} µm" + ("" if ratio is None else f" (layer/expected {ratio:.2f})"),
-            )
-        )
-    return rows
-
-
-class _ResultsPlots(ThemedFigureWidget):
-    """Thickness map and depth profiles of one measurement."""
-
-    def __init__(self, napari_viewer=None, parent=None):
-        self.measurement = None
-        super().__init__(napari_viewer, parent=parent, toolbar=False, figsize=(4.5, 2.4))
-        self.redraw()
-
-    def show_measurement(self, m) -> None:
-        self.measurement = m
-        self.redraw()
-
-    def draw(self) -> None:
-        ax_map, ax_depth = self.figure.subplots(1, 2)
-        for ax in (ax_map, ax_depth):
-            self.style_axes(ax)
-        m = self.measurement
-        if m is None:
-            ax_map.set_title("no measurement yet", fontsize=8)
-            return
-        thickness = m.li_layer.thickness_map_um
-        vz, vy, vx = m.oriented_voxel_size_um
-        im = ax_map.imshow(
-            thickness, origin="lower", cmap="viridis", extent=(0, thickness.shape[1] * vx, 0, thickness.shape[0] * vy)
-        )
-        cbar = self.figure.colorbar(im, ax=ax_map, shrink=0.8)
-        cbar.set_label("Li layer (µm)", fontsize=7, color=self.colours["text"])
-        cbar.ax.tick_params(labelsize=6, colors=self.colours["text"])
-        ax_map.set_title("Li layer thickness", fontsize=8)
-        ax_map.set_xlabel("x (µm)", fontsize=7)
-        ax_map.set_ylabel("y (µm)", fontsize=7)
-        depth = m.depth
-        for cls in CLASS_TABLE[1:]:
-            share = depth.area_fraction.get(cls.key)
-            if share is not None and np.nanmax(np.nan_to_num(share)) > 0:
-                ax_depth.plot(share, depth.z_um, color=cls.colour, lw=1, label=cls.key)
-        ax_depth.set_xlabel("area fraction", fontsize=7)
-        ax_depth.set_ylabel("height from collector end (µm)", fontsize=7)
-        ax_depth.set_title("depth profiles", fontsize=8)
-        ax_depth.legend(fontsize=6, loc="upper right")
-        for ax in (ax_map, ax_depth):
-            ax.tick_params(labelsize=6)
 
 
 class ResultsDock(LicellDock):
@@ -157,7 +78,7 @@ class ResultsDock(LicellDock):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(120)
         layout.addWidget(self.table, 1)
-        self.plots = _ResultsPlots(self.viewer)
+        self.plots = ResultsPlots(self.viewer)
         layout.addWidget(self.plots, 1)
         row2 = QHBoxLayout()
         self.report_button = QPushButton("Report (HTML)…")

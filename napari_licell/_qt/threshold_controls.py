@@ -158,7 +158,8 @@ class ThresholdTabs(QTabWidget):
         self.pv_check = self.options_form.partial_volume.native
         self.band_check = self.options_form.carbon_band.native
         self.settings_button = QToolButton()
-        self.settings_button.setText("Memory limit… ⚙")
+        self.settings_button.setText("Settings… ⚙")
+        self.settings_button.setToolTip("Memory limit for volume work, cache folder")
         box.addWidget(self.settings_button)
         box.addStretch(1)
         return options

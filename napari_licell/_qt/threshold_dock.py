@@ -22,13 +22,12 @@ from ..cell_metadata import CellMetadata, metadata_changed
 from ..errors import LiCellInputError
 from ..layer_roles import is_ct_scan
 from ..segmentation import ThresholdSet, threshold_sensitivity
-from ..threshold_session import ThresholdSession, classify_to_labels, count_histograms, describe_thresholds
-from ..threshold_session import labels_metadata
-from .._napari.layers import labels_layer_tuple
+from ..threshold_session import ThresholdSession, describe_thresholds
 from .._napari.threshold_layers import SectionPreview, scan_data, scan_ref
 from .dock_base import LicellDock
-from .region_editor import RegionEditor, region_files_for
-from .settings import SettingsDialog, memory_limit_bytes, work_budget_bytes
+from .region_editor import RegionEditor
+from .settings import memory_limit_bytes, open_settings_dialog, work_budget_bytes
+from .threshold_tasks import apply_thresholds_to_volume, count_missing_histograms
 from .threshold_autosave import ThresholdAutosaveTimer
 from .threshold_controls import ThresholdTabs
 from .widget_utils import quietly, refill_combo
@@ -100,7 +99,7 @@ class ThresholdDock(LicellDock):
         self.zoom_low.toggled.connect(lambda _on: self._redraw_plot())
         self.live_preview.toggled.connect(lambda on: self.guarded(self._on_live_preview, on))
         self.apply_button.clicked.connect(lambda: self.guarded(self.apply_to_volume))
-        self.settings_button.clicked.connect(lambda: SettingsDialog(self).exec())
+        self.settings_button.clicked.connect(lambda: open_settings_dialog(self))
         self.restore_thresholds_button.clicked.connect(lambda: self.guarded(self.restore_thresholds))
         self.discard_thresholds_button.clicked.connect(lambda: self.guarded(self.autosave.discard))
         self.plot.marker_moved.connect(lambda i, v: self.guarded(self.set_threshold, i, v))
@@ -118,16 +117,16 @@ class ThresholdDock(LicellDock):
         name = self.compare_combo.currentText()
         return None if name in ("", _NONE, self.image_combo.currentText()) else self.layer_named(name)
 
-    def _scan(self, verb: str):
+    def chosen_scan(self, verb: str):
         if self.image_layer is None:
             raise LiCellInputError(None, f"no image layer to {verb}", "open a scan first")
         return self.image_layer
 
-    def _hists(self, layer) -> pipeline.ScanHistograms | None:
+    def histograms_of(self, layer) -> pipeline.ScanHistograms | None:
         return None if layer is None else self.session.histograms(id(scan_data(layer)))
 
     def _hist(self, layer, part: str = "full"):
-        hists = self._hists(layer)
+        hists = self.histograms_of(layer)
         return None if hists is None else getattr(hists, part)
 
     histogram = property(lambda self: self._hist(self.image_layer), doc="Histogram of the scan (cell region).")
@@ -194,7 +193,7 @@ class ThresholdDock(LicellDock):
             self.session.offer(None)
         self.values.rebuild(self.thresholds)
         self._count_missing_histograms()
-        self._refresh()
+        self.refresh()
 
     def _on_compare_changed(self) -> None:
         self._compare = self.compare_layer
@@ -204,39 +203,7 @@ class ThresholdDock(LicellDock):
 
     # ------------------------------------------------------------------ histograms (always in a worker)
     def _count_missing_histograms(self) -> None:
-        layers = [l for l in (self.image_layer, self.compare_layer) if l is not None and self._hists(l) is None]
-        if not layers:
-            return
-        if self.busy:
-            self._histograms_wanted = True
-            return
-        data, options, files = (
-            [(id(scan_data(l)), scan_data(l)) for l in layers],
-            self.analysis_options(),
-            region_files_for(layers),
-        )
-        self.start_task(
-            lambda progress, cancel: count_histograms(
-                data, options, progress=progress, cancel=cancel, region_files=files
-            ),
-            label=f"Counting the histogram of {layers[0].name}…",
-            on_done=self._on_histograms,
-        )
-
-    def _on_histograms(self, counted) -> None:
-        for token, hists, region, corrected in counted:
-            self.session.store_histograms(token, hists, region, corrected)
-        notes = [
-            self.region_editor.show_outline(layer)
-            for layer in (self.image_layer, self.compare_layer)
-            if layer is not None
-        ]
-        layer = self.image_layer
-        if layer is not None and self.histogram is not None and self.thresholds is None:
-            self.suggest()
-        if notes and notes[0]:
-            self.show_status(f"{self.status.text()}\n{notes[0]}")
-        self._refresh()
+        count_missing_histograms(self)
 
     def region_of(self, layer) -> Any:
         """The cell region of ``layer``'s scan (None: the whole volume is the cell)."""
@@ -252,8 +219,8 @@ class ThresholdDock(LicellDock):
     # ------------------------------------------------------------------ thresholds
     def suggest(self) -> ThresholdSet:
         """Suggest thresholds from the chosen scan's histogram (and its calibration)."""
-        layer = self._scan("threshold")
-        hists = self._hists(layer)
+        layer = self.chosen_scan("threshold")
+        hists = self.histograms_of(layer)
         if hists is None:
             self._count_missing_histograms()
             raise LiCellInputError(None, f"{layer.name}: the histogram is still being counted", "try again shortly")
@@ -266,9 +233,9 @@ class ThresholdDock(LicellDock):
 
     def set_thresholds(self, ts: ThresholdSet) -> None:
         """Use a whole threshold set (rebuilds markers and value boxes)."""
-        self.session.set_thresholds(scan_ref(self._scan("threshold")), ts)
+        self.session.set_thresholds(scan_ref(self.chosen_scan("threshold")), ts)
         self.values.rebuild(ts)
-        self._refresh()
+        self.refresh()
 
     def set_threshold(self, i: int, value: float) -> float:
         """Move threshold ``i`` to ``value`` grey (kept between its neighbours); returns the value used."""
@@ -287,7 +254,8 @@ class ThresholdDock(LicellDock):
         self._update_sensitivity()
         self.autosave.schedule()
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
+        """Show the session's state for the chosen scan: region, plot, preview, sensitivity, verdicts."""
         self.region_editor.refresh()
         self._redraw_plot()
         self.update_preview()
@@ -357,57 +325,7 @@ class ThresholdDock(LicellDock):
     # ------------------------------------------------------------------ apply
     def apply_to_volume(self):
         """Classify the whole scan off the GUI thread into the ``"<scan> labels"`` layer."""
-        layer = self._scan("classify")
-        ts, hists = self.thresholds, self._hists(layer)
-        if ts is None:
-            raise LiCellInputError(None, f"{layer.name}: no thresholds yet", "press Suggest first")
-        data, options = scan_data(layer), self.analysis_options()
-        voxel = tuple(float(v) for v in layer.scale[-3:])
-        region = self.region_of(layer)
-        data = self.session.corrected(id(data), data)  # rings and cupping taken off, as the histograms were counted
-
-        def work(progress, cancel):
-            return (
-                layer,
-                ts,
-                classify_to_labels(
-                    data,
-                    ts,
-                    options,
-                    name=layer.name,
-                    voxel_size_um=voxel,
-                    histograms=hists,
-                    region=region,
-                    progress=progress,
-                    cancel=cancel,
-                ),
-            )
-
-        return self.start_task(work, label=f"Classifying {layer.name}…", on_done=self._on_classified)
-
-    def _on_classified(self, value) -> None:
-        layer, applied, result = value
-        self.last_result = result
-        contrast = (
-            None if self.verdict is None else pipeline.contrast_record(self.verdict, self.resolved_options(layer))
-        )
-        meta = labels_metadata(result, layer.name, self.denoise_combo.currentText(), contrast)
-        name = f"{layer.name} labels"
-        self.put_layer(
-            labels_layer_tuple(
-                result.labels,
-                name,
-                layer.scale[-result.labels.ndim :],
-                meta,
-                translate=tuple(layer.translate)[-result.labels.ndim :],
-            )
-        )
-        self.show_status(
-            f"Labels written to “{name}”{'' if result.carbon_band is None else '; ' + result.carbon_band.reason}."
-        )
-        if self.has_layer(layer):
-            self.session.mark_applied(scan_ref(layer), applied)
-            self.session.applied_elsewhere()
+        return apply_thresholds_to_volume(self)
 
     # ------------------------------------------------------------------ autosave & recovery
     def autosave_thresholds_now(self) -> Path | None:
@@ -435,7 +353,7 @@ class ThresholdDock(LicellDock):
             return None
         thresholds = self.session.restore_offered(scan_ref(self.image_layer))
         self.values.rebuild(thresholds)
-        self._refresh()
+        self.refresh()
         self.show_status("Restored the autosaved thresholds " + describe_thresholds(thresholds))
         return thresholds
 

@@ -29,7 +29,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from matplotlib.transforms import blended_transform_factory
 from qtpy.QtWidgets import QFileDialog
 
 from ..echem.voltage_curve import VoltageCurve
@@ -37,16 +36,12 @@ from ..echem.voltage_view import VoltageView, nearest_scan_index, scan_times_of
 from ..phantoms.voltage_curves import INLI_VS_LI_V
 from .mpl_canvas import ThemedFigureWidget
 from .dock_tabs import JoinsLicellTabs
+from .voltage_plot import CURSOR_COLOUR, CURVE_COLOUR, REFERENCE_COLOUR, draw_events, draw_scan_times
 from .voltage_widgets import VoltageControls
 from .widget_utils import quietly
 
 __all__ = ["VoltageDock", "scan_times_of", "nearest_scan_index"]
 
-_CURVE_COLOUR = "#3a8ee6"
-_SCAN_COLOUR = "#e05050"
-_ONSET_COLOUR = "#e0702e"
-_REFERENCE_COLOUR = "#9a9a9a"
-_CURSOR_COLOUR = "#2fd9b9"
 _MIN_BINS = 200
 
 
@@ -176,9 +171,7 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         self.style_axes(ax)
         text = self.colours["text"]
         self._line = self._cursor = None
-        ax.axhline(
-            self.reference_v, color=_REFERENCE_COLOUR, lw=0.8, ls="--", label=f"InLi/Li {self.reference_v:.3f} V"
-        )
+        ax.axhline(self.reference_v, color=REFERENCE_COLOUR, lw=0.8, ls="--", label=f"InLi/Li {self.reference_v:.3f} V")
         ax.set_xlabel("time (min)")
         ax.set_ylabel("voltage (V)")
         if self.curve is None or self.curve.n_points == 0:
@@ -186,10 +179,10 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
             ax.set_title(self.cell_name, fontsize=9)
             return
         t, v = self.displayed_points()
-        (self._line,) = ax.plot(t, v, color=_CURVE_COLOUR, lw=0.9, label="voltage")
-        self._draw_scans(ax)
-        self._draw_events(ax, text)
-        self._cursor = ax.axvline(np.nan, color=_CURSOR_COLOUR, lw=1.8, label="shown scan")
+        (self._line,) = ax.plot(t, v, color=CURVE_COLOUR, lw=0.9, label="voltage")
+        draw_scan_times(ax, self.scan_times_min)
+        draw_events(ax, self.events, text)
+        self._cursor = ax.axvline(np.nan, color=CURSOR_COLOUR, lw=1.8, label="shown scan")
         t0, t1 = float(self.curve.time_min[0]), float(self.curve.time_min[-1])
         pad = 0.01 * max(t1 - t0, 1e-9)  # so a scan or cursor at the record's end is not hidden by the spine
         ax.set_xlim(t0 - pad, t1 + pad)
@@ -202,40 +195,6 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
         for item in legend.get_texts():
             item.set_color(text)
         ax.callbacks.connect("xlim_changed", self._on_xlim)
-
-    def _draw_scans(self, ax) -> None:
-        if self.scan_times_min.size == 0:
-            return
-        top = blended_transform_factory(ax.transData, ax.transAxes)
-        for i, time in enumerate(self.scan_times_min):
-            ax.axvline(time, color=_SCAN_COLOUR, lw=0.8, ls=":", label="CT scan" if i == 0 else None)
-        ax.plot(
-            self.scan_times_min,
-            np.full(self.scan_times_min.size, 0.98),
-            "v",
-            color=_SCAN_COLOUR,
-            ms=6,
-            transform=top,
-            clip_on=False,
-        )
-
-    def _draw_events(self, ax, text: str) -> None:
-        ev = self.events
-        if ev is None:
-            return
-        # the events are named in the legend (placed where the curve is not), never as loose text on the curve
-        if ev.plateau_v is not None and ev.plateau_start_min is not None:
-            ax.hlines(
-                ev.plateau_v,
-                ev.plateau_start_min,
-                ev.plateau_end_min,
-                color=text,
-                lw=1.4,
-                alpha=0.7,
-                label=f"plateau {ev.plateau_v:.3f} V",
-            )
-        if ev.rise_onset_min is not None:
-            ax.axvline(ev.rise_onset_min, color=_ONSET_COLOUR, lw=1.0, label=f"rise at {ev.rise_onset_min:.0f} min")
 
     def _on_theme(self, event=None) -> None:
         """Redraw in the new theme's colours, keeping the user's zoom."""

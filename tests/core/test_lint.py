@@ -84,3 +84,11 @@ def test_the_rules_catch_a_tangled_or_undocumented_function(tmp_path):
     )
     assert out.returncode == 1
     assert "C901 `tangled` is too complex (31 > 25)" in out.stdout and "D103" in out.stdout
+
+
+def test_no_dock_file_is_over_400_lines():
+    """Docks build widgets and connect signals; their logic lives in models and widget modules (issue 16)."""
+    docks = sorted((ROOT / "napari_licell" / "_qt").glob("*dock*.py"))
+    assert len(docks) >= 7
+    lengths = {path.name: len(path.read_text("utf-8").splitlines()) for path in docks}
+    assert {name: n for name, n in lengths.items() if n > 400} == {}

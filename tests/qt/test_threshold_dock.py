@@ -368,26 +368,11 @@ def test_a_damaged_autosave_is_reported_and_can_be_discarded(make_napari_viewer,
 
 
 @pytest.fixture
-def own_settings(tmp_path, monkeypatch):
-    """Settings in a file of this test, not the user's."""
-    from qtpy.QtCore import QSettings
-
+def own_settings():
+    """The settings module; the file is in a folder of this test ($LICELL_CONFIG_DIR, tests/conftest.py)."""
     from napari_licell._qt import settings
 
-    path = str(tmp_path / "settings.ini")
-    monkeypatch.setattr(settings, "_settings", lambda: QSettings(path, QSettings.IniFormat))
     return settings
-
-
-def test_settings_dialog_stores_the_memory_limit(own_settings, qtbot):
-    assert own_settings.memory_limit_gb() == 2.0  # the default, same as the CLI's --memory-limit
-    dialog = own_settings.SettingsDialog()
-    qtbot.addWidget(dialog)
-    dialog.memory_spin.setValue(3.5)
-    dialog.accept()
-    assert own_settings.memory_limit_gb() == 3.5 and own_settings.memory_limit_bytes() == int(3.5 * 2**30)
-    own_settings._settings().setValue("memory_limit_gb", "lots")
-    assert own_settings.memory_limit_gb() == 2.0  # unreadable values fall back to the default
 
 
 def test_a_scan_larger_than_the_budget_is_classified_into_a_label_store(
