@@ -19,7 +19,6 @@ from typing import Any
 
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton
-from qtpy.QtWidgets import QSplitter
 
 from ..cancellation import Cancelled
 from ..compare.cell_titles import cell_title
@@ -30,7 +29,7 @@ from .compare_widgets import TABLE_COLUMNS, KeyNumbersTable, ProcessStatsFigure
 from .cross_section import show_stack_cross_section
 from .dock_base import LicellDock
 from .notify import report_error
-from .widget_utils import quietly
+from .widget_utils import adaptive_splitter, quietly
 
 __all__ = ["CompareView", "ProcessStatsFigure", "TABLE_COLUMNS"]
 
@@ -74,9 +73,9 @@ class CompareView(LicellDock):
     def _init_widgets(self) -> None:
         layout = self.body_layout
         row = QHBoxLayout()
-        self.demo_button = QPushButton("Open demo study")
+        self.demo_button = QPushButton("Demo study")
         self.demo_button.clicked.connect(lambda: self.guarded(self.open_demo_study, background=True))
-        self.study_button = QPushButton("Compare study cells")
+        self.study_button = QPushButton("Compare study")
         self.study_button.setToolTip("Compare the cells open in the Study dock that have labels")
         self.study_button.setEnabled(False)
         self.study_button.clicked.connect(lambda: self.guarded(self.compare_study, self.study_dock, background=True))
@@ -87,15 +86,14 @@ class CompareView(LicellDock):
         self.labels_box = QCheckBox("Labels")
         self.labels_box.setToolTip("Overlay each cell's labels in the class colours")
         self.labels_box.toggled.connect(lambda _: self._apply_visibility())
-        self.export_button = QPushButton("Export figure…")
+        self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Cross-sections, voltage curves and the table as one PNG or SVG")
         self.export_button.clicked.connect(self._export_dialog)
         for widget in (self.demo_button, self.study_button, self.side_by_side, self.labels_box, self.export_button):
             row.addWidget(widget)
         layout.addLayout(row)
 
-        splitter = QSplitter(Qt.Vertical)
-        splitter.setChildrenCollapsible(False)
+        splitter = adaptive_splitter(self)  # side by side in the bottom dock, stacked in a side column
         self.cell_list = QListWidget()
         self.cell_list.setMinimumHeight(40)
         self.cell_list.setToolTip("Cells to show, tabulate and export")

@@ -21,7 +21,7 @@ from .. import autosave
 from ..classes import LABEL_DTYPE, class_by_code
 from ..classifier import PixelClassifier
 from ..errors import LiCellInputError
-from ..layer_roles import is_ct_scan, scan_of
+from ..layer_roles import Role, is_ct_scan, role_of, scan_of
 from ..painting import PaintSession
 from ..painting.prediction import Prediction, train_and_predict_scan
 from ..painting.paint_store import PaintAutosave, check_paint_fits, interpolated_voxels, start_labels
@@ -173,6 +173,7 @@ class PaintDock(LicellDock):
         result = self.viewer.add_labels(classes[0], **classes[1])
         scrib = self.viewer.add_labels(strokes[0], **strokes[1])
         self._bind(result, scrib)
+        self._hide_other_labels(result, scrib)
         self.select_class(class_by_code(1).code)
         result.mode = "paint"
         self.viewer.layers.selection.active = result
@@ -180,6 +181,13 @@ class PaintDock(LicellDock):
         self.show_status(
             f"Paint a few strokes of each phase on “{result.name}” (keys 1–6 pick the class), then Train & predict."
         )
+
+    def _hide_other_labels(self, *keep) -> None:
+        """Hide the scan's threshold preview and other labels layers: what is drawn is what is painted."""
+        hide = (Role.PREVIEW, Role.LABELS, Role.UNCERTAINTY, Role.TRUTH)
+        for layer in list(self.viewer.layers):
+            if layer not in keep and role_of(layer) in hide and scan_of(layer) == self.image_layer.name:
+                layer.visible = False
 
     def _bind(self, result, scrib) -> None:
         """Make ``result`` and ``scrib`` the dock's classes and scribbles layers (edit rules, palette, undo)."""

@@ -23,10 +23,10 @@ from qtpy.QtWidgets import (
 )
 
 from .. import pipeline
-from ..segmentation import DENOISE_METHODS
+from ..segmentation import DENOISE_METHODS, THRESHOLD_METHODS
 from .histogram_plot import HistogramPlot
 from .threshold_widgets import RecoveryRow, SensitivityTable, ThresholdBoxes
-from .widget_utils import quietly
+from .widget_utils import narrow_combo, quietly
 
 __all__ = ["ThresholdTabs", "analysis_options_form", "OPTION_FIELDS"]
 
@@ -106,14 +106,13 @@ class ThresholdTabs(QTabWidget):
         self.gas_combo = QComboBox()
         self.gas_combo.addItems(["unknown", "Xe", "Ar"])
         self.pressure = QDoubleSpinBox(minimum=0.0, maximum=20.0, value=6.0, decimals=1, suffix=" atm")
-        self.method_combo = QComboBox()
-        self.method_combo.addItems(["peaks", "multiotsu"])
+        for combo in (self.image_combo, self.compare_combo):
+            narrow_combo(combo, 6)  # the row fits a laptop's dock column (the list shows whole names)
         grid.addWidget(QLabel("Scan"), 0, 0)
         grid.addWidget(self.image_combo, 0, 1, 1, 3)
         grid.addWidget(QLabel("Gas"), 1, 0)
         grid.addWidget(self.gas_combo, 1, 1)
         grid.addWidget(self.pressure, 1, 2)
-        grid.addWidget(self.method_combo, 1, 3)
         box.addLayout(grid)
         row = QHBoxLayout()
         self.suggest_button = QPushButton("Suggest")
@@ -154,6 +153,7 @@ class ThresholdTabs(QTabWidget):
         box = QVBoxLayout(options)
         self.options_form = analysis_options_form()
         box.addWidget(self.options_form.native)
+        self.method_combo = self.options_form.method.native  # rarely changed: here, not beside the gas
         self.denoise_combo = self.options_form.denoise.native
         self.pv_check = self.options_form.partial_volume.native
         self.band_check = self.options_form.carbon_band.native
@@ -167,6 +167,7 @@ class ThresholdTabs(QTabWidget):
 
 #: The analysis options the Options tab edits: AnalysisOptions field -> (label, tooltip).
 OPTION_FIELDS = {
+    "method": ("Threshold method", "peaks: the histogram's peaks and the gas physics; multiotsu: Otsu's classes"),
     "denoise": ("Denoise", "Filter the scan before classifying it"),
     "partial_volume": ("Partial-volume rules", "Dark shells next to bright phases stay dark"),
     "carbon_band": ("Carbon band by position", "The carbon interlayer found by its place under the SE"),
@@ -185,7 +186,8 @@ def analysis_options_form() -> Container:
         if isinstance(defaults[name], bool):
             widget = CheckBox(name=name, text=label, value=defaults[name], tooltip=tip)
         else:
-            widget = ComboBox(name=name, label=label, choices=list(DENOISE_METHODS), value=defaults[name], tooltip=tip)
+            choices = list(THRESHOLD_METHODS if name == "method" else DENOISE_METHODS)
+            widget = ComboBox(name=name, label=label, choices=choices, value=defaults[name], tooltip=tip)
         form.append(widget)
     form.margins = (0, 0, 0, 0)
     return form

@@ -31,7 +31,15 @@ from .materials import phase_mu
 from .rings import RingCorrectedScan, RingProfile, estimate_rings
 from .peaks import HistogramPeak, PhasePeaks, estimate_noise_sigma, find_phase_peaks, identify_phases
 from .sensitivity import SensitivityRow, threshold_sensitivity
-from .thresholds import ThresholdSet, class_levels, find_phases, multi_otsu, suggest_thresholds, threshold_lut
+from .thresholds import (
+    THRESHOLD_METHODS,
+    ThresholdSet,
+    class_levels,
+    find_phases,
+    multi_otsu,
+    suggest_thresholds,
+    threshold_lut,
+)
 
 __all__ = [
     "Cancelled",
@@ -51,6 +59,7 @@ __all__ = [
     "RingProfile",
     "SensitivityRow",
     "StackAxis",
+    "THRESHOLD_METHODS",
     "ThresholdSet",
     "auto_calibrate",
     "calibrate",

@@ -31,7 +31,18 @@ from .calibration import GreyCalibration, auto_calibrate
 from .histogram import Histogram
 from .peaks import PhasePeaks, estimate_noise_sigma, find_phase_peaks, identify_phases
 
-__all__ = ["ThresholdSet", "suggest_thresholds", "multi_otsu", "class_levels", "threshold_lut", "find_phases"]
+__all__ = [
+    "THRESHOLD_METHODS",
+    "ThresholdSet",
+    "suggest_thresholds",
+    "multi_otsu",
+    "class_levels",
+    "threshold_lut",
+    "find_phases",
+]
+
+#: How thresholds can be suggested (the ``method`` of :func:`suggest_thresholds`).
+THRESHOLD_METHODS: tuple[str, ...] = ("peaks", "multiotsu")
 
 _GREY_RANK = {c.code: i for i, c in enumerate(GREY_ORDER)}
 

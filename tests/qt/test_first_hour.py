@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication
 
 from napari_licell.classes import CARBON, LI, METAL, SE, SE_LI, VOID
@@ -171,6 +172,13 @@ def test_the_launcher_window_fits_the_screen_with_every_dock_reachable(make_napa
         top_left = docks[name].mapTo(window, docks[name].rect().topLeft())
         assert 0 <= top_left.y() < window.height() - 40, f"{name} starts below the window's bottom"
         assert docks[name].height() >= 100, f"{name} is squeezed to {docks[name].height()} px"
+        area = getattr(docks[name], "scroll_area", None)  # wider than its column: a sideways scroll bar
+        if area is not None:
+            room = area.width() - area.verticalScrollBar().sizeHint().width()
+            need = docks[name].body.minimumSizeHint().width()
+            assert need <= room, f"{name} needs {need} px, its column has {room}"
+    # the bottom dock is wide and short: Compare lays its cell list, table and plot side by side
+    assert docks["Compare cells"].splitter.orientation() == Qt.Orientation.Horizontal
     # the main action, its progress bar and Cancel are in view without scrolling
     thresholds = docks["Thresholds (Xe contrast)"]
     for widget in (thresholds.apply_button, thresholds.task_bar.cancel_button):

@@ -313,3 +313,20 @@ def test_a_scan_too_large_to_paint_in_memory_is_refused_with_a_clear_message(
     monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 4 * 64**3)
     dock.new_button.click()
     assert dock.result_layer is not None
+
+
+def test_new_labels_hides_the_scans_preview_and_labels_but_not_other_scans(make_napari_viewer, small_cell, qtbot):
+    """Walkthrough: after "New labels" the threshold preview still coloured the canvas as if painted."""
+    from napari_licell.layer_roles import Role, tagged
+
+    viewer = make_napari_viewer(show=True)
+    dock = _open(viewer, small_cell, qtbot)
+    zeros = np.zeros(small_cell.image.shape, np.uint8)
+    own = [
+        viewer.add_labels(zeros, name=f"{small_cell.name} {kind}", metadata=tagged({}, role, small_cell.name))
+        for kind, role in (("preview", Role.PREVIEW), ("labels", Role.LABELS))
+    ]
+    other = viewer.add_labels(zeros, name="other labels", metadata=tagged({}, Role.LABELS, "another_scan"))
+    dock.new_labels()
+    assert not any(layer.visible for layer in own)
+    assert other.visible and dock.result_layer.visible and dock.scribble_layer is not None
