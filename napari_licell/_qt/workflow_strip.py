@@ -73,7 +73,7 @@ class WorkflowStrip(QWidget):
         for i, step in enumerate(WORKFLOW_STEPS):
             button = QPushButton(step.title)
             button.setToolTip(step.hint)
-            button.setCheckable(True)
+            button.setStyleSheet('QPushButton[current="true"] {border: 2px solid #e8c93a;}')
             button.clicked.connect(lambda _=False, dock=step.dock: self.step_requested.emit(dock))
             grid.addWidget(button, i // _PER_ROW, i % _PER_ROW)  # two rows: fits a narrow dock
             self.buttons.append(button)
@@ -88,8 +88,10 @@ class WorkflowStrip(QWidget):
         current = next((i for i, d in enumerate(done) if not d), len(done) - 1)
         for i, (button, step) in enumerate(zip(self.buttons, WORKFLOW_STEPS)):
             button.setText(("✓ " if done[i] else "") + step.title)
-            button.setChecked(i == current)
-            button.setStyleSheet("QPushButton:checked {border: 2px solid #e8c93a;}")
+            # a property, not a checked state: a click on a step must not move or clear the highlight
+            button.setProperty("current", i == current)
+            button.style().unpolish(button)
+            button.style().polish(button)
         self.current = current
         self.hint.setText(f"Next: {WORKFLOW_STEPS[current].hint}")
         return current
