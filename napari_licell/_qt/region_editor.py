@@ -147,6 +147,7 @@ class RegionEditor(QWidget):
             name=name,
             scale=tuple(layer.scale),
             translate=tuple(layer.translate),
+            units=tuple(str(unit) for unit in layer.units),  # as the scan's: no "inconsistent units" warning
             edge_color=[REGION_EDGE_RGBA],
             face_color=[(0, 0, 0, 0)],
             edge_width=2,

@@ -14,7 +14,7 @@ def _jig_scan(viewer):
     shape, vox = (80, 96, 96), 0.54
     spec = paper_cell("process3", shape=shape, charge_minutes=2000.0, seed=4)
     cell = make_full_view_cell(spec, JigView.scaled_to_view(shape[1] * vox, centre_offset_um=(2.0, -3.0)))
-    return viewer.add_image(cell.image, name="jig_scan", scale=(vox,) * 3, metadata=dict(cell.metadata))
+    return viewer.add_image(cell.image, name="jig_scan", scale=(vox,) * 3, units="um", metadata=dict(cell.metadata))
 
 
 def _open_thresholds(viewer, qtbot):
@@ -44,6 +44,7 @@ def test_the_user_moves_the_bore_circles_and_the_region_follows_and_is_kept(make
     editor.move_button.click()
     circles = viewer.layers["jig_scan region circles"]
     assert len(circles.data) == 2 and viewer.layers.selection.active is circles
+    assert viewer.layers.extent.units is not None  # walkthrough: "Inconsistent units across layers" warning
     assert 0 not in viewer.dims.displayed and viewer.dims.current_step[0] == 0  # a slice across the stack
     circles.data = [e + np.array([0.0, 4.0, 0.0]) for e in circles.data]  # the user drags both down by 4 voxels
     assert editor.use_button.isEnabled()
