@@ -473,6 +473,102 @@ def _rotation_axis(data: Any) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
+def _read_sample_slabs(data, starts, planes_per_sample, factor, progress, cancel):
+    """The sampled slabs, each averaged over its planes and shrunk: ([(small, valid)], recon rows, no-data value).
+
+    Plane by plane: one plane and a few plane-sized sums in memory, whatever the plane size; the
+    shrunk slabs (at most ``max_plane_pixels`` a side each) are kept for the ring estimate.
+    """
+    nz = int(data.shape[0])
+    slabs: list[tuple[np.ndarray, np.ndarray]] = []
+    recon_rows: list[tuple[float, float, float]] = []
+    no_data: float | None = None
+    for i, z0 in enumerate(starts):
+        raise_if_cancelled(cancel)
+        total = missing = None
+        for z in range(int(z0), int(min(nz, z0 + planes_per_sample))):
+            plane = np.asarray(read_slab(data, z, z + 1)[0], dtype=np.float32)
+            nd = no_data_value(plane)
+            if nd is not None:
+                no_data = nd
+            gone = ~np.isfinite(plane)
+            if nd is not None:
+                gone |= plane == np.float32(nd)
+            plane[gone] = 0.0
+            total = plane if total is None else total + plane
+            missing = gone if missing is None else missing & gone
+        small, small_valid = _shrink_valid(total, missing, factor)
+        rc = _recon_circle(small_valid)
+        if rc is not None:
+            recon_rows.append(rc)
+        slabs.append((small.astype(np.float32), small_valid))
+        if progress is not None:
+            progress(i + 1, len(starts))
+    return slabs, recon_rows, no_data
+
+
+def _suppress_rings(slabs: list[tuple[np.ndarray, np.ndarray]], centre: tuple[float, float], width: int = 7) -> float:
+    """Take the ring artifacts off the shrunk slabs (in place); returns the rms of the offsets taken off.
+
+    Rings add one grey offset per radius from the rotation axis, the same in
+    every plane. Of each slab's radial profile (mean per whole-pixel radius)
+    the part a running median over ``width`` radii does not follow is kept;
+    the jig's walls and the bore's edge are steps and ramps in the radius,
+    which a running median follows, and the cell's content changes from slab
+    to slab, so the median over the slabs of what is kept is the rings. Rings
+    of 0.3/cm are as large as the contrast of the Li layer against the PEEK
+    wall (0.8/cm) and otherwise break the dark disk of the bore apart.
+    """
+    if len(slabs) < 3:
+        return 0.0
+    shape = slabs[0][0].shape
+    yy = np.arange(shape[0], dtype=np.float64)[:, None] - centre[0]
+    xx = np.arange(shape[1], dtype=np.float64)[None, :] - centre[1]
+    k = np.rint(np.hypot(yy, xx)).astype(np.int64)
+    n_r = int(k.max()) + 1
+    rows = np.full((len(slabs), n_r), np.nan)
+    for j, (small, valid) in enumerate(slabs):
+        cnt = np.bincount(k[valid], minlength=n_r)
+        tot = np.bincount(k[valid], weights=small[valid], minlength=n_r)
+        seen = cnt >= 8
+        if np.count_nonzero(seen) < 2 * width:
+            continue
+        prof = tot[seen] / cnt[seen]
+        rows[j, seen] = prof - ndimage.median_filter(prof, size=width, mode="nearest")
+    seen = np.isfinite(rows).sum(axis=0) >= 3
+    if not seen.any():
+        return 0.0
+    offsets = np.zeros(n_r)
+    offsets[seen] = np.nanmedian(rows[:, seen], axis=0)
+    # what the slabs leave uncertain (standard error of the median over slabs, robust): nothing to take off
+    spread = 1.4826 * np.nanmedian(np.abs(rows[:, seen] - offsets[seen]), axis=0)
+    error = 1.25 * float(np.median(spread)) / math.sqrt(max(1, np.count_nonzero(np.isfinite(rows[:, 0]))))
+    rms = float(np.sqrt(np.mean(offsets[seen] ** 2)))
+    if not rms > 3.0 * error:
+        return 0.0
+    ring_img = offsets[k].astype(np.float32)
+    for small, valid in slabs:
+        small[valid] -= ring_img[valid]
+    return rms
+
+
+def _bore_in_slab(small: np.ndarray, small_valid: np.ndarray, min_radius: float):
+    """(cy, cx, r) of the bore in one shrunk slab, or None (see :func:`_find_along_first_axis`)."""
+    values = small[small_valid]
+    t = _otsu(values)
+    if t is None:
+        return None
+    lo, hi = values[values < t], values[values >= t]
+    spread = math.sqrt(0.5 * (lo.var() + hi.var())) if lo.size and hi.size else 0.0
+    if not (lo.size and hi.size and hi.mean() - lo.mean() > 3.0 * spread):
+        return None
+    for cls_mask in (small >= t, small < t):
+        found = _disk_candidate(cls_mask & small_valid, small_valid, min_radius)
+        if found is not None:
+            return found
+    return None
+
+
 def find_cell_region(
     data: Any,
     *,
@@ -530,7 +626,10 @@ def _find_along_first_axis(
     """Find the bore of the PEEK tube (and the reconstruction circle) in a scan.
 
     Evenly spaced slabs of ``planes_per_sample`` planes are averaged (less
-    noise) and shrunk to at most ``max_plane_pixels`` a side. In each, the
+    noise) and shrunk to at most ``max_plane_pixels`` a side. When the
+    reconstruction circle shows the rotation axis, ring artifacts (one offset
+    per radius from it, the same in every slab) are measured on the slabs'
+    radial profiles and taken off first (:func:`_suppress_rings`). In each, the
     valid data (finite, not the no-data constant of the corners) are split
     in two grey classes (Otsu); the bore is the class whose largest
     component is a filled round disk that does not touch the edge of the
@@ -566,50 +665,26 @@ def _find_along_first_axis(
     nz, ny, nx = shape
     factor = max(1, int(math.ceil(max(ny, nx) / max_plane_pixels)))
     starts = np.unique(np.linspace(0, max(nz - planes_per_sample, 0), min(n_samples, nz)).round().astype(int))
-    rows: list[tuple[float, float, float, float]] = []
-    recon_rows: list[tuple[float, float, float]] = []
-    no_data: float | None = None
-    min_radius = 0.125 * min(ny, nx) / factor  # the bore spans at least a quarter of the slice
-    for i, z0 in enumerate(starts):
-        raise_if_cancelled(cancel)
-        # plane by plane: one plane and a few plane-sized sums in memory, whatever the plane size
-        total = missing = None
-        for z in range(int(z0), int(min(nz, z0 + planes_per_sample))):
-            plane = np.asarray(read_slab(data, z, z + 1)[0], dtype=np.float32)
-            nd = no_data_value(plane)
-            if nd is not None:
-                no_data = nd
-            gone = ~np.isfinite(plane)
-            if nd is not None:
-                gone |= plane == np.float32(nd)
-            plane[gone] = 0.0
-            total = plane if total is None else total + plane
-            missing = gone if missing is None else missing & gone
-        small, small_valid = _shrink_valid(total, missing, factor)
-        rc = _recon_circle(small_valid)
-        if rc is not None:
-            recon_rows.append(rc)
-        values = small[small_valid]
-        t = _otsu(values)
-        if t is not None:
-            lo, hi = values[values < t], values[values >= t]
-            spread = math.sqrt(0.5 * (lo.var() + hi.var())) if lo.size and hi.size else 0.0
-            if lo.size and hi.size and hi.mean() - lo.mean() > 3.0 * spread:
-                for cls_mask in (small >= t, small < t):
-                    found = _disk_candidate(cls_mask & small_valid, small_valid, min_radius)
-                    if found is not None:
-                        rows.append((z0 + 0.5 * (planes_per_sample - 1), *found))
-                        break
-        if progress is not None:
-            progress(i + 1, len(starts))
-    scale = lambda c: (c + 0.5) * factor - 0.5  # noqa: E731 - shrunk pixel centre -> voxel coordinate
+    slabs, recon_rows, no_data = _read_sample_slabs(data, starts, planes_per_sample, factor, progress, cancel)
     notes: list[str] = []
+    if recon_rows and len(recon_rows) >= len(starts) // 2:  # rings are centred on the rotation axis
+        centre = tuple(np.median(np.asarray(recon_rows)[:, :2], axis=0))
+        rings = _suppress_rings(slabs, centre) / max(1, min(planes_per_sample, nz))  # slabs are sums of planes
+        if rings > 0:
+            notes.append(f"ring offsets of rms {rings:.3g} grey values taken off before looking for the bore")
+    min_radius = 0.125 * min(ny, nx) / factor  # the bore spans at least a quarter of the slice
+    rows: list[tuple[float, float, float, float]] = []
+    for z0, (small, small_valid) in zip(starts, slabs):
+        found = _bore_in_slab(small, small_valid, min_radius)
+        if found is not None:
+            rows.append((z0 + 0.5 * (planes_per_sample - 1), *found))
+    scale = lambda c: (c + 0.5) * factor - 0.5  # noqa: E731 - shrunk pixel centre -> voxel coordinate
     recon = None
     if recon_rows and len(recon_rows) >= len(starts) // 2:
         arr = np.asarray(recon_rows)
         cy, cx, r = np.median(arr, axis=0)
         recon = Circle((scale(cy), scale(cx)), (scale(cy), scale(cx)), float(r) * factor)
-        notes.append(f"reconstruction circle of radius {recon.radius_vox:.0f} voxels")
+        notes.insert(0, f"reconstruction circle of radius {recon.radius_vox:.0f} voxels")
     bore = None
     need = max(3, int(math.ceil(0.25 * len(starts))))
     if len(rows) >= need:

@@ -109,6 +109,27 @@ def test_bore_found_off_centre_and_tilted(kind, artifacts):
     assert np.count_nonzero(mask) > 0.7 * np.count_nonzero(inside)
 
 
+def test_bore_found_through_rings_on_a_wide_slice():
+    # 192-wide slices, rings of 0.3/cm (as large as the Li layer's contrast against the PEEK wall, 0.8/cm):
+    # the dark disk of the Li layer fell apart into rings and no slab showed a bore
+    n = 192
+    spec = paper_cell("process3", shape=(64, n, n), seed=4)
+    jig = JigView.scaled_to_view(n * VOX, centre_offset_um=(2.0, -3.0), tilt_deg=1.5, rings_per_cm=0.3, seed=0)
+    cell = make_full_view_cell(spec, jig)
+    region = find_cell_region(cell.image)
+    assert region is not None and region.bore is not None, region and region.notes
+    truth = cell.metadata["bore"]
+    assert region.bore.radius_vox == pytest.approx(truth["radius_vox"], abs=1.0)
+    for end in ("centre_start", "centre_end"):
+        assert np.hypot(*np.subtract(getattr(region.bore, end), truth[end])) < 1.0, end
+    # the rings taken off are the phantom's (rms 0.3/cm), said in the notes
+    rms = [float(note.split("rms ")[1].split()[0]) for note in region.notes if note.startswith("ring offsets")]
+    assert rms and rms[0] == pytest.approx(0.3, rel=0.25)
+    # a view without rings gets nothing taken off
+    clean = find_cell_region(make_full_view_cell(spec, jig.with_(rings_per_cm=0.0)).image)
+    assert not any(note.startswith("ring offsets") for note in clean.notes)
+
+
 def test_a_crop_of_the_interior_has_no_region():
     crop = make_synthetic_cell(paper_cell("none", shape=(120, 64, 64), seed=2))
     assert find_cell_region(crop.image) is None
