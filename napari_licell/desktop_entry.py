@@ -1,6 +1,6 @@
 """The desktop launcher's files: the icon and the ``.desktop`` entry, installed for the user. Qt-free.
 
-The package carries them in ``napari_licell/resources/`` (package data, so an
+The project keeps them in the top-level ``resources/`` folder, shipped as ``napari_licell/resources/`` (package data, so an
 installed app finds them): ``napari-licell.svg`` (the icon, also the window
 icon), ``napari-licell.png`` (256 px, for desktops without SVG icons) and
 ``napari-licell.desktop.in`` (the entry with ``@EXEC@``, ``@TRYEXEC@`` and
@@ -36,17 +36,23 @@ APP_ID = "napari-licell"
 
 
 def resource_path(name: str) -> Path:
-    """Path of a file in the package's ``resources/`` folder (the icon, the desktop entry template).
+    """Path of a file in the project's ``resources/`` folder (the icon, the desktop entry template).
+
+    The files live in the top-level ``resources/`` folder of the source tree;
+    ``napari_licell/resources`` links to it, so a wheel carries them as package
+    data. Where the link is not followed (a clone on a file system without
+    symbolic links), the top-level folder beside the package is used.
 
     Raises
     ------
     FileNotFoundError
         When the file is not part of the installed package.
     """
-    path = Path(str(resources.files("napari_licell") / "resources" / name))
-    if not path.is_file():
-        raise FileNotFoundError(f"napari-licell resource {name!r} is missing from {path.parent}")
-    return path
+    for folder in (Path(str(resources.files("napari_licell") / "resources")), Path(__file__).parents[1] / "resources"):
+        path = folder / name
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"napari-licell resource {name!r} is missing from {folder}")
 
 
 def launcher_command() -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import configparser
+
+import pytest
 import os
 import subprocess
 import sys
@@ -75,3 +77,15 @@ def test_default_prefix_is_the_users_data_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     installed = install_desktop_entry(command=[sys.executable, "-m", "napari_licell.cli"])
     assert installed.entry == tmp_path / "data" / "applications" / "napari-licell.desktop"
+
+
+def test_resources_are_found_where_the_package_link_is_missing(monkeypatch, tmp_path):
+    """A clone without symbolic links: the top-level resources/ folder beside the package is used."""
+    from napari_licell import desktop_entry
+
+    monkeypatch.setattr(desktop_entry.resources, "files", lambda package: tmp_path)
+    path = desktop_entry.resource_path("napari-licell.svg")
+    assert path.parent.name == "resources" and path.parent.parent.joinpath("napari_licell").is_dir()
+    assert path.read_text().lstrip().startswith("<")
+    with pytest.raises(FileNotFoundError, match="no-such-file"):
+        desktop_entry.resource_path("no-such-file.png")
