@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from numba import njit, prange
 
 from ..classes import LABEL_DTYPE, METAL, SE, class_by_code
 from ..errors import LiCellInputError
@@ -35,6 +36,7 @@ from .features import FeatureSettings, default_block_shape, feature_halo, featur
 from .filters import gaussian_kernel
 from .transfer import (
     ScanContext,
+    transfer_columns,
     TransferSettings,
     scan_context,
     transfer_feature_names,
@@ -43,7 +45,14 @@ from .transfer import (
     transfer_stage1,
 )
 
-__all__ = ["MODEL_FORMAT", "MODEL_FORMAT_VERSION", "PixelClassifier", "PredictionCancelled", "TrainingSummary"]
+__all__ = [
+    "MODEL_FORMAT",
+    "MODEL_FORMAT_VERSION",
+    "PixelClassifier",
+    "PredictionCancelled",
+    "TrainingSummary",
+    "predict_block_shape",
+]
 
 #: Identifies a napari-licell pixel-classifier file.
 MODEL_FORMAT = "napari-licell-pixel-classifier"
@@ -412,6 +421,36 @@ class PixelClassifier:
             raise RuntimeError("the classifier is not trained; call fit() or load() first")
         return self.compiled.predict_proba(X)
 
+    def _predict_transfer_block(self, volume, region, ctx: ScanContext, gate_table, want_proba: bool):
+        """Codes, uncertainty (float32), probabilities (or None) and gated count of one block (transfer features).
+
+        The gate runs on ``g1`` and its gradient (the cheap stage); only the
+        voxels it leaves in doubt get the full features (as columns) and the forest.
+        """
+        codes = np.asarray(self.class_codes, dtype=LABEL_DTYPE)
+        block, crop, origin = _read_with_halo(volume, region, transfer_halo(self.feature_settings))
+        s1 = transfer_stage1(block, ctx, self.feature_settings)
+        cshape = tuple(c.stop - c.start for c in crop)
+        lab = np.empty(cshape, dtype=LABEL_DTYPE)
+        _gate(s1[1], s1[2], np.asarray([c.start for c in crop], np.int64), *gate_table, lab)
+        lab = lab.reshape(-1)
+        doubt = np.flatnonzero(lab == 0)
+        unc = np.zeros(lab.size, np.float32)
+        proba = None
+        if want_proba:
+            proba = np.zeros((lab.size, len(codes)), np.float64)
+            for k, c in enumerate(codes):
+                proba[lab == c, k] = 1.0
+        if doubt.size:
+            cols = transfer_columns(block, ctx, self.feature_settings, origin, crop, stage1=s1, index=doubt)
+            del block, s1
+            found = self.compiled.predict_best(cols, proba=want_proba)
+            lab[doubt] = codes[found[0]]
+            unc[doubt] = np.float32(1.0) - found[1]
+            if want_proba:
+                proba[doubt] = found[2]
+        return lab, unc, proba, lab.size - doubt.size
+
     def gate_intervals(self, ctx: ScanContext, levels: dict | None = None) -> list[tuple[int, float, float]]:
         """Classes the thresholds decide without the forest: ``(code, lo, hi)`` on ``g1``.
 
@@ -525,8 +564,11 @@ class PixelClassifier:
         gate = self.gate if gate is None else bool(gate)
         ctx = self.scan_context(volume, calibration, voxel_size_um)
         intervals = self.gate_intervals(ctx) if (gate and ctx is not None) else []
-        grad_limit = 4.0 * _grad_noise_factor(self.feature_settings) if intervals else 0.0
-        blocks = iter_blocks(shape, default_block_shape(shape, slab_depth=slab_depth))
+        gate_table = _gate_table(intervals, 4.0 * _grad_noise_factor(self.feature_settings) * ctx.noise if ctx else 0.0)
+        block = (
+            default_block_shape(shape, slab_depth=slab_depth) if ctx is None else predict_block_shape(shape, slab_depth)
+        )
+        blocks = iter_blocks(shape, block)
         codes = np.asarray(self.class_codes, dtype=LABEL_DTYPE)
         code_index = {c: i for i, c in enumerate(self.class_codes)}
         gated = 0
@@ -548,34 +590,18 @@ class PixelClassifier:
                 if _is_cancelled(cancel):
                     raise PredictionCancelled("prediction cancelled")
                 block_shape = tuple(sl.stop - sl.start for sl in region)
-                n = int(np.prod(block_shape))
                 if ctx is None:
                     feats = region_features(volume, region, self.feature_settings)
                     proba = self.predict_proba_features(feats.reshape(-1, feats.shape[-1]))
                     del feats
+                    best = np.argmax(proba, axis=1)
+                    lab = codes[best]
+                    unc = 1.0 - proba[np.arange(proba.shape[0]), best]
                 else:
-                    block, crop, origin = _read_with_halo(volume, region, transfer_halo(self.feature_settings))
-                    s1 = transfer_stage1(block, ctx, self.feature_settings)
-                    doubt = np.ones(n, dtype=bool)
-                    proba = np.zeros((n, n_classes), dtype=np.float64)
-                    if intervals:
-                        g1 = s1[1][crop].reshape(-1)
-                        calm = s1[2][crop].reshape(-1) <= np.float32(grad_limit * ctx.noise)
-                        for c, lo, hi in intervals:
-                            sure = calm & (g1 >= np.float32(lo)) & (g1 <= np.float32(hi))
-                            proba[sure, code_index[c]] = 1.0
-                            doubt &= ~sure
-                        gated += n - int(doubt.sum())
-                    if doubt.any():
-                        rows = transfer_features(
-                            block, ctx, self.feature_settings, origin, crop, stage1=s1, where=doubt
-                        )
-                        proba[doubt] = self.predict_proba_features(rows)
-                        del rows
-                    del block, s1
-                best = np.argmax(proba, axis=1)
-                lab = codes[best]
-                unc = 1.0 - proba[np.arange(proba.shape[0]), best]
+                    lab, unc, proba, n_gated = self._predict_transfer_block(
+                        volume, region, ctx, gate_table, stage_prob is not None
+                    )
+                    gated += n_gated
                 if scribbles is not None:
                     s = np.asarray(scribbles[region]).reshape(-1)
                     painted = s != 0
@@ -770,6 +796,47 @@ def _grad_noise_factor(settings: TransferSettings) -> float:
     w = gaussian_kernel(settings.small, settings.truncate).astype(np.float64)
     d = (np.concatenate([w, [0.0, 0.0]]) - np.concatenate([[0.0, 0.0], w])) / 2.0
     return math.sqrt(float((d**2).sum()) * float((w**2).sum()) ** 2)
+
+
+def predict_block_shape(shape: tuple[int, ...], slab_depth: int | None = None, max_voxels: int = 1 << 22):
+    """Blocks for prediction with transfer features: near-cubic (the halo costs least), at most ``max_voxels``.
+
+    The longest side is halved until the block fits; with ``slab_depth`` the
+    blocks are z-slabs of that depth, as :func:`default_block_shape` makes them.
+    """
+    if slab_depth is not None:
+        return default_block_shape(shape, slab_depth=slab_depth)
+    b = [int(n) for n in shape[-3:]]
+    while b[0] * b[1] * b[2] > max_voxels and max(b) > 1:
+        k = int(np.argmax(b))
+        b[k] = -(-b[k] // 2)
+    return tuple(b)
+
+
+def _gate_table(intervals, grad_limit: float):
+    """The gate as arrays for :func:`_gate`: codes (uint8), lo and hi of ``g1`` (float32), gradient limit."""
+    codes = np.asarray([c for c, _, _ in intervals], dtype=LABEL_DTYPE)
+    lo = np.asarray([a for _, a, _ in intervals], dtype=np.float32)
+    hi = np.asarray([b for _, _, b in intervals], dtype=np.float32)
+    return codes, lo, hi, np.float32(grad_limit)
+
+
+@njit(parallel=True, cache=True)
+def _gate(g1, grad, start, codes, lo, hi, limit, out):  # pragma: no cover - compiled
+    """``out`` (the cropped region) = the gate's class code where ``g1`` is in its interval and calm, else 0."""
+    nz, ny, nx = out.shape
+    z0, y0, x0 = start[0], start[1], start[2]
+    for z in prange(nz):
+        for y in range(ny):
+            for x in range(nx):
+                c = 0
+                if grad[z + z0, y + y0, x + x0] <= limit:
+                    v = g1[z + z0, y + y0, x + x0]
+                    for k in range(codes.size):
+                        if v >= lo[k] and v <= hi[k]:
+                            c = codes[k]
+                            break
+                out[z, y, x] = c
 
 
 def _read_with_halo(volume, region, h: int):

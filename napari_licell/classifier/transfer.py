@@ -27,9 +27,9 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
-from scipy import ndimage as ndi
+from numba import njit, prange
 
-from .filters import gaussian3, gaussian_kernel, gradient_magnitude3, kernel_radius
+from .filters import gaussian3, gaussian_kernel, gradient_magnitude3, kernel_radius, minimum3
 
 __all__ = [
     "TransferSettings",
@@ -40,6 +40,7 @@ __all__ = [
     "transfer_halo",
     "transfer_stage1",
     "transfer_features",
+    "transfer_columns",
 ]
 
 
@@ -263,52 +264,105 @@ def transfer_features(
     """
     if block.ndim != 3:
         raise ValueError(f"features need a 3-D (z, y, x) block, got shape {block.shape}")
-    x, g1, grad = stage1 if stage1 is not None else transfer_stage1(block, ctx, settings)
     crop = tuple(crop) if crop is not None else (slice(None),) * 3
+    crop = tuple(slice(*c.indices(n)[:2]) for c, n in zip(crop, block.shape))
+    cshape = tuple(c.stop - c.start for c in crop)
+    index = None if where is None else np.flatnonzero(np.asarray(where).reshape(-1))
+    cols = transfer_columns(block, ctx, settings, origin, crop, stage1=stage1, index=index)
+    if where is None:
+        return np.ascontiguousarray(cols.T).reshape((*cshape, cols.shape[0]))
+    return np.ascontiguousarray(cols.T)
+
+
+def transfer_columns(
+    block: np.ndarray,
+    ctx: ScanContext,
+    settings: TransferSettings,
+    origin: tuple[int, int, int],
+    crop: tuple[slice, slice, slice],
+    stage1=None,
+    index: np.ndarray | None = None,
+) -> np.ndarray:
+    """Features of the voxels ``index`` (C-order positions in the cropped region; None: all) as columns.
+
+    The wide filters (``g2.5``, texture, darkest ``g1`` nearby) run over the
+    whole block (numba, one pass each); the columns are gathered in one
+    compiled loop that also derives the noise-scaled features and the height.
+
+    Returns
+    -------
+    ndarray of float32, shape (n_features, n)
+    """
+    x, g1, grad = stage1 if stage1 is not None else transfer_stage1(block, ctx, settings)
     crop = tuple(slice(*c.indices(n)[:2]) for c, n in zip(crop, x.shape))
     cshape = tuple(c.stop - c.start for c in crop)
-    if where is None:
-        pos = np.indices(cshape).reshape(3, -1)
-    else:
-        pos = np.stack(np.nonzero(where.reshape(cshape)))
-    pos = [p + c.start for p, c in zip(pos, crop)]
-    flat = np.ravel_multi_index(pos, x.shape)
+    if index is None:
+        index = np.arange(int(np.prod(cshape)), dtype=np.int64)
+    index = np.ascontiguousarray(index, dtype=np.int64)
     g2 = gaussian3(g1, _large_step(settings), settings.truncate)
     res = x - g1
-    tex = gaussian3(res * res, settings.large, settings.truncate)
-    dark = ndi.minimum_filter(g1, size=2 * settings.min_radius + 1, mode="reflect")
-    names = transfer_feature_names(settings)
-    out = np.empty((flat.size, len(names)), dtype=np.float32)
-    inv = np.float32(1.0 / ctx.noise)
-    out[:, 0] = x.ravel()[flat]
-    g1v = g1.ravel()[flat]
-    g2v = g2.ravel()[flat]
-    out[:, 1] = g1v
-    out[:, 2] = g2v
-    out[:, 3] = (g1v - g2v) * inv
-    out[:, 4] = grad.ravel()[flat] * inv
-    out[:, 5] = np.sqrt(np.maximum(tex.ravel()[flat], 0.0)) * inv
-    out[:, 6] = dark.ravel()[flat]
-    z_abs = pos[0] + origin[0]
-    if ctx.dark_profile is not None:
-        out[:, 7] = ctx.dark_profile[z_abs]
-    else:
-        out[:, 7] = 0.0
-    if settings.position:
-        out[:, 8] = _heights(ctx, z_abs, pos[1] + origin[1], pos[2] + origin[2])
-    if where is None:
-        return out.reshape((*cshape, len(names)))
+    np.multiply(res, res, out=res)
+    tex = gaussian3(res, settings.large, settings.truncate)
+    del res
+    dark = minimum3(g1, settings.min_radius)
+    n_features = len(transfer_feature_names(settings))
+    out = np.empty((n_features, index.size), dtype=np.float32)
+    profile = ctx.dark_profile if ctx.dark_profile is not None else np.zeros(0, np.float32)
+    height = settings.position and ctx.collector_thickness is not None
+    thick = ctx.collector_thickness if height else np.zeros((0, 0), np.float32)
+    _gather_columns(
+        index,
+        np.asarray(cshape, np.int64),
+        np.asarray([c.start for c in crop], np.int64),
+        np.asarray(origin, np.int64),
+        x,
+        g1,
+        g2,
+        tex,
+        dark,
+        grad,
+        np.float32(1.0 / ctx.noise),
+        np.ascontiguousarray(profile, dtype=np.float32),
+        np.ascontiguousarray(thick, dtype=np.float32),
+        bool(settings.position),
+        bool(ctx.collector_at_start),
+        int(ctx.shape[0]),
+        np.float32(ctx.voxel_um),
+        out,
+    )
     return out
 
 
-def _heights(ctx: ScanContext, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Height above the collector face (um) of voxels at absolute (z, y, x); 0 without a collector map."""
-    if ctx.collector_thickness is None:
-        return np.zeros(z.shape, np.float32)
-    zz = z.astype(np.float32)
-    if not ctx.collector_at_start:
-        zz = np.float32(ctx.shape[0] - 1) - zz
-    return ((zz - ctx.collector_thickness[y, x]) * np.float32(ctx.voxel_um)).astype(np.float32)
+@njit(parallel=True, cache=True)
+def _gather_columns(
+    index, cshape, cstart, origin, x, g1, g2, tex, dark, grad, inv, profile, thick, position, at_start, nz, voxel, out
+):  # pragma: no cover - compiled
+    n = index.size
+    cyx = cshape[1] * cshape[2]
+    cx = cshape[2]
+    for i in prange(n):
+        f = index[i]
+        z = f // cyx + cstart[0]
+        r = f - (f // cyx) * cyx
+        y = r // cx + cstart[1]
+        xx = r - (r // cx) * cx + cstart[2]
+        a = g1[z, y, xx]
+        b = g2[z, y, xx]
+        out[0, i] = x[z, y, xx]
+        out[1, i] = a
+        out[2, i] = b
+        out[3, i] = (a - b) * inv
+        out[4, i] = grad[z, y, xx] * inv
+        out[5, i] = np.sqrt(max(tex[z, y, xx], np.float32(0.0))) * inv
+        out[6, i] = dark[z, y, xx]
+        za = z + origin[0]
+        out[7, i] = profile[za] if profile.size else np.float32(0.0)
+        if position:
+            if thick.size:
+                zz = np.float32(za) if at_start else np.float32(nz - 1 - za)
+                out[8, i] = (zz - thick[y + origin[1], xx + origin[2]]) * voxel
+            else:
+                out[8, i] = np.float32(0.0)
 
 
 def calibration_from_scan_metadata(metadata: dict | None):

@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 from napari_licell.classes import LI, SE, VOID
 from napari_licell.classifier import PixelClassifier, PredictionCancelled, next_best_slice
 from napari_licell.classifier.compiled import compile_forest
-from napari_licell.classifier.filters import gaussian3, gradient_magnitude3
+from napari_licell.classifier.filters import gaussian3, gradient_magnitude3, minimum3
 from napari_licell.classifier.forest import _read_with_halo
 from napari_licell.classifier.transfer import calibration_from_scan_metadata, transfer_features, transfer_halo
 from napari_licell.cli import main
@@ -30,6 +30,11 @@ def test_numba_filters_match_scipy():
         np.testing.assert_allclose(gaussian3(x, s), ndi.gaussian_filter(x, s, truncate=3.0), atol=2e-6)
     g = ndi.gaussian_filter(x, 1.0)
     np.testing.assert_allclose(gradient_magnitude3(g), np.sqrt(sum(d * d for d in np.gradient(g))), atol=1e-6)
+    for r in (1, 2, 3):
+        np.testing.assert_array_equal(minimum3(x, r), ndi.minimum_filter(x, size=2 * r + 1, mode="reflect"))
+    tiny = x[:2, :3, :4]  # kernels wider than the array: reflected more than once
+    np.testing.assert_allclose(gaussian3(tiny, 2.5), ndi.gaussian_filter(tiny, 2.5, truncate=3.0), atol=2e-6)
+    np.testing.assert_array_equal(minimum3(tiny, 3), ndi.minimum_filter(tiny, size=7, mode="reflect"))
 
 
 def test_compiled_forest_equals_scikit_learn():
@@ -41,7 +46,30 @@ def test_compiled_forest_equals_scikit_learn():
     rf = RandomForestClassifier(12, max_depth=12, random_state=0).fit(X, y)
     Xt = rng.normal(size=(20000, 6)).astype(np.float32)
     Xt[:100, 0] = rf.estimators_[0].tree_.threshold[0]  # exactly on a split: same side as scikit-learn
-    np.testing.assert_allclose(compile_forest(rf).predict_proba(Xt), rf.predict_proba(Xt), atol=1e-12)
+    compiled = compile_forest(rf)
+    assert compiled.split_feature is None  # trees of more than 64 leaves: the tree walk
+    np.testing.assert_allclose(compiled.predict_proba(Xt), rf.predict_proba(Xt), atol=1e-12)
+
+
+@pytest.mark.parametrize("max_depth, pure", [(5, False), (None, True)])
+def test_bit_mask_forest_equals_scikit_learn(max_depth, pure):
+    """Small trees go through the bit-mask evaluator: float leaves (depth-limited) and packed votes (pure leaves)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int) + 2 * (X[:, 1] > 0.5) + (X[:, 2] > 1.5)
+    rf = RandomForestClassifier(9, max_depth=max_depth, random_state=0).fit(X, y)
+    compiled = compile_forest(rf)
+    assert compiled.split_feature is not None and (compiled.leaf_votes is not None) == pure
+    Xt = rng.normal(size=(1000, 5)).astype(np.float32)
+    Xt[:50, 1] = rf.estimators_[0].tree_.threshold[0]  # exactly on a split
+    expected = rf.predict_proba(Xt)
+    np.testing.assert_allclose(compiled.predict_proba(Xt), expected, atol=1e-12)
+    best, top, proba = compiled.predict_best(np.ascontiguousarray(Xt.T), proba=True)
+    np.testing.assert_array_equal(best, np.argmax(expected, axis=1))
+    np.testing.assert_allclose(top, expected.max(axis=1), atol=1e-6)
+    np.testing.assert_allclose(proba, expected, atol=1e-12)
 
 
 @pytest.fixture(scope="module")
