@@ -281,6 +281,82 @@ def _runs_planes(
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
+def _runs_rows(
+    lab, step, metal, gas, se, se_li, min_se, c, run_a, bounded, s, run_b, has_se, cell
+):  # pragma: no cover - compiled
+    """:func:`_runs_planes` with each row of columns swept through the planes on its own.
+
+    The state of one row's columns fits the L1 cache (the plane sweep's state
+    of a whole plane does not), and a row stops as soon as every one of its
+    columns has found its SE face.
+    """
+    n, ny, nx = lab.shape
+    for y in numba.prange(ny):
+        phase = np.zeros(nx, dtype=np.uint8)  # 0 metal prefix, 1 gas run on it, 2 beyond, 3 done
+        rs = np.full(nx, -1, dtype=np.int32)  # start of the current SE run (-1: none)
+        g = np.zeros(nx, dtype=np.int32)  # gas run ending at the previous voxel (at or above c)
+        gb = np.zeros(nx, dtype=np.int32)  # gas run just below the current SE run
+        cy = c[y]
+        ray = run_a[y]
+        by = bounded[y]
+        sy = s[y]
+        rby = run_b[y]
+        hy = has_se[y]
+        celly = cell[y]
+        for x in range(nx):
+            cy[x] = n
+            ray[x] = 0
+            by[x] = False
+            sy[x] = n
+            rby[x] = 0
+            hy[x] = False
+            celly[x] = False
+        open_cols = nx
+        for i in range(n):
+            if open_cols == 0:
+                break
+            k = i if step > 0 else n - 1 - i
+            row = lab[k, y]
+            for x in range(nx):
+                ph = phase[x]
+                if ph == 3:
+                    continue
+                v = row[x]
+                if v != 0:
+                    celly[x] = True
+                if ph == 0:
+                    if v == metal:
+                        continue
+                    cy[x] = i
+                    ph = 1
+                if ph == 1:
+                    if v != gas:
+                        by[x] = True
+                        ray[x] = i - cy[x]
+                        ph = 2
+                if v == se or v == se_li:
+                    if rs[x] < 0:
+                        rs[x] = i
+                        gb[x] = g[x]
+                    if i - rs[x] + 1 >= min_se:
+                        sy[x] = rs[x]
+                        hy[x] = True
+                        rby[x] = gb[x]
+                        ph = 3
+                        open_cols -= 1
+                    g[x] = 0
+                else:
+                    rs[x] = -1
+                    g[x] = g[x] + 1 if v == gas else 0
+                phase[x] = ph
+        for x in range(nx):
+            if phase[x] != 3 and rs[x] >= 0:
+                sy[x] = rs[x]
+                hy[x] = True
+                rby[x] = gb[x]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _mark_planes(lab, step, start, length, lo, hi, gas, carbon, n_parts):  # pragma: no cover - compiled
     """:func:`_mark_band` over a whole volume with the stack along axis 0 (index ``i`` counted from the collector)."""
     n, ny, nx = lab.shape
@@ -443,23 +519,26 @@ def find_carbon_band(
     if not reference and _sweeps_planes(labels, axis):
         raise_if_cancelled(cancel)
         m64 = {k: np.empty(other, dtype=np.int64) for k in ("c", "run_a", "s", "run_b")}
-        _runs_planes(
-            labels,
-            1 if collector_at_start else -1,
-            METAL.code,
-            VOID.code,
-            SE.code,
-            SE_LI.code,
-            int(min_se),
-            m64["c"],
-            m64["run_a"],
-            maps["bounded"],
-            m64["s"],
-            m64["run_b"],
-            maps["has_se"],
-            cell,
-            numba.get_num_threads(),
-        )
+        old_chunk = numba.set_parallel_chunksize(8)  # rows stop at different planes: hand them out 8 at a time
+        try:
+            _runs_rows(
+                labels,
+                1 if collector_at_start else -1,
+                METAL.code,
+                VOID.code,
+                SE.code,
+                SE_LI.code,
+                int(min_se),
+                m64["c"],
+                m64["run_a"],
+                maps["bounded"],
+                m64["s"],
+                m64["run_b"],
+                maps["has_se"],
+                cell,
+            )
+        finally:
+            numba.set_parallel_chunksize(old_chunk)
         for k, v in m64.items():
             maps[k][...] = v
         if progress is not None:

@@ -286,6 +286,25 @@ def _scatter_rows(rows, zs, ys, a):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
+def _merge_rows_into(kind, a, e, dest, k0):  # pragma: no cover - compiled
+    """:func:`_merge_rows` of planes ``k0 .. k0 + len(dest)`` written into ``dest`` (``e`` keeps its flags)."""
+    nd, ny, nx = dest.shape
+    for i in numba.prange(nd):
+        z = i + k0
+        for y in range(ny):
+            drow = dest[i, y]
+            erow = e[z, y]
+            if kind[z, y] == _ROW_BRIGHT:
+                for x in range(nx):
+                    drow[x] = erow[x] & _CODE
+                continue
+            ar = a[z, y]
+            for x in range(nx):
+                c = ar[x]
+                drow[x] = c if c != 0 else erow[x] & _CODE
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _merge_rows(kind, a, out):  # pragma: no cover - compiled
     """Flag bytes to codes: the assigned dark class where there is one, else the plain class."""
     nz, ny, nx = out.shape
@@ -316,6 +335,8 @@ def partial_volume_classify_fast(
     out: np.ndarray | None = None,
     scratch: "PvScratch | None" = None,
     stats: dict | None = None,
+    dest: np.ndarray | None = None,
+    keep: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Class codes of a 3D block: the same as :func:`.partial_volume.partial_volume_classify`.
 
@@ -327,6 +348,11 @@ def partial_volume_classify_fast(
         Work arrays reused between calls (blocks of one volume).
     stats : dict, optional
         Receives the share of rows of each kind (``bright``, ``dark``, ``mixed``).
+    dest, keep : ndarray of uint8, (int, int), optional
+        Write only the codes of planes ``keep[0]:keep[1]`` of the block, into
+        ``dest`` (shape ``(keep[1] - keep[0], y, x)``, rows along x contiguous),
+        and return ``dest``; ``out`` (or a scratch array) then holds work bytes.
+        Saves copying the kept planes of a block out of a work array.
     """
     if block.ndim != 3:
         raise ValueError("partial-volume classification works on 3D blocks")
@@ -356,6 +382,14 @@ def partial_volume_classify_fast(
     v = block if block.strides[-1] == block.itemsize and min(block.strides) >= 0 else np.ascontiguousarray(block)
     shape = v.shape
     scratch = scratch if scratch is not None else PvScratch()
+    if dest is not None:
+        k0, k1 = (0, shape[0]) if keep is None else (int(keep[0]), int(keep[1]))
+        if not 0 <= k0 <= k1 <= shape[0] or tuple(dest.shape) != (k1 - k0, *shape[1:]) or dest.dtype != np.uint8:
+            raise ValueError("dest must be a uint8 array of the kept planes of the block")
+        if dest.shape[2] > 1 and dest.strides[2] != 1:
+            raise ValueError("dest rows along x must be contiguous")
+        if out is None:
+            out = scratch.get(2, shape)
     e = out if out is not None else np.empty(shape, dtype=np.uint8)  # flag bytes first, codes at the end
     if e.shape != shape or e.dtype != np.uint8 or not e.flags.c_contiguous:
         raise ValueError("out must be a C-contiguous uint8 array of the block's shape")
@@ -397,6 +431,9 @@ def partial_volume_classify_fast(
                 with _chunks(4):
                     _grow_rows(v, e, zs, ys, a, rows, thr, codes, t_dark, li, vo, lev_li, lev_vo, inter_rank, lowest)
                 _scatter_rows(rows, zs, ys, a)
+    if dest is not None:
+        _merge_rows_into(kind, a, e, dest, k0)
+        return dest
     _merge_rows(kind, a, e)
     return e
 

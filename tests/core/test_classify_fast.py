@@ -113,3 +113,25 @@ def test_tiles_of_a_small_memory_budget_give_the_reference():
     """A 6 MiB budget tiles the slabs in (y, x) (each tile with its halo): same labels as the reference."""
     fast = _classify("process1_after_Xe6", memory_limit_bytes=6 * 2**20)
     np.testing.assert_array_equal(fast.labels, _classify("process1_after_Xe6", reference=True).labels)
+
+
+@pytest.mark.parametrize("given_out", [False, True])
+def test_whole_plane_sub_slabs_give_the_reference(given_out):
+    """A 12 MiB budget cuts each slab into sub-slabs of whole planes (views, codes written in place).
+
+    With an ``out`` array larger than a quarter of the budget the codes go
+    through the on-disk label store (sub-slabs gathered per slab first).
+    """
+    from napari_licell.segmentation.blocks import plan_blocks
+    from napari_licell.segmentation.classify import _sub_depth, work_bytes_per_voxel
+    from napari_licell.segmentation.partial_volume import pv_halo
+
+    img = case_inputs("process1_after_Xe6")[0]
+    limit = 12 * 2**20
+    plan = plan_blocks(img.shape, img.dtype.itemsize, pv_halo(3), limit, work_bytes_per_voxel(True, "none"))
+    assert len(plan.tiles()) > 1 and 0 < _sub_depth(plan, limit) < min(plan.depth, img.shape[0])
+    out = np.full(img.shape, 99, dtype=np.uint8) if given_out else None
+    fast = _classify("process1_after_Xe6", memory_limit_bytes=limit, out=out)
+    ref = _classify("process1_after_Xe6", reference=True)
+    np.testing.assert_array_equal(fast.labels, ref.labels)
+    assert fast.carbon_band == ref.carbon_band
