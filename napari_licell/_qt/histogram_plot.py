@@ -60,6 +60,8 @@ class HistogramPlot(ThemedFigureWidget):
             top = ts.values[min(len(ts.values), max(len(dark), 1)) - 1] if ts.values else x1
             x0 = max(x0, (min(dark) if dark else x0) - 8 * sigma)
             x1 = min(x1, max(top, max(dark) if dark else top) + 8 * sigma)
+            if dark:  # no void or SE threshold above the dark phase (an Ar cell): the dark peak, not the metal
+                x1 = min(x1, max(dark) + 25 * sigma)
         return x0, x1
 
     def draw(self) -> None:

@@ -112,7 +112,7 @@ class ThresholdTabs(QTabWidget):
         grid.addWidget(self.image_combo, 0, 1, 1, 3)
         grid.addWidget(QLabel("Gas"), 1, 0)
         grid.addWidget(self.gas_combo, 1, 1)
-        grid.addWidget(self.pressure, 1, 2)
+        grid.addWidget(self.pressure, 1, 2, 1, 2)
         box.addLayout(grid)
         row = QHBoxLayout()
         self.suggest_button = QPushButton("Suggest")
