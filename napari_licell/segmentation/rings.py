@@ -11,7 +11,9 @@ a few dozen evenly spaced slabs: in each plane the mean grey value of each
 radius over the voxels of the plane's main phase (within a few robust
 deviations of its median, inside the cell region), minus a smooth
 polynomial in the radius (which keeps the slow radial trend of cupping
-out of it); the median over planes is the ring profile.
+out of it); the median over planes is the ring profile. Drift along the
+stack is fitted on the grey value of each sampled plane's bright phase (the
+mode of its SE or metal, also where Li masses riddle the SE).
 :class:`RingCorrectedScan` subtracts it on the fly, block by block, so the
 scan is never copied (integer scans stay integer, rounded).
 """
@@ -265,6 +267,7 @@ def estimate_rings(
     levels: list[float] = []
     planes_z: list[int] = []
     sample: list[np.ndarray] = []
+    every: list[tuple[int, np.ndarray]] = []  # (plane, sample) of every plane, for the drift
     for i, z0 in enumerate(starts):
         raise_if_cancelled(cancel)
         z1 = int(min(nz, z0 + planes_per_sample))
@@ -280,6 +283,7 @@ def estimate_rings(
                 continue
             v = plane[keep]
             few = v[:: max(1, v.size // 200_000)]  # robust level and spread from a sample are enough
+            every.append((int(z0) + j, few[:: max(1, few.size // 20000)]))
             med = float(np.median(few))
             mad = float(np.median(np.abs(few - med))) * 1.4826
             if mad <= 0:
@@ -334,7 +338,13 @@ def estimate_rings(
         coef = np.polyfit(idx / float(n_r), prof - offsets[idx], trend_degree, w=w)
         axis_levels.append(float(np.polyval(coef, 0.0)))
     cupped = gain is not None and cup > phase_noise
-    drift, ref, drift_grey = _drift(axis_levels if cupped else levels, planes_z, zero, phase_noise, nz)
+    if cupped:
+        drift, ref, drift_grey = _drift(axis_levels, planes_z, zero, phase_noise, nz)
+    else:  # each plane's bright phase (SE, metal) where it is: also the SE riddled with Li
+        width = 4.0 * phase_noise + 3.0 * float(np.sqrt(np.mean(offsets**2)))
+        modes = [(z, _bright_mode(few, zero + 30.0 * phase_noise, width)) for z, few in every]
+        modes = [(z, m) for z, m in modes if m is not None]
+        drift, ref, drift_grey = _drift([m for _, m in modes], [z for z, _ in modes], zero, phase_noise, nz)
     spread = float(np.median(np.abs(offsets[seen])) * 1.4826) if seen.any() else 0.0
     note = (
         f"ring offsets measured on {arr.shape[0]} planes: rms {math.sqrt(float(np.mean(offsets**2))):.3g} grey "
@@ -412,8 +422,9 @@ def _fit_shared_drift(zz: np.ndarray, lv: np.ndarray, groups: list[np.ndarray], 
 def _drift(levels, planes_z, zero, noise, nz):
     """Relative drift per plane of the bright planes' grey value about ``zero``: (per plane, reference plane, change).
 
-    Drift scales every material's attenuation alike, so it is fitted on all bright
-    planes at once, one level per material (the SE, the collector's metal, ...) and
+    ``levels`` are each plane's bright-phase mode (:func:`_bright_mode`; with cupping, the
+    main phase's level on the rotation axis). Drift scales every material's attenuation
+    alike, so it is fitted on all bright planes at once, one level per material (the SE, the collector's metal, ...) and
     one drift for all: a cell whose SE fills only the last quarter of the stack
     still gets it from the SE and the collector at the other end. The change is
     reported on the SE (the bright material of most planes). Not measured (0) when
@@ -432,9 +443,7 @@ def _drift(levels, planes_z, zero, noise, nz):
     if used.size - len(groups) - 1 < 2 or sum(float(np.ptp(zz[g])) for g in groups) < 0.15 * nz:
         return 0.0, 0.0, 0.0
     d, se, amps = _fit_shared_drift(zz, lv, groups, nz)
-    if not abs(d) >= 4.0 * se:
-        return 0.0, 0.0, 0.0
-    # one stray plane (an interface) in a group: drop what the fit leaves far out, fit again
+    # stray planes (an interface, a partial-volume mix) in a group: drop what the fit leaves far out, fit again
     resid = np.concatenate([(lv[g] - a * (1.0 + d * zz[g])) / a for g, a in zip(groups, amps)])
     mad = 1.4826 * float(np.median(np.abs(resid))) or float(np.std(resid))
     if mad > 0 and np.any(np.abs(resid) > 4.0 * mad):
@@ -444,12 +453,37 @@ def _drift(levels, planes_z, zero, noise, nz):
         if not groups or sum(g.size for g in groups) - len(groups) - 1 < 2:
             return 0.0, 0.0, 0.0
         d, se, amps = _fit_shared_drift(zz, lv, groups, nz)
-        if not abs(d) >= 4.0 * se:
-            return 0.0, 0.0, 0.0
+    if not abs(d) >= 4.0 * se:
+        return 0.0, 0.0, 0.0
     main = int(np.argmax([g.size for g in groups]))  # the SE: the bright material of most planes
     ref = float(np.mean(zz[np.concatenate(groups)]))
     per_plane = float(d / (1.0 + d * ref))
     return per_plane, ref, float(amps[main] * d * (nz - 1))
+
+
+def _bright_mode(values: np.ndarray, floor: float, width: float) -> float | None:
+    """Grey value of the most common bright phase of a plane's sample (above ``floor``), or None.
+
+    A plane's median is its level only when one phase fills most of it; in an SE riddled
+    with Li masses and SE + Li voxels it lies between them and moves with how much Li the
+    plane holds, which a drift fit takes for drift. The mode of the bright values (the
+    fullest bin ``width`` wide, then the median of the values within ``width`` of it,
+    twice) is the SE's (or the metal's) grey value whatever else the plane holds.
+    """
+    bright = values[values > floor]
+    if bright.size < 200 or not width > 0:
+        return None
+    lo, hi = float(bright.min()), float(bright.max())
+    n_bins = int(min(4096, max(1, math.ceil((hi - lo) / width))))
+    counts, edges = np.histogram(bright, bins=n_bins, range=(lo, hi if hi > lo else lo + width))
+    i = int(np.argmax(counts))
+    centre = 0.5 * (edges[i] + edges[i + 1])
+    for _ in range(2):
+        near = bright[np.abs(bright - centre) < width]
+        if near.size < 100:
+            return None
+        centre = float(np.median(near))
+    return centre
 
 
 def _lowest_mode(values: np.ndarray, noise: float) -> float:

@@ -82,6 +82,21 @@ def test_a_five_percent_drift_keeps_every_class_and_the_verdict(drift_5pc):
     assert m.li_layer.mean_thickness_um == pytest.approx(drift_5pc.truth.li_layer_thickness_um, abs=2.0)
 
 
+@pytest.mark.parametrize("drift", [0.0, 0.1])
+def test_drift_measured_where_li_masses_riddle_the_se(drift):
+    # process 1: Li masses and SE + Li fill up to half of the SE's planes, whose median then moves with the
+    # Li they hold; fitted on those medians the drift came out 14.9 grey values for a true 6.1
+    spec = paper_cell("process1", shape=(160, 128, 128), seed=3)
+    cell = make_full_view_cell(spec, JigView.scaled_to_view(128 * VOX, drift=drift))
+    region = find_cell_region(cell.image)
+    rings = estimate_rings(cell.image, centre_yx=region.recon.centre_start, region=region)
+    if drift:
+        assert rings.drift_significant
+        assert rings.drift_grey == pytest.approx(drift * 61.0, rel=0.1)
+    else:
+        assert not rings.drift_significant and abs(rings.drift_grey) < 0.01 * 61.0
+
+
 def test_no_drift_is_not_invented():
     spec = paper_cell("process3", shape=(200, 128, 128), seed=4)
     cell = make_full_view_cell(spec, JigView.scaled_to_view(128 * VOX))
