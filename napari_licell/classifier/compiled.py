@@ -1,11 +1,12 @@
-"""A scikit-learn random forest flattened into arrays and evaluated by numba (parallel over voxels).
+"""A scikit-learn random forest flattened into arrays and evaluated by numba (GIL released, one thread per call).
 
 Two evaluators, both giving scikit-learn's probabilities (the comparison is
 scikit-learn's own, ``float32 feature <= float64 threshold``; trees are summed
 in order):
 
 * **bit masks** (every tree with at most 64 leaves, the Paint dock's forests):
-  the QuickScorer scheme. Each split ``x[f] > t`` that holds rules out the
+  the QuickScorer scheme (uint32 masks when no tree has more than 32
+  leaves). Each split ``x[f] > t`` that holds rules out the
   leaves of its left subtree, so a row's leaf in a tree is the lowest bit of the
   AND of the masks of its true splits. The splits are visited in a fixed order
   and each is tested on a run of 256 rows at once, from feature columns
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import intrinsic
 
 __all__ = ["CompiledForest", "compile_forest"]
@@ -31,7 +32,6 @@ __all__ = ["CompiledForest", "compile_forest"]
 RUN = 256
 #: Rows walked together through one tree (tree-walk evaluator).
 CHUNK = 2048
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class CompiledForest:
     n_features: int
     split_feature: np.ndarray | None = None  # int32 (n_splits,)
     split_threshold: np.ndarray | None = None  # float32 (n_splits,)
-    split_mask: np.ndarray | None = None  # uint64 (n_splits,): leaves still possible when the split holds
+    split_mask: np.ndarray | None = None  # uint32/64 (n_splits,): leaves still possible when the split holds
     tree_start: np.ndarray | None = None  # int32 (n_trees + 1,): splits of tree t
     leaf_start: np.ndarray | None = None  # int32 (n_trees + 1,): leaves of tree t, in order
     leaf_table: np.ndarray | None = None  # float64 (n_classes, n_leaves)
@@ -127,6 +127,7 @@ class CompiledForest:
             self.split_feature,
             self.split_threshold,
             self.split_mask,
+            self.split_mask.dtype.type(~self.split_mask.dtype.type(0)),
             self.tree_start,
             self.leaf_start,
             self.leaf_table,
@@ -223,6 +224,9 @@ def compile_forest(forest) -> CompiledForest:
         tree_start.append(tree_start[-1] + splits.size)
         leaf_start.append(leaf_start[-1] + leaves.size)
     table = np.concatenate(tables)
+    mask = np.concatenate(masks)
+    if max(leaf_start[i + 1] - leaf_start[i] for i in range(n_trees)) <= 32:
+        mask = (mask & np.uint64(0xFFFFFFFF)).astype(np.uint32)  # twice the rows per vector instruction
     n_classes = table.shape[1]
     votes = None
     if n_classes <= 8 and n_trees <= 255 and np.all((table > 0).sum(axis=1) == 1):
@@ -231,7 +235,7 @@ def compile_forest(forest) -> CompiledForest:
         **walk,
         split_feature=np.concatenate(feats),
         split_threshold=np.concatenate(thrs),
-        split_mask=np.concatenate(masks),
+        split_mask=mask,
         tree_start=np.asarray(tree_start, np.int32),
         leaf_start=np.asarray(leaf_start, np.int32),
         leaf_table=np.ascontiguousarray(table.T),
@@ -241,8 +245,10 @@ def compile_forest(forest) -> CompiledForest:
 
 @intrinsic
 def _cttz(typingctx, x):  # pragma: no cover - compiled
-    """Index of the lowest set bit of a uint64 (LLVM ``cttz``)."""
-    sig = types.uint64(types.uint64)
+    """Index of the lowest set bit of an unsigned integer (LLVM ``cttz``), same type."""
+    if not isinstance(x, types.Integer):
+        return None
+    sig = x(x)
 
     def codegen(context, builder, signature, args):
         return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
@@ -250,30 +256,32 @@ def _cttz(typingctx, x):  # pragma: no cover - compiled
     return sig, codegen
 
 
-@njit(parallel=True, cache=True)
-def _bitmask(XT, feature, threshold, mask, tree_start, leaf_start, table, votes, proba, best, top):  # pragma: no cover
+@njit(nogil=True, cache=True)
+def _bitmask(
+    XT, feature, threshold, mask, all_ones, tree_start, leaf_start, table, votes, proba, best, top
+):  # pragma: no cover - compiled
     n = XT.shape[1]
     nc = table.shape[0]
     n_trees = tree_start.size - 1
     use_votes = votes.size > 0
     want_proba = proba.shape[0] > 0
     n_runs = (n + RUN - 1) // RUN
-    for run in prange(n_runs):
+    for run in range(n_runs):
         i0 = run * RUN
         m = min(n, i0 + RUN) - i0
-        v = np.empty(RUN, np.uint64)
+        v = np.empty(RUN, mask.dtype)
         count = np.zeros(RUN, np.uint64)
         acc = np.zeros((nc, RUN), np.float64)
         leaf = np.empty(RUN, np.int64)
         for t in range(n_trees):
             for j in range(m):
-                v[j] = _ALL
+                v[j] = all_ones
             for k in range(tree_start[t], tree_start[t + 1]):
                 col = XT[feature[k], i0 : i0 + m]
                 th = threshold[k]
                 mk = mask[k]
                 for j in range(m):
-                    v[j] &= mk if col[j] > th else _ALL
+                    v[j] &= mk if col[j] > th else all_ones
             base = leaf_start[t]
             for j in range(m):
                 leaf[j] = base + np.int64(_cttz(v[j]))
@@ -303,12 +311,12 @@ def _bitmask(XT, feature, threshold, mask, tree_start, leaf_start, table, votes,
                     proba[i0 + j, c] = acc[c, j]
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def _walk(X, roots, nodes, leaf_value, out):  # pragma: no cover - compiled
     n = X.shape[0]
     nc = leaf_value.shape[1]
     n_chunks = (n + CHUNK - 1) // CHUNK
-    for ch in prange(n_chunks):
+    for ch in range(n_chunks):
         i0 = ch * CHUNK
         i1 = min(n, i0 + CHUNK)
         for t in range(roots.size):

@@ -1,4 +1,4 @@
-"""Separable float32 filters compiled with numba (parallel over planes), for the pixel classifier's features.
+"""Separable float32 filters compiled with numba (GIL released: blocks run in parallel threads), for the pixel classifier's features.
 
 Borders follow :func:`scipy.ndimage.gaussian_filter`'s default ``reflect``
 mode (``d c b a | a b c d``), so a block read with a halo at least as wide as
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["gaussian_kernel", "gaussian3", "gradient_magnitude3", "kernel_radius", "minimum3"]
 
@@ -45,143 +45,229 @@ def _reflect(i, n):  # pragma: no cover - compiled
     return i
 
 
+@njit(cache=True)
+def _span(need, zi, ny_win, y0, r, ny):  # pragma: no cover - compiled
+    """Source rows [a, b) whose z pass the needed output rows of window plane ``zi`` read (b <= a: none)."""
+    lo, hi = ny_win, -1
+    for y in range(ny_win):
+        if need.shape[0] == 0 or need[zi, y]:
+            if y < lo:
+                lo = y
+            hi = y
+    if hi < 0:
+        return 0, 0
+    return max(0, y0 + lo - r), min(ny, y0 + hi + 1 + r)
+
+
 @njit(cache=True, inline="always")
-def _pad_row(row, r, pad):  # pragma: no cover - compiled
-    n = row.size
-    for i in range(r):
-        pad[i] = row[_reflect(i - r, n)]
-        pad[r + n + i] = row[_reflect(n + i, n)]
-    for x in range(n):
-        pad[r + x] = row[x]
-
-
-@njit(parallel=True, cache=True)
-def _gauss3(src, w, out):  # pragma: no cover - compiled
-    nz, ny, nx = src.shape
-    r = (w.size - 1) // 2
+def _gauss_rows(src, z, ya, yb, xa, xb, w, r, p):  # pragma: no cover - compiled
+    """z pass of plane ``z``, rows ``ya:yb``, columns ``xa:xb``, into ``p``."""
+    nz = src.shape[0]
     w0 = w[r]
-    for z in prange(nz):
-        p = np.empty((ny, nx), np.float32)
-        q = np.empty((ny, nx), np.float32)
-        pad = np.empty(nx + 2 * r, np.float32)
-        c = src[z]
-        for y in range(ny):
-            for x in range(nx):
-                p[y, x] = w0 * c[y, x]
+    for y in range(ya, yb):
+        pr = p[y, xa:xb]
+        cr = src[z, y, xa:xb]
+        for x in range(pr.size):
+            pr[x] = w0 * cr[x]
         for k in range(1, r + 1):
-            a = src[_reflect(z - k, nz)]
-            b = src[_reflect(z + k, nz)]
+            ar = src[_reflect(z - k, nz), y, xa:xb]
+            br = src[_reflect(z + k, nz), y, xa:xb]
             wk = w[r + k]
-            for y in range(ny):
-                for x in range(nx):
-                    p[y, x] += wk * (a[y, x] + b[y, x])
-        for y in range(ny):
-            for x in range(nx):
-                q[y, x] = w0 * p[y, x]
-            for k in range(1, r + 1):
-                a = p[_reflect(y - k, ny)]
-                b = p[_reflect(y + k, ny)]
-                wk = w[r + k]
-                for x in range(nx):
-                    q[y, x] += wk * (a[x] + b[x])
-        o = out[z]
-        for y in range(ny):
-            _pad_row(q[y], r, pad)
-            for x in range(nx):
-                o[y, x] = w0 * pad[x + r]
-            for k in range(1, r + 1):
-                wk = w[r + k]
-                for x in range(nx):
-                    o[y, x] += wk * (pad[x + r - k] + pad[x + r + k])
+            for x in range(pr.size):
+                pr[x] += wk * (ar[x] + br[x])
 
 
-@njit(parallel=True, cache=True)
-def _min3(src, r, out):  # pragma: no cover - compiled
-    nz, ny, nx = src.shape
-    for z in prange(nz):
-        p = np.empty((ny, nx), np.float32)
-        q = np.empty((ny, nx), np.float32)
-        pad = np.empty(nx + 2 * r, np.float32)
-        c = src[z]
-        for y in range(ny):
-            for x in range(nx):
-                p[y, x] = c[y, x]
+@njit(cache=True, inline="always")
+def _gauss_line(p, y, xa, xb, x0, w, r, q, pad, row):  # pragma: no cover - compiled
+    """y pass of row ``y`` of ``p`` into ``q``, then x pass (reflect-padded) into ``row``."""
+    ny, nx = p.shape
+    w0 = w[r]
+    qr = q[xa:xb]
+    pc = p[y, xa:xb]
+    for x in range(qr.size):
+        qr[x] = w0 * pc[x]
+    for k in range(1, r + 1):
+        ar = p[_reflect(y - k, ny), xa:xb]
+        br = p[_reflect(y + k, ny), xa:xb]
+        wk = w[r + k]
+        for x in range(qr.size):
+            qr[x] += wk * (ar[x] + br[x])
+    for i in range(pad.size):
+        pad[i] = q[_reflect(x0 - r + i, nx)]
+    for x in range(row.size):
+        row[x] = w0 * pad[x + r]
+    for k in range(1, r + 1):
+        wk = w[r + k]
+        lo = pad[r - k : r - k + row.size]
+        hi = pad[r + k : r + k + row.size]
+        for x in range(row.size):
+            row[x] += wk * (lo[x] + hi[x])
+
+
+@njit(cache=True, inline="always")
+def _min_rows(src, z, ya, yb, xa, xb, r, p):  # pragma: no cover - compiled
+    nz = src.shape[0]
+    for y in range(ya, yb):
+        pr = p[y, xa:xb]
+        cr = src[z, y, xa:xb]
+        for x in range(pr.size):
+            pr[x] = cr[x]
         for k in range(1, r + 1):
-            a = src[_reflect(z - k, nz)]
-            b = src[_reflect(z + k, nz)]
-            for y in range(ny):
-                for x in range(nx):
-                    p[y, x] = min(p[y, x], min(a[y, x], b[y, x]))
-        for y in range(ny):
-            for x in range(nx):
-                q[y, x] = p[y, x]
-            for k in range(1, r + 1):
-                a = p[_reflect(y - k, ny)]
-                b = p[_reflect(y + k, ny)]
-                for x in range(nx):
-                    q[y, x] = min(q[y, x], min(a[x], b[x]))
-        o = out[z]
-        for y in range(ny):
-            _pad_row(q[y], r, pad)
-            for x in range(nx):
-                o[y, x] = pad[x + r]
-            for k in range(1, r + 1):
-                for x in range(nx):
-                    o[y, x] = min(o[y, x], min(pad[x + r - k], pad[x + r + k]))
+            ar = src[_reflect(z - k, nz), y, xa:xb]
+            br = src[_reflect(z + k, nz), y, xa:xb]
+            for x in range(pr.size):
+                pr[x] = min(pr[x], min(ar[x], br[x]))
 
 
-def _out_for(x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    if out is None or out is x or np.shares_memory(out, x):
-        return np.empty_like(x)
-    return out
+@njit(cache=True, inline="always")
+def _min_line(p, y, xa, xb, x0, r, q, pad, row):  # pragma: no cover - compiled
+    ny, nx = p.shape
+    qr = q[xa:xb]
+    pc = p[y, xa:xb]
+    for x in range(qr.size):
+        qr[x] = pc[x]
+    for k in range(1, r + 1):
+        ar = p[_reflect(y - k, ny), xa:xb]
+        br = p[_reflect(y + k, ny), xa:xb]
+        for x in range(qr.size):
+            qr[x] = min(qr[x], min(ar[x], br[x]))
+    for i in range(pad.size):
+        pad[i] = q[_reflect(x0 - r + i, nx)]
+    for x in range(row.size):
+        row[x] = pad[x + r]
+    for k in range(1, r + 1):
+        lo = pad[r - k : r - k + row.size]
+        hi = pad[r + k : r + k + row.size]
+        for x in range(row.size):
+            row[x] = min(row[x], min(lo[x], hi[x]))
 
 
-def gaussian3(x: np.ndarray, sigma: float, truncate: float = 3.0, out: np.ndarray | None = None) -> np.ndarray:
-    """3-D Gaussian smoothing of a float32 (z, y, x) array, separable (z, then y, then x) in one pass."""
+@njit(nogil=True, cache=True)
+def _sep3(src, w, r, is_min, start, need, out):  # pragma: no cover - compiled
+    """Separable filter of ``src`` into the window ``out`` at ``start``: Gaussian weights ``w`` or (``is_min``)
+    the minimum over ``2 r + 1``; only window rows with ``need[z, y]`` (all when ``need`` is empty)."""
+    nz, ny, nx = src.shape
+    cz, cy, cx = out.shape
+    z0, y0, x0 = start[0], start[1], start[2]
+    xa = max(0, x0 - r)
+    xb = min(nx, x0 + cx + r)
+    for zi in range(cz):
+        ya, yb = _span(need, zi, cy, y0, r, ny)
+        if yb <= ya:
+            continue
+        p = np.empty((ny, nx), np.float32)
+        q = np.empty(nx, np.float32)
+        pad = np.empty(cx + 2 * r, np.float32)
+        if is_min:
+            _min_rows(src, z0 + zi, ya, yb, xa, xb, r, p)
+        else:
+            _gauss_rows(src, z0 + zi, ya, yb, xa, xb, w, r, p)
+        for yi in range(cy):
+            if need.shape[0] == 0 or need[zi, yi]:
+                if is_min:
+                    _min_line(p, y0 + yi, xa, xb, x0, r, q, pad, out[zi, yi])
+                else:
+                    _gauss_line(p, y0 + yi, xa, xb, x0, w, r, q, pad, out[zi, yi])
+
+
+_NO_ROWS = np.zeros((0, 0), dtype=np.bool_)
+
+
+def _window(x: np.ndarray, window, rows):
+    """Start (int64 (3,)), shape and row mask (bool (cz, cy), empty = all rows) of an output window of ``x``."""
+    if window is None:
+        window = (slice(None),) * 3
+    window = tuple(slice(*sl.indices(n)[:2]) for sl, n in zip(window, x.shape))
+    start = np.asarray([sl.start for sl in window], np.int64)
+    shape = tuple(sl.stop - sl.start for sl in window)
+    if rows is None:
+        need = _NO_ROWS
+    else:
+        need = np.ascontiguousarray(rows, dtype=np.bool_)
+        if need.shape != shape[:2]:
+            raise ValueError(f"rows has shape {need.shape}, expected {shape[:2]}")
+    return start, shape, need
+
+
+def gaussian3(
+    x: np.ndarray,
+    sigma: float,
+    truncate: float = 3.0,
+    out: np.ndarray | None = None,
+    window: tuple[slice, slice, slice] | None = None,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """3-D Gaussian smoothing of a float32 (z, y, x) array, separable (z, then y, then x) in one pass.
+
+    Parameters
+    ----------
+    window : tuple of three slices, optional
+        Compute only this part of the result (the source around it is read,
+        reflected at the array ends); the result has the window's shape.
+    rows : ndarray of bool (window z, window y), optional
+        Compute only these rows of the window; the others are left undefined.
+    """
     x = np.ascontiguousarray(x, dtype=np.float32)
-    res = _out_for(x, out)
-    _gauss3(x, gaussian_kernel(sigma, truncate), res)
+    start, shape, need = _window(x, window, rows)
+    res = np.empty(shape, np.float32) if out is None or np.shares_memory(out, x) else out
+    w = gaussian_kernel(sigma, truncate)
+    _sep3(x, w, (w.size - 1) // 2, False, start, need, res)
     if out is not None and res is not out:
         out[...] = res
         return out
     return res
 
 
-def minimum3(x: np.ndarray, radius: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Minimum over the cube of side ``2 radius + 1`` (``scipy.ndimage.minimum_filter``, mode ``reflect``)."""
+def minimum3(
+    x: np.ndarray,
+    radius: int,
+    out: np.ndarray | None = None,
+    window: tuple[slice, slice, slice] | None = None,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Minimum over the cube of side ``2 radius + 1`` (``scipy.ndimage.minimum_filter``, mode ``reflect``).
+
+    ``window`` and ``rows`` as in :func:`gaussian3`.
+    """
     x = np.ascontiguousarray(x, dtype=np.float32)
-    res = _out_for(x, out)
-    _min3(x, int(radius), res)
+    start, shape, need = _window(x, window, rows)
+    res = np.empty(shape, np.float32) if out is None or np.shares_memory(out, x) else out
+    _sep3(x, np.zeros(1, np.float32), int(radius), True, start, need, res)
     if out is not None and res is not out:
         out[...] = res
         return out
     return res
 
 
-@njit(parallel=True, cache=True)
-def _grad_mag(g, out):  # pragma: no cover - compiled
+@njit(nogil=True, cache=True)
+def _grad_mag(g, start, out):  # pragma: no cover - compiled
     nz, ny, nx = g.shape
-    for z in prange(nz):
+    cz, cy, cx = out.shape
+    for zi in range(cz):
+        z = zi + start[0]
         z0 = z - 1 if z > 0 else 0
         z1 = z + 1 if z < nz - 1 else nz - 1
         fz = np.float32(1.0 / max(z1 - z0, 1))
-        for y in range(ny):
+        for yi in range(cy):
+            y = yi + start[1]
             y0 = y - 1 if y > 0 else 0
             y1 = y + 1 if y < ny - 1 else ny - 1
             fy = np.float32(1.0 / max(y1 - y0, 1))
-            for x in range(nx):
+            for xi in range(cx):
+                x = xi + start[2]
                 x0 = x - 1 if x > 0 else 0
                 x1 = x + 1 if x < nx - 1 else nx - 1
                 fx = np.float32(1.0 / max(x1 - x0, 1))
                 dz = (g[z1, y, x] - g[z0, y, x]) * fz
                 dy = (g[z, y1, x] - g[z, y0, x]) * fy
                 dx = (g[z, y, x1] - g[z, y, x0]) * fx
-                out[z, y, x] = math.sqrt(dz * dz + dy * dy + dx * dx)
+                out[zi, yi, xi] = math.sqrt(dz * dz + dy * dy + dx * dx)
 
 
-def gradient_magnitude3(g: np.ndarray) -> np.ndarray:
-    """Magnitude of the central-difference gradient (one-sided at the array ends), per voxel."""
+def gradient_magnitude3(g: np.ndarray, window: tuple[slice, slice, slice] | None = None) -> np.ndarray:
+    """Magnitude of the central-difference gradient (one-sided at the array ends), per voxel (of ``window``)."""
     g = np.ascontiguousarray(g, dtype=np.float32)
-    out = np.empty_like(g)
-    _grad_mag(g, out)
+    start, shape, _ = _window(g, window, None)
+    out = np.empty(shape, np.float32)
+    _grad_mag(g, start, out)
     return out

@@ -22,17 +22,27 @@ import math
 import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..classes import LABEL_DTYPE, METAL, SE, class_by_code
 from ..errors import LiCellInputError
 from .compiled import CompiledForest, compile_forest
-from .features import FeatureSettings, default_block_shape, feature_halo, feature_names, iter_blocks, region_features
+from .features import (
+    FeatureSettings,
+    block_features,
+    default_block_shape,
+    feature_halo,
+    feature_names,
+    iter_blocks,
+    region_features,
+)
 from .filters import gaussian_kernel
 from .transfer import (
     ScanContext,
@@ -218,14 +228,6 @@ class PixelClassifier:
         return scan_context(
             volume, self.feature_settings, calibration, voxel_size_um, self.metal_threshold, self.dark_threshold
         )
-
-    def _block(self, volume, region, ctx):
-        """Features of ``volume[region]`` (read with the halo) and, for transfer features, the stage-1 arrays."""
-        if not self.transfer:
-            return region_features(volume, region, self.feature_settings), None
-        block, crop, origin = _read_with_halo(volume, region, self._halo())
-        s1 = transfer_stage1(block, ctx, self.feature_settings)
-        return (block, crop, origin), s1
 
     # --- training --------------------------------------------------------------
     def fit(
@@ -421,15 +423,55 @@ class PixelClassifier:
             raise RuntimeError("the classifier is not trained; call fit() or load() first")
         return self.compiled.predict_proba(X)
 
-    def _predict_transfer_block(self, volume, region, ctx: ScanContext, gate_table, want_proba: bool):
+    def _block_results(self, volume, blocks, ctx, gate_table, want_proba: bool, cancel):
+        """``(region, codes, uncertainty, probabilities or None, gated voxels)`` per block, in block order.
+
+        The blocks are read here, in the calling thread (readers of files need
+        not be thread-safe), and computed by :attr:`n_jobs` worker threads (the
+        numba kernels release the GIL), at most two blocks per thread ahead.
+        """
+        halo = self._halo()
+
+        def compute(region, read):
+            if ctx is None:
+                block, crop, _ = read
+                feats = block_features(block, self.feature_settings, crop=crop)
+                proba = self.predict_proba_features(feats.reshape(-1, feats.shape[-1]))
+                best = np.argmax(proba, axis=1)
+                codes = np.asarray(self.class_codes, dtype=LABEL_DTYPE)
+                return region, codes[best], 1.0 - proba[np.arange(proba.shape[0]), best], proba, 0
+            return (region, *self._predict_transfer_block(read, ctx, gate_table, want_proba))
+
+        threads = _threads(self.n_jobs)
+        if threads == 1 or len(blocks) == 1:
+            for region in blocks:
+                yield compute(region, _read_with_halo(volume, region, halo))
+            return
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="licell-predict")
+        pending: deque = deque()
+        try:
+            for region in blocks:
+                while len(pending) >= 2 * threads:
+                    yield pending.popleft().result()
+                if _is_cancelled(cancel):
+                    break
+                pending.append(pool.submit(compute, region, _read_with_halo(volume, region, halo)))
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _predict_transfer_block(self, read, ctx: ScanContext, gate_table, want_proba: bool):
         """Codes, uncertainty (float32), probabilities (or None) and gated count of one block (transfer features).
+
+        ``read`` is ``(block, crop, origin)`` as :func:`_read_with_halo` gives it.
 
         The gate runs on ``g1`` and its gradient (the cheap stage); only the
         voxels it leaves in doubt get the full features (as columns) and the forest.
         """
         codes = np.asarray(self.class_codes, dtype=LABEL_DTYPE)
-        block, crop, origin = _read_with_halo(volume, region, transfer_halo(self.feature_settings))
-        s1 = transfer_stage1(block, ctx, self.feature_settings)
+        block, crop, origin = read
+        s1 = transfer_stage1(block, ctx, self.feature_settings, crop)
         cshape = tuple(c.stop - c.start for c in crop)
         lab = np.empty(cshape, dtype=LABEL_DTYPE)
         _gate(s1[1], s1[2], np.asarray([c.start for c in crop], np.int64), *gate_table, lab)
@@ -569,7 +611,6 @@ class PixelClassifier:
             default_block_shape(shape, slab_depth=slab_depth) if ctx is None else predict_block_shape(shape, slab_depth)
         )
         blocks = iter_blocks(shape, block)
-        codes = np.asarray(self.class_codes, dtype=LABEL_DTYPE)
         code_index = {c: i for i, c in enumerate(self.class_codes)}
         gated = 0
 
@@ -586,22 +627,12 @@ class PixelClassifier:
                     if probabilities_out is not None
                     else None
                 )
-            for i, region in enumerate(blocks):
+            results = self._block_results(volume, blocks, ctx, gate_table, stage_prob is not None, cancel)
+            for i, (region, lab, unc, proba, n_gated) in enumerate(results):
                 if _is_cancelled(cancel):
                     raise PredictionCancelled("prediction cancelled")
                 block_shape = tuple(sl.stop - sl.start for sl in region)
-                if ctx is None:
-                    feats = region_features(volume, region, self.feature_settings)
-                    proba = self.predict_proba_features(feats.reshape(-1, feats.shape[-1]))
-                    del feats
-                    best = np.argmax(proba, axis=1)
-                    lab = codes[best]
-                    unc = 1.0 - proba[np.arange(proba.shape[0]), best]
-                else:
-                    lab, unc, proba, n_gated = self._predict_transfer_block(
-                        volume, region, ctx, gate_table, stage_prob is not None
-                    )
-                    gated += n_gated
+                gated += n_gated
                 if scribbles is not None:
                     s = np.asarray(scribbles[region]).reshape(-1)
                     painted = s != 0
@@ -821,22 +852,35 @@ def _gate_table(intervals, grad_limit: float):
     return codes, lo, hi, np.float32(grad_limit)
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def _gate(g1, grad, start, codes, lo, hi, limit, out):  # pragma: no cover - compiled
-    """``out`` (the cropped region) = the gate's class code where ``g1`` is in its interval and calm, else 0."""
+    """``out`` (the cropped region) = the gate's class code where ``g1`` is in its interval and calm, else 0.
+
+    ``g1`` covers the block (the crop starts at ``start``), ``grad`` the crop.
+    """
     nz, ny, nx = out.shape
     z0, y0, x0 = start[0], start[1], start[2]
-    for z in prange(nz):
+    for z in range(nz):
         for y in range(ny):
             for x in range(nx):
                 c = 0
-                if grad[z + z0, y + y0, x + x0] <= limit:
+                if grad[z, y, x] <= limit:
                     v = g1[z + z0, y + y0, x + x0]
                     for k in range(codes.size):
                         if v >= lo[k] and v <= hi[k]:
                             c = codes[k]
                             break
                 out[z, y, x] = c
+
+
+def _threads(n_jobs: int) -> int:
+    """Worker threads for ``n_jobs`` (-1: every core this process may use)."""
+    if n_jobs is None or n_jobs < 1:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
+    return int(n_jobs)
 
 
 def _read_with_halo(volume, region, h: int):

@@ -169,33 +169,45 @@ def estimate_noise(volume, ctx: ScanContext, settings: TransferSettings, samples
     return noise if noise > 0 else 1.0
 
 
-def _plane_fraction(volume, ctx: ScanContext, threshold: float) -> np.ndarray:
-    """Fraction of each plane (axis 0) with ``mu`` below ``threshold``."""
-    nz = ctx.shape[0]
-    out = np.zeros(nz, dtype=np.float32)
-    step = max(1, (1 << 23) // max(1, ctx.shape[1] * ctx.shape[2]))
-    for z0 in range(0, nz, step):
-        z1 = min(z0 + step, nz)
-        out[z0:z1] = (ctx.to_mu(np.asarray(volume[z0:z1])) < np.float32(threshold)).mean(axis=(1, 2))
-    return out
+@njit(parallel=True, cache=True)
+def _profile_pass(chunk, z0, half, offset, scale, metal, dark, lo, hi, dark_rows):  # pragma: no cover - compiled
+    """Per column, metal voxels in each half of axis 0; per (plane, row), dark voxels (``mu = (v - offset) scale``)."""
+    nz, ny, nx = chunk.shape
+    for y in prange(ny):
+        for z in range(nz):
+            plane = chunk[z, y]
+            first_half = z0 + z < half
+            count = 0
+            for x in range(nx):
+                mu = (np.float32(plane[x]) - offset) * scale
+                if mu > metal:
+                    if first_half:
+                        lo[y, x] += 1
+                    else:
+                        hi[y, x] += 1
+                if mu < dark:
+                    count += 1
+            dark_rows[z0 + z, y] = count
 
 
-def _collector_map(volume, ctx: ScanContext, metal_threshold: float) -> tuple[np.ndarray, bool]:
-    """Per-column metal voxel counts in each half of axis 0; the collector end is the half with more metal."""
-    nz = ctx.shape[0]
-    half = nz // 2
-    lo = np.zeros(ctx.shape[1:], dtype=np.float32)
-    hi = np.zeros(ctx.shape[1:], dtype=np.float32)
-    step = max(1, (1 << 23) // max(1, ctx.shape[1] * ctx.shape[2]))
+def _scan_profiles(volume, ctx: ScanContext, metal_threshold: float | None, dark_threshold: float | None):
+    """One pass over the scan: the collector map (metal voxels per column in each half of axis 0, the collector
+    end being the half with more metal) and the per-plane fraction of voxels darker than ``dark_threshold``."""
+    nz, ny, nx = ctx.shape
+    lo = np.zeros((ny, nx), dtype=np.float32)
+    hi = np.zeros((ny, nx), dtype=np.float32)
+    dark_rows = np.zeros((nz, ny), dtype=np.int64)
+    offset, scale = (0.0, 1.0) if (ctx.offset == 0.0 and ctx.per_inv_cm == 1.0) else (ctx.offset, 1.0 / ctx.per_inv_cm)
+    metal = np.float32(np.inf if metal_threshold is None else metal_threshold)
+    dark = np.float32(-np.inf if dark_threshold is None else dark_threshold)
+    step = max(1, (1 << 23) // max(1, ny * nx))
     for z0 in range(0, nz, step):
-        z1 = min(z0 + step, nz)
-        metal = ctx.to_mu(np.asarray(volume[z0:z1])) > np.float32(metal_threshold)
-        if z0 < half:
-            lo += metal[: max(0, half - z0)].sum(axis=0)
-        if z1 > half:
-            hi += metal[max(0, half - z0) :].sum(axis=0)
+        chunk = np.ascontiguousarray(volume[z0 : min(z0 + step, nz)])
+        _profile_pass(chunk, z0, nz // 2, np.float32(offset), np.float32(scale), metal, dark, lo, hi, dark_rows)
     at_start = float(lo.sum()) >= float(hi.sum())
-    return (lo if at_start else hi), at_start
+    collector = (lo if at_start else hi) if metal_threshold is not None else None
+    profile = (dark_rows.sum(axis=1) / float(ny * nx)).astype(np.float32) if dark_threshold is not None else None
+    return collector, at_start, profile
 
 
 def scan_context(
@@ -227,18 +239,20 @@ def scan_context(
         offset, per = 0.0, 1.0
     ctx = ScanContext(offset, per, calibration is not None, 1.0, float(voxel_size_um or 1.0), shape)
     ctx.noise = estimate_noise(volume, ctx, settings)
-    if settings.position and metal_threshold is not None:
-        ctx.collector_thickness, ctx.collector_at_start = _collector_map(volume, ctx, metal_threshold)
-    if dark_threshold is not None:
-        ctx.dark_profile = _plane_fraction(volume, ctx, dark_threshold)
+    metal = metal_threshold if settings.position else None
+    if metal is not None or dark_threshold is not None:
+        collector, at_start, profile = _scan_profiles(volume, ctx, metal, dark_threshold)
+        if collector is not None:
+            ctx.collector_thickness, ctx.collector_at_start = collector, at_start
+        ctx.dark_profile = profile
     return ctx
 
 
-def transfer_stage1(block: np.ndarray, ctx: ScanContext, settings: TransferSettings):
-    """``mu``, ``g1`` and ``|grad g1|`` of a block (whole block, no crop): the cheap part used for gating."""
+def transfer_stage1(block: np.ndarray, ctx: ScanContext, settings: TransferSettings, crop=None):
+    """``mu``, ``g1`` (whole block) and ``|grad g1|`` (of ``crop``, default the whole block): the gate's part."""
     x = np.ascontiguousarray(ctx.to_mu(block), dtype=np.float32)
     g1 = gaussian3(x, settings.small, settings.truncate)
-    return x, g1, gradient_magnitude3(g1)
+    return x, g1, gradient_magnitude3(g1, crop)
 
 
 def transfer_features(
@@ -293,18 +307,25 @@ def transfer_columns(
     -------
     ndarray of float32, shape (n_features, n)
     """
-    x, g1, grad = stage1 if stage1 is not None else transfer_stage1(block, ctx, settings)
-    crop = tuple(slice(*c.indices(n)[:2]) for c, n in zip(crop, x.shape))
+    crop = tuple(slice(*c.indices(n)[:2]) for c, n in zip(crop, block.shape))
     cshape = tuple(c.stop - c.start for c in crop)
+    x, g1, grad = stage1 if stage1 is not None else transfer_stage1(block, ctx, settings, crop)
+    if grad.shape != cshape:
+        raise ValueError(f"stage-1 gradient of shape {grad.shape} is not of the crop {cshape}")
+    rows = None
     if index is None:
         index = np.arange(int(np.prod(cshape)), dtype=np.int64)
-    index = np.ascontiguousarray(index, dtype=np.int64)
-    g2 = gaussian3(g1, _large_step(settings), settings.truncate)
+    else:
+        index = np.ascontiguousarray(index, dtype=np.int64)
+        rows = np.zeros(cshape[0] * cshape[1], dtype=bool)
+        rows[index // cshape[2]] = True
+        rows = rows.reshape(cshape[:2])
+    g2 = gaussian3(g1, _large_step(settings), settings.truncate, window=crop, rows=rows)
     res = x - g1
     np.multiply(res, res, out=res)
-    tex = gaussian3(res, settings.large, settings.truncate)
+    tex = gaussian3(res, settings.large, settings.truncate, window=crop, rows=rows)
     del res
-    dark = minimum3(g1, settings.min_radius)
+    dark = minimum3(g1, settings.min_radius, window=crop, rows=rows)
     n_features = len(transfer_feature_names(settings))
     out = np.empty((n_features, index.size), dtype=np.float32)
     profile = ctx.dark_profile if ctx.dark_profile is not None else np.zeros(0, np.float32)
@@ -333,28 +354,31 @@ def transfer_columns(
     return out
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def _gather_columns(
     index, cshape, cstart, origin, x, g1, g2, tex, dark, grad, inv, profile, thick, position, at_start, nz, voxel, out
 ):  # pragma: no cover - compiled
     n = index.size
     cyx = cshape[1] * cshape[2]
     cx = cshape[2]
-    for i in prange(n):
+    for i in range(n):
         f = index[i]
         z = f // cyx + cstart[0]
         r = f - (f // cyx) * cyx
         y = r // cx + cstart[1]
         xx = r - (r // cx) * cx + cstart[2]
+        zi = z - cstart[0]
+        yi = y - cstart[1]
+        xi = xx - cstart[2]
         a = g1[z, y, xx]
-        b = g2[z, y, xx]
+        b = g2[zi, yi, xi]
         out[0, i] = x[z, y, xx]
         out[1, i] = a
         out[2, i] = b
         out[3, i] = (a - b) * inv
-        out[4, i] = grad[z, y, xx] * inv
-        out[5, i] = np.sqrt(max(tex[z, y, xx], np.float32(0.0))) * inv
-        out[6, i] = dark[z, y, xx]
+        out[4, i] = grad[zi, yi, xi] * inv
+        out[5, i] = np.sqrt(max(tex[zi, yi, xi], np.float32(0.0))) * inv
+        out[6, i] = dark[zi, yi, xi]
         za = z + origin[0]
         out[7, i] = profile[za] if profile.size else np.float32(0.0)
         if position:
