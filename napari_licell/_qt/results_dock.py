@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QHeaderView,
     QTableWidget,
     QTableWidgetItem,
 )
@@ -75,7 +76,10 @@ class ResultsDock(LicellDock):
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["quantity", "value"])
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()  # values whole; long quantity names wrap in a narrow column
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setWordWrap(True)
         self.table.setMinimumHeight(120)
         layout.addWidget(self.table, 1)
         self.plots = ResultsPlots(self.viewer)
@@ -270,8 +274,9 @@ class ResultsDock(LicellDock):
         self.table.setRowCount(len(rows))
         for i, (quantity, value) in enumerate(rows):
             self.table.setItem(i, 0, QTableWidgetItem(quantity))
+            self.table.item(i, 0).setToolTip(quantity)
             self.table.setItem(i, 1, QTableWidgetItem(value))
-        self.table.resizeColumnToContents(0)
+        self.table.resizeRowsToContents()
         self.plots.show_measurement(m)
 
     def _show_thickness_layer(self, m) -> None:

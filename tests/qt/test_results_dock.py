@@ -39,6 +39,14 @@ def test_measures_process3_layer_and_shows_the_verdict(make_napari_viewer, qtbot
     assert "uniform" in report.read_text()
     numbers = json.loads(dock.write_json(tmp_path / "m.json").read_text())
     assert numbers["verdict"] == "uniform"
+    table_widget = dock.table  # in a laptop's dock column every value is whole (the walkthrough saw "3.08", "unifo")
+    table_widget.setParent(None)
+    table_widget.resize(380, 300)
+    table_widget.show()
+    qtbot.addWidget(table_widget)
+    qtbot.wait(50)
+    widest = max(table_widget.fontMetrics().horizontalAdvance(v) for v in table.values())
+    assert table_widget.columnWidth(1) >= widest, (table_widget.columnWidth(0), table_widget.columnWidth(1), widest)
 
 
 def test_editing_labels_updates_the_numbers(make_napari_viewer, qtbot):
