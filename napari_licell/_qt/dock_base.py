@@ -24,6 +24,7 @@ from typing import Any
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from .._napari.layers import warm_up_label_colours
 from .dock_tabs import JoinsLicellTabs
 from .notify import report_error
 from .task_runner import TaskBar, TaskRunner, weak_slot
@@ -61,6 +62,7 @@ class LicellDock(JoinsLicellTabs, TaskRunner, QWidget):
     def __init__(self, napari_viewer, parent=None, *, scroll: bool = True):
         super().__init__(parent)
         self.viewer = real_viewer(napari_viewer)
+        warm_up_label_colours()  # napari's first labels layer would compile on the GUI thread
         self._links: list[tuple[Any, Callable]] = []
         self._closed = False
         self._init_tasks()
