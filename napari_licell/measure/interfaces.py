@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 from numba import njit, prange
-from scipy import ndimage
 
 from ..classes import CARBON, METAL, SE, SE_LI
 
@@ -115,6 +114,53 @@ def _scan_columns(
         se_run_start[j] = st[4]
         carbon_first[j] = st[5]
         carbon_last[j] = st[6]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _smooth_axis0(a, w, out):  # pragma: no cover - compiled
+    """Symmetric kernel ``w`` (centre first) along axis 0 with 'nearest' edges, summed as scipy's correlate1d."""
+    ny, nx = a.shape
+    r = w.size - 1
+    for y in prange(ny):
+        o = out[y]
+        c = a[y]
+        for x in range(nx):
+            o[x] = c[x] * w[0]
+        for j in range(r, 0, -1):  # farthest taps first, as ndimage adds them
+            lo = a[max(y - j, 0)]
+            hi = a[min(y + j, ny - 1)]
+            wj = w[j]
+            for x in range(nx):
+                o[x] += (lo[x] + hi[x]) * wj
+
+
+def _half_gaussian(sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """Weights of ``scipy.ndimage.gaussian_filter1d`` (order 0) from the centre out: ``w[j]`` at distance ``j``."""
+    lw = int(truncate * float(sigma) + 0.5)
+    x = np.arange(-lw, lw + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
+    phi = phi / phi.sum()
+    return np.ascontiguousarray(phi[::-1][lw:])
+
+
+def _gaussian_nearest(a: np.ndarray, sigma: tuple[float, float]) -> np.ndarray:
+    """``ndimage.gaussian_filter(a, sigma, mode="nearest")`` of a 2D float64 map, same sums, on all cores.
+
+    The taps are added in ndimage's order (centre, then pairs from the
+    farthest in), so the result is the same to the last bit. Along x the
+    map is transposed, smoothed along its first axis and transposed back.
+    """
+    out = np.array(a, dtype=np.float64, order="C")
+    if sigma[0] > 1e-15:
+        tmp = np.empty_like(out)
+        _smooth_axis0(out, _half_gaussian(sigma[0]), tmp)
+        out = tmp
+    if sigma[1] > 1e-15:  # along x: on the transpose, whose rows then run along y (vectorises over them)
+        t = np.ascontiguousarray(out.T)
+        tmp = np.empty_like(t)
+        _smooth_axis0(t, _half_gaussian(sigma[1]), tmp)
+        out = np.ascontiguousarray(tmp.T)
+    return out
 
 
 class ColumnScan:
@@ -233,13 +279,14 @@ def fit_plane(height_um: np.ndarray, valid: np.ndarray, vy: float, vx: float) ->
     n = int(np.count_nonzero(valid))
     if n < 3:
         return None
-    jj, ii = np.nonzero(valid)
+    flat = np.flatnonzero(valid)  # row-major, as np.nonzero
     if n > _MAX_FIT_COLUMNS:  # a regular subset fits a plane just as well
         step = int(np.ceil(n / _MAX_FIT_COLUMNS))
-        jj, ii = jj[::step], ii[::step]
+        flat = flat[::step]
+    jj, ii = np.divmod(flat, valid.shape[1])
     y = (jj + 0.5) * vy
     x = (ii + 0.5) * vx
-    z = np.asarray(height_um, dtype=np.float64)[jj, ii]
+    z = np.asarray(height_um, dtype=np.float64).reshape(-1)[flat]
     a = np.column_stack([np.ones_like(y), y - y.mean(), x - x.mean()])
     coef, *_ = np.linalg.lstsq(a, z, rcond=None)
     rms = float(np.sqrt(np.mean((z - a @ coef) ** 2)))
@@ -373,8 +420,8 @@ def lower_envelope(
         base = plane.height_um(yy, xx) / vz
     resid = np.where(inlier, h - base, 0.0)
     s = (smooth_um / vy, smooth_um / vx)
-    weight = ndimage.gaussian_filter(inlier.astype(np.float64), s, mode="nearest")
-    offset = ndimage.gaussian_filter(resid, s, mode="nearest")
+    weight = _gaussian_nearest(inlier, s)  # = ndimage.gaussian_filter(..., mode="nearest"), bit for bit
+    offset = _gaussian_nearest(resid, s)
     with np.errstate(invalid="ignore", divide="ignore"):
         local = np.where(weight > 1e-3, offset / weight, 0.0)
     envelope = base + local

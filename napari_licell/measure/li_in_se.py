@@ -50,18 +50,7 @@ _SE_LI = SE_LI.code
 
 @njit(cache=True, nogil=True, parallel=True)
 def _li_in_se_slab(
-    slab,
-    z0,
-    se_bottom,
-    li_mask,
-    path_mask,
-    depth_hist,
-    region_counts,
-    column_count,
-    bbox_li,
-    bbox_path,
-    n_threads,
-    k_lo,
+    slab, z0, se_bottom, depth_hist, region_counts, column_count, bbox_li, bbox_path, n_threads, k_lo
 ):  # pragma: no cover - compiled
     # each thread takes a share of the rows of columns (j) with its own counters, added at the end
     nz, ny, nx = slab.shape
@@ -80,11 +69,7 @@ def _li_in_se_slab(
         bl = part_box[t, :6]
         bp = part_box[t, 6:]
         for j in range(t * ny // nt, (t + 1) * ny // nt):  # per-column rows stay in cache across the slices
-            for k in range(k_lo):  # below every column's SE face: nothing of the SE
-                for i in range(nx):
-                    li_mask[k, j, i] = False
-                    path_mask[k, j, i] = False
-            for k in range(k_lo, nz):
+            for k in range(k_lo, nz):  # below k_lo: below every column's SE face, nothing of the SE
                 z = z0 + k
                 li_first = -1
                 li_last = -1
@@ -93,12 +78,10 @@ def _li_in_se_slab(
                 for i in range(nx):
                     c = slab[k, j, i]
                     d = z - se_bottom[j, i]
-                    is_li = False
                     is_path = False
                     if d >= 0 and c != 0:
                         rc[min(c, last)] += 1
                         if c == _LI:
-                            is_li = True
                             is_path = True
                             dh[d] += 1
                             column_count[j, i] += 1
@@ -111,8 +94,6 @@ def _li_in_se_slab(
                             if path_first < 0:
                                 path_first = i
                             path_last = i
-                    li_mask[k, j, i] = is_li
-                    path_mask[k, j, i] = is_path
                 if li_first >= 0:
                     bl[0] = min(bl[0], k)
                     bl[1] = max(bl[1], k)
@@ -142,6 +123,24 @@ def _li_in_se_slab(
             bbox_li[2 * b + 1] = max(bbox_li[2 * b + 1], part_box[t, 2 * b + 1])
             bbox_path[2 * b] = min(bbox_path[2 * b], part_box[t, 6 + 2 * b])
             bbox_path[2 * b + 1] = max(bbox_path[2 * b + 1], part_box[t, 6 + 2 * b + 1])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _se_mask(slab, z0, se_bottom, bbox, with_se_li, out):  # pragma: no cover - compiled
+    """Li (and, ``with_se_li``, SE + Li) voxels at or above their column's SE face, inside ``bbox`` only."""
+    k0 = bbox[0]
+    j0 = bbox[2]
+    i0 = bbox[4]
+    nk, nj, ni = out.shape
+    for kk in prange(nk):
+        z = z0 + k0 + kk
+        for jj in range(nj):
+            row = slab[k0 + kk, j0 + jj]
+            face = se_bottom[j0 + jj]
+            o = out[kk, jj]
+            for ii in range(ni):
+                c = row[i0 + ii]
+                o[ii] = z >= face[i0 + ii] and (c == _LI or (with_se_li and c == _SE_LI))
 
 
 @njit(cache=True, nogil=True)
@@ -230,14 +229,17 @@ class ComponentTracker:
         key = np.unique((ga[keep] << 32) | gb[keep])
         self._edges.append(np.stack([key >> 32, key & 0xFFFFFFFF], axis=1))
 
-    def update(self, mask: np.ndarray, z0: int, bbox: np.ndarray) -> None:
-        """Label ``mask`` (oriented slices from ``z0``) inside its bounding box ``bbox`` (k0, k1, j0, j1, i0, i1, inclusive)."""
-        nz = mask.shape[0]
+    def update(self, mask: np.ndarray, z0: int, bbox: np.ndarray, n_slices: int | None = None) -> None:
+        """Label ``mask`` (oriented slices from ``z0``) inside its bounding box ``bbox`` (k0, k1, j0, j1, i0, i1, inclusive).
+
+        With ``n_slices`` (the slab's depth), ``mask`` is only the part inside ``bbox``.
+        """
+        nz = mask.shape[0] if n_slices is None else int(n_slices)
         if bbox[1] < 0:
             self._last_plane = None
             return
         k0, k1, j0, j1, i0, i1 = (int(v) for v in bbox)
-        sub = mask[k0 : k1 + 1, j0 : j1 + 1, i0 : i1 + 1]
+        sub = mask[k0 : k1 + 1, j0 : j1 + 1, i0 : i1 + 1] if n_slices is None else mask
         lab, n = ndimage.label(sub, output=np.int32)
         size = np.zeros(n + 1, dtype=np.int64)
         zmax = np.full(n + 1, -1, dtype=np.int64)
@@ -300,21 +302,16 @@ class LiInSeScan:
         self.paths = ComponentTracker(shape_yx, interfaces.se_bottom_index)
         self._bbox_li = np.zeros(6, dtype=np.int64)
         self._bbox_path = np.zeros(6, dtype=np.int64)
-        self._masks: tuple[np.ndarray, np.ndarray] | None = None
         se_bottom = interfaces.se_bottom_index
         self._lowest_face = int(se_bottom.min()) if se_bottom.size else 0  # no column's SE starts below it
 
     def update(self, slab: np.ndarray, z0: int) -> None:
         """Feed oriented slices ``z0 .. z0 + len(slab)``."""
-        if self._masks is None or self._masks[0].shape != slab.shape:
-            self._masks = (np.empty(slab.shape, dtype=np.bool_), np.empty(slab.shape, dtype=np.bool_))
-        li_mask, path_mask = self._masks
+        se_bottom = self.interfaces.se_bottom_index
         _li_in_se_slab(
             slab,
             int(z0),
-            self.interfaces.se_bottom_index,
-            li_mask,
-            path_mask,
+            se_bottom,
             self.depth_hist,
             self.region_counts,
             self.column_count,
@@ -323,9 +320,12 @@ class LiInSeScan:
             get_num_threads(),
             min(max(self._lowest_face - int(z0), 0), len(slab)),
         )
-        if self.find_components:
-            self.masses.update(li_mask, int(z0), self._bbox_li)
-            self.paths.update(path_mask, int(z0), self._bbox_path)
+        if self.find_components:  # masks of the bounding boxes only (no slab-sized copies per class)
+            for tracker, bbox, with_se_li in ((self.masses, self._bbox_li, False), (self.paths, self._bbox_path, True)):
+                mask = np.empty(tuple(max(int(bbox[2 * b + 1] - bbox[2 * b]) + 1, 0) for b in range(3)), dtype=np.bool_)
+                if bbox[1] >= 0:
+                    _se_mask(slab, int(z0), se_bottom, bbox, with_se_li, mask)
+                tracker.update(mask, int(z0), bbox, n_slices=len(slab))
 
 
 @dataclass

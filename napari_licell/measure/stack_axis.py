@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..classes import CARBON, LI, METAL
@@ -78,6 +79,31 @@ def slice_class_counts(labels: np.ndarray, axis: int) -> np.ndarray:
     return flat.reshape(moved.shape[0], _N_CODES)
 
 
+@numba.njit(cache=True, nogil=True)
+def _axis_class_counts(labels, n_codes):  # pragma: no cover - compiled
+    """:func:`slice_class_counts` along all three axes in one pass (unsigned codes, above the table clipped)."""
+    nz, ny, nx = labels.shape
+    c0 = np.zeros((nz, n_codes), dtype=np.int64)
+    c1 = np.zeros((ny, n_codes), dtype=np.int64)
+    c2 = np.zeros((nx, n_codes), dtype=np.int64)
+    top = n_codes - 1
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                c = min(np.int64(labels[z, y, x]), top)
+                c0[z, c] += 1
+                c1[y, c] += 1
+                c2[x, c] += 1
+    return c0, c1, c2
+
+
+def _all_axis_counts(sample: np.ndarray) -> list[np.ndarray]:
+    """Per-slice class counts along axes 0, 1 and 2 (one compiled pass for unsigned integer codes)."""
+    if sample.dtype.kind == "u" and sample.ndim == 3:
+        return list(_axis_class_counts(sample, _N_CODES))
+    return [slice_class_counts(sample, ax) for ax in range(3)]
+
+
 def _subsample(labels: Any) -> np.ndarray:
     shape = tuple(int(s) for s in labels.shape)
     n = float(np.prod(shape))
@@ -129,7 +155,7 @@ def find_stack_axis(
         return StackOrientation(int(stack_axis), bool(collector_at_start), False, "given")
 
     sample = _subsample(labels)
-    shares = [_shares(slice_class_counts(sample, ax)) for ax in range(3)]
+    shares = [_shares(c) for c in _all_axis_counts(sample)]
     metal_range = [float(s[:, METAL.code].max() - s[:, METAL.code].min()) if len(s) else 0.0 for s in shares]
 
     reasons: list[str] = []
