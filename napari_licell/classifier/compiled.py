@@ -12,7 +12,8 @@ in order):
   and each is tested on a run of 256 rows at once, from feature columns
   (``XT[f, i]``, contiguous): no pointer chase, no branch, vectorised by LLVM.
   When every leaf is pure (one class, as when no tree reaches ``max_depth``)
-  a leaf adds ``1 << (8 class)`` to one packed uint64 of votes per row.
+  the lowest bit is tested against each class's leaf bits, so the votes are
+  counted with vector instructions too (no table look-up per row and tree).
 * **tree walk** (fallback for bigger trees): ``nodes[i] = (threshold, feature,
   first_child)``, children side by side, a branch-free step per level.
 """
@@ -40,9 +41,9 @@ class CompiledForest:
 
     ``roots``/``nodes``/``leaf_value`` serve the tree walk; ``split_*``,
     ``tree_start``, ``leaf_start``, ``leaf_table`` (float64, (n_classes,
-    n_leaves), class fractions / n_trees) and ``leaf_votes`` (packed one-hot,
-    or None when a leaf is impure) the bit-mask evaluator, which is used when
-    ``split_feature`` is not None.
+    n_leaves), class fractions / n_trees) and ``class_leaves`` (per tree and
+    class, the bits of that class's leaves; None when a leaf is impure) the
+    bit-mask evaluator, which is used when ``split_feature`` is not None.
     """
 
     roots: np.ndarray  # int32 (n_trees,)
@@ -55,7 +56,7 @@ class CompiledForest:
     tree_start: np.ndarray | None = None  # int32 (n_trees + 1,): splits of tree t
     leaf_start: np.ndarray | None = None  # int32 (n_trees + 1,): leaves of tree t, in order
     leaf_table: np.ndarray | None = None  # float64 (n_classes, n_leaves)
-    leaf_votes: np.ndarray | None = None  # uint64 (n_leaves,) or None
+    class_leaves: np.ndarray | None = None  # (n_trees, n_classes), mask dtype: bits of each class's leaves
 
     @property
     def n_classes(self) -> int:
@@ -121,13 +122,14 @@ class CompiledForest:
             top = np.zeros(n, np.float32)
         if self.split_feature is None:  # pragma: no cover - callers use the walk directly
             raise RuntimeError("bit-mask arrays missing")
-        votes = self.leaf_votes if self.leaf_votes is not None else np.zeros(0, np.uint64)
+        mdt = self.split_mask.dtype
+        votes = self.class_leaves if self.class_leaves is not None else np.zeros((0, 0), mdt)
         _bitmask(
             XT,
             self.split_feature,
             self.split_threshold,
             self.split_mask,
-            self.split_mask.dtype.type(~self.split_mask.dtype.type(0)),
+            mdt.type(~mdt.type(0)),
             self.tree_start,
             self.leaf_start,
             self.leaf_table,
@@ -228,9 +230,13 @@ def compile_forest(forest) -> CompiledForest:
     if max(leaf_start[i + 1] - leaf_start[i] for i in range(n_trees)) <= 32:
         mask = (mask & np.uint64(0xFFFFFFFF)).astype(np.uint32)  # twice the rows per vector instruction
     n_classes = table.shape[1]
-    votes = None
-    if n_classes <= 8 and n_trees <= 255 and np.all((table > 0).sum(axis=1) == 1):
-        votes = (np.uint64(1) << (np.uint64(8) * np.argmax(table, axis=1).astype(np.uint64))).astype(np.uint64)
+    class_leaves = None
+    if np.all((table > 0).sum(axis=1) == 1):  # pure leaves: a tree votes for one class
+        leaf_class = np.argmax(table, axis=1)
+        class_leaves = np.zeros((n_trees, n_classes), mask.dtype)
+        for t in range(n_trees):
+            for i, c in enumerate(leaf_class[leaf_start[t] : leaf_start[t + 1]]):
+                class_leaves[t, c] |= mask.dtype.type(1 << i)
     return CompiledForest(
         **walk,
         split_feature=np.concatenate(feats),
@@ -239,7 +245,7 @@ def compile_forest(forest) -> CompiledForest:
         tree_start=np.asarray(tree_start, np.int32),
         leaf_start=np.asarray(leaf_start, np.int32),
         leaf_table=np.ascontiguousarray(table.T),
-        leaf_votes=votes,
+        class_leaves=class_leaves,
     )
 
 
@@ -263,14 +269,14 @@ def _bitmask(
     n = XT.shape[1]
     nc = table.shape[0]
     n_trees = tree_start.size - 1
-    use_votes = votes.size > 0
+    use_votes = votes.shape[0] > 0
     want_proba = proba.shape[0] > 0
     n_runs = (n + RUN - 1) // RUN
     for run in range(n_runs):
         i0 = run * RUN
         m = min(n, i0 + RUN) - i0
         v = np.empty(RUN, mask.dtype)
-        count = np.zeros(RUN, np.uint64)
+        count = np.zeros((nc, RUN), np.int32)
         acc = np.zeros((nc, RUN), np.float64)
         leaf = np.empty(RUN, np.int64)
         for t in range(n_trees):
@@ -282,23 +288,27 @@ def _bitmask(
                 mk = mask[k]
                 for j in range(m):
                     v[j] &= mk if col[j] > th else all_ones
-            base = leaf_start[t]
-            for j in range(m):
-                leaf[j] = base + np.int64(_cttz(v[j]))
             if use_votes:
                 for j in range(m):
-                    count[j] += votes[leaf[j]]
+                    v[j] &= ~v[j] + 1  # the exit leaf's bit
+                for c in range(nc):
+                    cl = votes[t, c]
+                    cc = count[c]
+                    for j in range(m):
+                        cc[j] += (v[j] & cl) != 0
             else:
+                base = leaf_start[t]
+                for j in range(m):
+                    leaf[j] = base + np.int64(_cttz(v[j]))
                 for c in range(nc):
                     tc = table[c]
                     a = acc[c]
                     for j in range(m):
                         a[j] += tc[leaf[j]]
         if use_votes:
-            inv = 1.0 / n_trees
-            for j in range(m):
-                for c in range(nc):
-                    acc[c, j] = np.float64((count[j] >> np.uint64(8 * c)) & np.uint64(255)) * inv
+            for c in range(nc):
+                for j in range(m):
+                    acc[c, j] = count[c, j] / n_trees
         for j in range(m):
             b = 0
             for c in range(1, nc):

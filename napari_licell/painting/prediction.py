@@ -77,11 +77,18 @@ def train_and_predict_scan(
     if classifier is None:
         clf.fit(image, scribbles, progress=progress, cancel=cancel)
     labels = np.zeros(image.shape, dtype=LABEL_DTYPE)
-    uncertainty = np.zeros(image.shape, dtype=np.float16)
+    uncertainty = np.zeros(image.shape, dtype=np.float32)  # values of float16 precision, as the model file's
     t0 = time.perf_counter()
+    # direct: the arrays are this call's own, so a cancel (which raises) leaves nothing half-written behind
     clf.predict(
-        image, labels_out=labels, uncertainty_out=uncertainty, scribbles=scribbles, progress=progress, cancel=cancel
+        image,
+        labels_out=labels,
+        uncertainty_out=uncertainty,
+        scribbles=scribbles,
+        progress=progress,
+        cancel=cancel,
+        direct=True,
     )
     seconds = time.perf_counter() - t0
     changed = np.nonzero(before != labels)
-    return Prediction(clf, labels, uncertainty.astype(np.float32), seconds, changed, labels[changed])
+    return Prediction(clf, labels, uncertainty, seconds, changed, labels[changed])

@@ -53,7 +53,7 @@ def test_compiled_forest_equals_scikit_learn():
 
 @pytest.mark.parametrize("max_depth, pure", [(5, False), (None, True)])
 def test_bit_mask_forest_equals_scikit_learn(max_depth, pure):
-    """Small trees go through the bit-mask evaluator: float leaves (depth-limited) and packed votes (pure leaves)."""
+    """Small trees go through the bit-mask evaluator: float leaves (depth-limited) and class votes (pure leaves)."""
     from sklearn.ensemble import RandomForestClassifier
 
     rng = np.random.default_rng(2)
@@ -61,7 +61,7 @@ def test_bit_mask_forest_equals_scikit_learn(max_depth, pure):
     y = (X[:, 0] > 0).astype(int) + 2 * (X[:, 1] > 0.5) + (X[:, 2] > 1.5)
     rf = RandomForestClassifier(9, max_depth=max_depth, random_state=0).fit(X, y)
     compiled = compile_forest(rf)
-    assert compiled.split_feature is not None and (compiled.leaf_votes is not None) == pure
+    assert compiled.split_feature is not None and (compiled.class_leaves is not None) == pure
     Xt = rng.normal(size=(1000, 5)).astype(np.float32)
     Xt[:50, 1] = rf.estimators_[0].tree_.threshold[0]  # exactly on a split
     expected = rf.predict_proba(Xt)
