@@ -389,14 +389,49 @@ def _disk_candidate(mask: np.ndarray, valid: np.ndarray, min_radius: float) -> t
     filled = ndimage.binary_fill_holes(comp)
     area = float(filled.sum())
     r = math.sqrt(area / math.pi)
-    if r < min_radius or comp.sum() < 0.85 * area:
+    if r < min_radius:
         return None
     cy, cx = ndimage.center_of_mass(filled)
     yy, xx = np.ogrid[: mask.shape[0], : mask.shape[1]]
     disk = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
-    if np.count_nonzero(disk & filled) < 0.93 * area:  # round, not an ellipse or a blob
-        return None
+    if comp.sum() < 0.85 * area or np.count_nonzero(disk & filled) < 0.93 * area:  # not a round filled disk
+        return _outer_circle(comp, (float(cy), float(cx)), min_radius)
     return float(cy), float(cx), r
+
+
+def _outer_circle(comp: np.ndarray, guess: tuple[float, float], min_radius: float, n_angles: int = 180):
+    """(cy, cx, r) of the circle the outer edge of ``comp`` follows over most directions, or None.
+
+    An SE riddled with Li masses is no filled disk: the masses that touch the
+    bore's wall cut notches into it. Its outer edge still follows the wall
+    wherever no mass touches it. The outermost pixel of ``comp`` in each of
+    ``n_angles`` directions from ``guess`` is fitted with a circle (least
+    squares), points far inside it (the notches) dropped and the fit repeated.
+    Accepted when the circle follows the edge in at least 60 % of the
+    directions, ``comp`` stays inside it and fills at least half of it.
+    """
+    ys, xs = np.nonzero(comp)
+    dy, dx = ys - guess[0], xs - guess[1]
+    rad = np.hypot(dy, dx)
+    sector = ((np.arctan2(dy, dx) + math.pi) / (2 * math.pi) * n_angles).astype(np.int64) % n_angles
+    order = np.lexsort((rad, sector))  # per sector, the outermost pixel last
+    last = np.r_[np.flatnonzero(np.diff(sector[order])), order.size - 1]
+    py, px = ys[order[last]].astype(np.float64), xs[order[last]].astype(np.float64)
+    if py.size < 0.6 * n_angles:
+        return None
+    keep = np.ones(py.size, dtype=bool)
+    for _ in range(4):  # algebraic circle fit: x^2 + y^2 = 2 a x + 2 b y + c
+        a_mat = np.column_stack([2 * px[keep], 2 * py[keep], np.ones(np.count_nonzero(keep))])
+        (cx, cy, c), *_ = np.linalg.lstsq(a_mat, px[keep] ** 2 + py[keep] ** 2, rcond=None)
+        r = math.sqrt(max(c + cx * cx + cy * cy, 0.0))
+        resid = np.hypot(py - cy, px - cx) - r
+        keep = np.abs(resid) <= 1.5
+    if np.count_nonzero(keep) < 0.6 * n_angles or r < min_radius:
+        return None
+    outside = np.hypot(ys - cy, xs - cx) > r + 1.5
+    if np.count_nonzero(outside) > 0.01 * ys.size or ys.size < 0.5 * math.pi * r * r:
+        return None
+    return float(cy), float(cx), float(r) + 0.5  # the outermost pixel centres lie half a pixel inside the edge
 
 
 def _recon_circle(valid: np.ndarray) -> tuple[float, float, float] | None:

@@ -130,6 +130,23 @@ def test_bore_found_through_rings_on_a_wide_slice():
     assert not any(note.startswith("ring offsets") for note in clean.notes)
 
 
+def test_bore_found_where_li_masses_notch_the_se():
+    # process 1: Li masses fill up to half of the SE's planes and those touching the wall cut notches into
+    # the bright disk, which then failed the filled-disk test in every SE slab: no bore was found
+    spec = paper_cell("process1", shape=SHAPE, charge_minutes=4000.0 * LAYER_UM / 64.65, seed=4)
+    cell = make_full_view_cell(spec, _jig())
+    region = find_cell_region(cell.image)
+    assert region is not None and region.bore is not None, region and region.notes
+    truth = cell.metadata["bore"]
+    assert region.bore.radius_vox == pytest.approx(truth["radius_vox"], abs=1.0)
+    for end in ("centre_start", "centre_end"):
+        assert np.hypot(*np.subtract(getattr(region.bore, end), truth[end])) < 1.0, end
+    mask = np.asarray(region)
+    inside = cell.labels != BACKGROUND.code
+    assert not np.any(mask & ~inside)
+    assert np.count_nonzero(mask) > 0.7 * np.count_nonzero(inside)
+
+
 def test_a_crop_of_the_interior_has_no_region():
     crop = make_synthetic_cell(paper_cell("none", shape=(120, 64, 64), seed=2))
     assert find_cell_region(crop.image) is None
