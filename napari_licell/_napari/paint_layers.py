@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layer_roles import Role, tagged
+from ..layer_roles import Role, role_of, scan_of, tagged
 from .layers import LayerData, image_layer_tuple, labels_layer_tuple
 
-__all__ = ["paint_layer_tuples", "uncertainty_layer_tuple", "uncertainty_limits"]
+__all__ = ["paint_layer_tuples", "uncertainty_layer_tuple", "uncertainty_limits", "hide_scan_overlays"]
 
 
 def paint_layer_tuples(scan: Any, labels: Any, scribbles: Any) -> tuple[LayerData, LayerData]:
@@ -50,3 +50,14 @@ def uncertainty_layer_tuple(data: Any, scan: Any, n_classes: int) -> LayerData:
         blending="additive",
         visible=False,
     )
+
+
+def hide_scan_overlays(layers: Any, scan_name: str, keep: tuple = ()) -> None:
+    """Hide the threshold preview, labels, uncertainty and truth layers of ``scan_name`` (not ``keep``).
+
+    When painting starts, what is drawn over the scan is what is painted.
+    """
+    hide = (Role.PREVIEW, Role.LABELS, Role.UNCERTAINTY, Role.TRUTH)
+    for layer in list(layers):
+        if all(layer is not k for k in keep) and role_of(layer) in hide and scan_of(layer) == scan_name:
+            layer.visible = False

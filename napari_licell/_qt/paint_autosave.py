@@ -14,6 +14,7 @@ from typing import Any
 from qtpy.QtCore import QObject, QTimer
 
 from ..painting.paint_store import PaintAutosave
+from ..painting.paint_volumes import is_on_disk
 
 __all__ = ["PaintAutosaveTimer"]
 
@@ -54,6 +55,10 @@ class PaintAutosaveTimer(QObject):
         """Write the result and scribbles to the autosave folder now (atomic); None when there is nothing to write."""
         dock = self.dock
         if dock.result_layer is None or self.store.folder is None:
+            return None
+        if is_on_disk(dock.result_layer.data):  # painted straight into label stores: every stroke is on disk
+            if dock.session is not None:
+                dock.session.dirty = False
             return None
         try:
             path = self.store.write(

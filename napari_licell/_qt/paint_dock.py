@@ -21,14 +21,16 @@ from .. import autosave
 from ..classes import LABEL_DTYPE, class_by_code
 from ..classifier import PixelClassifier
 from ..errors import LiCellInputError
-from ..layer_roles import Role, is_ct_scan, role_of, scan_of
+from ..layer_roles import is_ct_scan, scan_of
 from ..painting import PaintSession
 from ..painting.prediction import Prediction, train_and_predict_scan
-from ..painting.paint_store import PaintAutosave, check_paint_fits, interpolated_voxels, start_labels
+from ..painting.paint_store import PaintAutosave, interpolated_voxels, start_labels
+from ..painting.paint_volumes import is_on_disk, paints_on_disk
 from .dock_base import LicellDock
 from .paint_binding import PaintBinding
-from .._napari.paint_layers import paint_layer_tuples, uncertainty_layer_tuple, uncertainty_limits
+from .._napari.paint_layers import hide_scan_overlays, paint_layer_tuples, uncertainty_layer_tuple, uncertainty_limits
 from .paint_autosave import PaintAutosaveTimer
+from .paint_on_disk import start_stores, train_into_stores
 from .paint_brush import BrushLink
 from .next_slice import go_to_next_best_slice
 from .paint_controls import PaintControls, ask_model_path
@@ -162,9 +164,12 @@ class PaintDock(LicellDock):
         if self.image_layer is None:
             raise LiCellInputError(None, "no scan chosen", "open a scan (or a demo cell) first")
         shape = tuple(self.image_layer.data.shape)
-        check_paint_fits(shape, memory_limit_bytes(), self.image_layer.name)
-        labels = self._start_labels(shape, source) if labels is None else np.asarray(labels, LABEL_DTYPE)
-        scribbles = np.zeros(shape, LABEL_DTYPE) if scribbles is None else np.asarray(scribbles, LABEL_DTYPE)
+        if labels is None and paints_on_disk(shape, memory_limit_bytes()):  # label stores on disk, not memory
+            stores = start_stores(self, shape, source)
+            labels, scribbles = stores.classes, stores.scribbles
+        else:
+            labels = self._start_labels(shape, source) if labels is None else np.asarray(labels, LABEL_DTYPE)
+            scribbles = np.zeros(shape, LABEL_DTYPE) if scribbles is None else np.asarray(scribbles, LABEL_DTYPE)
         self._release_binding()
         for layer in (self.result_layer, self.scribble_layer):
             if self.has_layer(layer):
@@ -173,7 +178,7 @@ class PaintDock(LicellDock):
         result = self.viewer.add_labels(classes[0], **classes[1])
         scrib = self.viewer.add_labels(strokes[0], **strokes[1])
         self._bind(result, scrib)
-        self._hide_other_labels(result, scrib)
+        hide_scan_overlays(self.viewer.layers, self.image_layer.name, keep=(result, scrib))
         self.select_class(class_by_code(1).code)
         result.mode = "paint"
         self.viewer.layers.selection.active = result
@@ -181,13 +186,6 @@ class PaintDock(LicellDock):
         self.show_status(
             f"Paint a few strokes of each phase on “{result.name}” (keys 1–6 pick the class), then Train & predict."
         )
-
-    def _hide_other_labels(self, *keep) -> None:
-        """Hide the scan's threshold preview and other labels layers: what is drawn is what is painted."""
-        hide = (Role.PREVIEW, Role.LABELS, Role.UNCERTAINTY, Role.TRUTH)
-        for layer in list(self.viewer.layers):
-            if layer not in keep and role_of(layer) in hide and scan_of(layer) == self.image_layer.name:
-                layer.visible = False
 
     def _bind(self, result, scrib) -> None:
         """Make ``result`` and ``scrib`` the dock's classes and scribbles layers (edit rules, palette, undo)."""
@@ -298,6 +296,8 @@ class PaintDock(LicellDock):
             raise LiCellInputError(None, "no labels yet", "press “New labels” and paint first")
         if self.busy:
             return self.worker
+        if is_on_disk(self.result_layer.data):
+            return train_into_stores(self, classifier)
         image = self.image_layer.data
         scribbles = np.array(self.scribble_layer.data, dtype=LABEL_DTYPE, copy=True)
         before = np.array(self.result_layer.data, copy=True)  # what the prediction is compared with
@@ -325,7 +325,7 @@ class PaintDock(LicellDock):
         self._update_enabled()
 
     def _show_uncertainty(self, uncertainty: np.ndarray, n_classes: int) -> None:
-        data = np.asarray(uncertainty, dtype=np.float32)  # no copy: the worker converted it
+        data = np.asarray(uncertainty, np.float32) if isinstance(uncertainty, np.ndarray) else uncertainty  # lazy stays
         if self.has_layer(self.uncertainty_layer):
             self.uncertainty_layer.data = data
             self.uncertainty_layer.contrast_limits = uncertainty_limits(n_classes)

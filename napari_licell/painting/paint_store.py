@@ -1,7 +1,8 @@
-"""Where a scan's painting lives outside the viewer, Qt-free: the memory rule, the start labels, the autosave.
+"""Where a scan's painting lives outside the viewer, Qt-free: the start labels, the autosave.
 
-* :func:`check_paint_fits` says (one clear error) when the labels and the
-  strokes of a scan would not fit in memory together;
+(A scan whose labels and strokes do not fit in memory is painted in label
+stores on disk: :mod:`napari_licell.painting.paint_volumes`.)
+
 * :func:`start_labels` checks a labels volume the user starts from;
 * :class:`PaintAutosave` writes the classes and scribbles of the scan being
   painted into its autosave folder and offers autosaves newer than the last
@@ -19,29 +20,8 @@ import numpy as np
 from .. import autosave
 from ..classes import CLASS_TABLE, LABEL_DTYPE
 from ..errors import LiCellInputError
-from ..pipeline import labels_fit_in_memory
 
-__all__ = ["PaintAutosave", "check_paint_fits", "start_labels", "interpolated_voxels"]
-
-
-def check_paint_fits(shape: tuple[int, ...], memory_limit_bytes: int, scan_name: str) -> None:
-    """Painting holds the classes and the strokes in memory: raise when both do not fit under the limit.
-
-    Raises
-    ------
-    LiCellInputError
-        With the sizes and what to do instead (a crop, or a higher limit).
-    """
-    if labels_fit_in_memory(shape, memory_limit_bytes, volumes=2):
-        return
-    voxels = int(np.prod(shape, dtype=np.int64))
-    raise LiCellInputError(
-        None,
-        f"{scan_name}: painting holds the labels and the strokes in memory, "
-        f"2 x {voxels / 1e9:.2f} GB, above half the memory limit of {memory_limit_bytes / 2**30:g} GB",
-        "paint on a crop of the scan (a few hundred slices are enough to train the classifier), "
-        "or raise the limit under LiCell > Settings…",
-    )
+__all__ = ["PaintAutosave", "start_labels", "interpolated_voxels"]
 
 
 def start_labels(shape: tuple[int, ...], source: Any = None, source_name: str = "") -> np.ndarray:

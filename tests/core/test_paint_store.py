@@ -7,14 +7,24 @@ import pytest
 
 from napari_licell.classes import LABEL_DTYPE
 from napari_licell.errors import LiCellInputError
-from napari_licell.painting.paint_store import PaintAutosave, check_paint_fits, interpolated_voxels, start_labels
+from napari_licell.painting.paint_store import PaintAutosave, interpolated_voxels, start_labels
 
 
-def test_painting_refuses_a_scan_whose_labels_and_strokes_do_not_fit():
-    check_paint_fits((10, 100, 100), 2**30, "small")  # 2 x 0.1 MB under half of 1 GB: fine
-    with pytest.raises(LiCellInputError, match="big: painting holds the labels and the strokes") as info:
-        check_paint_fits((1000, 1000, 1000), 2**30, "big")
-    assert "crop" in info.value.hint
+def test_painting_goes_to_label_stores_when_labels_and_strokes_do_not_fit(tmp_path):
+    from napari_licell.painting.paint_volumes import is_on_disk, paint_stores, paints_on_disk
+
+    assert not paints_on_disk((10, 100, 100), 2**30)  # 2 x 0.1 MB under half of 1 GB: in memory
+    assert paints_on_disk((1000, 1000, 1000), 2**30)
+    source = np.zeros((12, 20, 30), np.uint8)
+    source[3:9, 5:10, 7:20] = 4
+    stores = paint_stores(tmp_path / "scan", source.shape, 0.54, source, "thr")
+    assert is_on_disk(stores.classes) and is_on_disk(stores.scribbles) and not is_on_disk(source)
+    np.testing.assert_array_equal(stores.classes[:], source)  # started from the labels, copied plane by plane
+    assert not stores.scribbles[:].any()
+    with pytest.raises(LiCellInputError, match="'thr' holds codes above"):
+        paint_stores(tmp_path / "scan", source.shape, 0.54, source + 50, "thr")
+    with pytest.raises(LiCellInputError, match="'thr' has shape"):
+        paint_stores(tmp_path / "scan", (12, 20, 31), 0.54, source, "thr")
 
 
 def test_start_labels_are_zeros_or_a_checked_copy():

@@ -298,21 +298,41 @@ def test_dock_on_empty_viewer_follows_new_scan_and_reports_bad_training(make_nap
     assert dock.result_layer is None and not dock.train_button.isEnabled()
 
 
-def test_a_scan_too_large_to_paint_in_memory_is_refused_with_a_clear_message(
-    make_napari_viewer, small_cell, qtbot, monkeypatch
+def test_a_scan_above_the_memory_limit_is_painted_and_classified_in_label_stores(
+    make_napari_viewer, small_cell, qtbot, monkeypatch, tmp_path
 ):
-    """Labels and strokes above the memory limit: one message naming the scan and the way out, no layers."""
+    """Classes and strokes above the memory limit go to zarr stores on disk: paint, undo, train, predict there."""
+    monkeypatch.setenv("LICELL_CACHE_DIR", str(tmp_path))
     viewer = make_napari_viewer()
     dock = _open(viewer, small_cell, qtbot)
-    n_layers = len(viewer.layers)
     monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 4 * 64**3 - 1)
-    dock.new_button.click()  # through the button: a notification, not a traceback
-    assert dock.result_layer is None and len(viewer.layers) == n_layers
-    text = dock.status.text()
-    assert small_cell.name in text and "memory limit" in text and "crop" in text
-    monkeypatch.setattr("napari_licell._qt.paint_dock.memory_limit_bytes", lambda: 4 * 64**3)
-    dock.new_button.click()
-    assert dock.result_layer is not None
+    dock.new_button.click()  # it used to refuse: "painting holds the labels and the strokes in memory"
+    result, scrib = dock.result_layer, dock.scribble_layer
+    assert type(result.data).__module__.startswith("zarr") and type(scrib.data).__module__.startswith("zarr")
+    folder = tmp_path / "painting" / small_cell.name
+    assert (folder / "classes.zarr").is_dir() and (folder / "scribbles.zarr").is_dir()
+
+    _strokes(dock, small_cell.labels, np.random.default_rng(1))
+    painted = np.asarray(scrib.data[:]) > 0
+    assert painted.any() and np.array_equal(np.asarray(result.data[:])[painted], np.asarray(scrib.data[:])[painted])
+    result.paint((60, 5, 5), VOID.code)  # a stroke undone again: gone from both stores
+    result.undo()
+    assert not np.asarray(scrib.data[60]).any() or np.asarray(scrib.data[60])[5, 5] != VOID.code
+    assert dock.autosave_now() is None  # nothing to write: every stroke is in the store already
+
+    dock.train_button.click()
+    qtbot.waitUntil(lambda: dock.worker is None, timeout=300_000)
+    pred, truth = np.asarray(result.data[:]), small_cell.labels
+    li_dice = 2 * ((pred == LI.code) & (truth == LI.code)).sum() / ((pred == LI.code).sum() + (truth == LI.code).sum())
+    assert li_dice > 0.85, li_dice
+    np.testing.assert_array_equal(pred[painted], np.asarray(scrib.data[:])[painted])  # strokes kept
+    assert "label store" in dock.status.text() and "cannot be undone" in dock.status.text()
+    unc = dock.uncertainty_layer
+    assert unc is not None and not isinstance(unc.data, np.ndarray) and unc.data.shape == truth.shape
+    # the store outlives the session: opened again it holds the prediction
+    import zarr
+
+    np.testing.assert_array_equal(zarr.open_array(str(folder / "classes.zarr"), path="0", mode="r")[:], pred)
 
 
 def test_new_labels_hides_the_scans_preview_and_labels_but_not_other_scans(make_napari_viewer, small_cell, qtbot):
