@@ -14,7 +14,6 @@ One read and one write of the volume per filter, the planes in cache.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from numba import njit
@@ -68,13 +67,13 @@ def _gauss_rows(src, z, ya, yb, xa, xb, w, r, p):  # pragma: no cover - compiled
         pr = p[y, xa:xb]
         cr = src[z, y, xa:xb]
         for x in range(pr.size):
-            pr[x] = w0 * cr[x]
+            pr[x] = w0 * np.float32(cr[x])
         for k in range(1, r + 1):
             ar = src[_reflect(z - k, nz), y, xa:xb]
             br = src[_reflect(z + k, nz), y, xa:xb]
             wk = w[r + k]
             for x in range(pr.size):
-                pr[x] += wk * (ar[x] + br[x])
+                pr[x] += wk * (np.float32(ar[x]) + np.float32(br[x]))
 
 
 @njit(cache=True, inline="always")
@@ -143,9 +142,10 @@ def _min_line(p, y, xa, xb, x0, r, q, pad, row):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def _sep3(src, w, r, is_min, start, need, out):  # pragma: no cover - compiled
+def _sep3(src, w, r, is_min, start, need, out, offset, scale):  # pragma: no cover - compiled
     """Separable filter of ``src`` into the window ``out`` at ``start``: Gaussian weights ``w`` or (``is_min``)
-    the minimum over ``2 r + 1``; only window rows with ``need[z, y]`` (all when ``need`` is empty)."""
+    the minimum over ``2 r + 1``; only window rows with ``need[z, y]`` (all when ``need`` is empty);
+    the Gaussian's result is mapped to ``(g - offset) scale`` unless ``scale`` is 0."""
     nz, ny, nx = src.shape
     cz, cy, cx = out.shape
     z0, y0, x0 = start[0], start[1], start[2]
@@ -167,7 +167,11 @@ def _sep3(src, w, r, is_min, start, need, out):  # pragma: no cover - compiled
                 if is_min:
                     _min_line(p, y0 + yi, xa, xb, x0, r, q, pad, out[zi, yi])
                 else:
-                    _gauss_line(p, y0 + yi, xa, xb, x0, w, r, q, pad, out[zi, yi])
+                    row = out[zi, yi]
+                    _gauss_line(p, y0 + yi, xa, xb, x0, w, r, q, pad, row)
+                    if scale != 0:
+                        for x in range(cx):
+                            row[x] = (row[x] - offset) * scale
 
 
 _NO_ROWS = np.zeros((0, 0), dtype=np.bool_)
@@ -196,8 +200,9 @@ def gaussian3(
     out: np.ndarray | None = None,
     window: tuple[slice, slice, slice] | None = None,
     rows: np.ndarray | None = None,
+    affine: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """3-D Gaussian smoothing of a float32 (z, y, x) array, separable (z, then y, then x) in one pass.
+    """3-D Gaussian smoothing of a (z, y, x) array, separable (z, then y, then x) in one pass, float32 result.
 
     Parameters
     ----------
@@ -206,12 +211,19 @@ def gaussian3(
         reflected at the array ends); the result has the window's shape.
     rows : ndarray of bool (window z, window y), optional
         Compute only these rows of the window; the others are left undefined.
+    affine : (offset, scale), optional
+        Return ``(G(x) - offset) scale``, the smoothing of ``(x - offset) scale``
+        (the weights sum to 1), without making that array: a uint16 or float32
+        ``x`` is read as it is.
     """
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = np.ascontiguousarray(x)
+    if x.dtype not in (np.float32, np.uint16, np.uint8, np.int16):
+        x = x.astype(np.float32)
     start, shape, need = _window(x, window, rows)
     res = np.empty(shape, np.float32) if out is None or np.shares_memory(out, x) else out
     w = gaussian_kernel(sigma, truncate)
-    _sep3(x, w, (w.size - 1) // 2, False, start, need, res)
+    off, scale = (np.float32(0), np.float32(0)) if affine is None else (np.float32(affine[0]), np.float32(affine[1]))
+    _sep3(x, w, (w.size - 1) // 2, False, start, need, res, off, scale)
     if out is not None and res is not out:
         out[...] = res
         return out
@@ -232,7 +244,7 @@ def minimum3(
     x = np.ascontiguousarray(x, dtype=np.float32)
     start, shape, need = _window(x, window, rows)
     res = np.empty(shape, np.float32) if out is None or np.shares_memory(out, x) else out
-    _sep3(x, np.zeros(1, np.float32), int(radius), True, start, need, res)
+    _sep3(x, np.zeros(1, np.float32), int(radius), True, start, need, res, np.float32(0), np.float32(0))
     if out is not None and res is not out:
         out[...] = res
         return out
@@ -243,6 +255,7 @@ def minimum3(
 def _grad_mag(g, start, out):  # pragma: no cover - compiled
     nz, ny, nx = g.shape
     cz, cy, cx = out.shape
+    d = np.empty(cx, np.float32)
     for zi in range(cz):
         z = zi + start[0]
         z0 = z - 1 if z > 0 else 0
@@ -253,15 +266,22 @@ def _grad_mag(g, start, out):  # pragma: no cover - compiled
             y0 = y - 1 if y > 0 else 0
             y1 = y + 1 if y < ny - 1 else ny - 1
             fy = np.float32(1.0 / max(y1 - y0, 1))
-            for xi in range(cx):
-                x = xi + start[2]
-                x0 = x - 1 if x > 0 else 0
-                x1 = x + 1 if x < nx - 1 else nx - 1
-                fx = np.float32(1.0 / max(x1 - x0, 1))
-                dz = (g[z1, y, x] - g[z0, y, x]) * fz
-                dy = (g[z, y1, x] - g[z, y0, x]) * fy
-                dx = (g[z, y, x1] - g[z, y, x0]) * fx
-                out[zi, yi, xi] = math.sqrt(dz * dz + dy * dy + dx * dx)
+            xs = start[2]
+            a, b = g[z1, y, xs : xs + cx], g[z0, y, xs : xs + cx]
+            c, e = g[z, y1, xs : xs + cx], g[z, y0, xs : xs + cx]
+            row = out[zi, yi]
+            for x in range(cx):
+                dz = (a[x] - b[x]) * fz
+                dy = (c[x] - e[x]) * fy
+                row[x] = dz * dz + dy * dy
+            gr = g[z, y]
+            for x in range(cx):  # x differences: central inside, one-sided at the array ends
+                xx = xs + x
+                lo = xx - 1 if xx > 0 else 0
+                hi = xx + 1 if xx < nx - 1 else nx - 1
+                d[x] = (gr[hi] - gr[lo]) * (np.float32(0.5) if hi - lo == 2 else np.float32(1.0 / max(hi - lo, 1)))
+            for x in range(cx):
+                row[x] = np.sqrt(row[x] + d[x] * d[x])
 
 
 def gradient_magnitude3(g: np.ndarray, window: tuple[slice, slice, slice] | None = None) -> np.ndarray:

@@ -3,9 +3,10 @@
 Scribbles are a label volume of the scan's shape: 0 where nothing was
 painted, a class code of :mod:`napari_licell.classes` elsewhere. Training
 reads features only in blocks holding painted voxels; prediction walks the
-volume z-slab by z-slab (big planes tiled in y and x) and writes class codes
-(uint8) and, on request, the uncertainty ``1 - max(probability)`` (float16)
-and per-class probabilities into arrays the caller provides (numpy,
+volume block by block (near-cubic blocks for the transferable features, read
+in order and computed by one worker thread each) and writes class codes
+(uint8) and, on request, the uncertainty ``1 - max(probability)`` (float16 or
+float32) and per-class probabilities into arrays the caller provides (numpy,
 ``np.memmap`` or zarr), so big scans never sit in memory as features; staging
 of outputs above 1 GB goes to chunked zarr arrays on disk.
 
@@ -551,7 +552,7 @@ class PixelClassifier:
             Grey values.
         labels_out : array-like (z, y, x) of uint8, optional
             Receives class codes; allocated (numpy) when None.
-        uncertainty_out : array-like (z, y, x) of float16, optional
+        uncertainty_out : array-like (z, y, x) of float16 or float32, optional
             Receives ``1 - max probability`` (0 = sure, 1 - 1/n_classes = guessing).
         probabilities_out : array-like (n_classes, z, y, x) of float16, optional
             Receives the probability of each class in :attr:`class_codes` order.
@@ -620,7 +621,9 @@ class PixelClassifier:
             else:
                 stage_labels = _scratch(scratch_dir, "labels", shape, LABEL_DTYPE)
                 stage_unc = (
-                    _scratch(scratch_dir, "uncertainty", shape, np.float16) if uncertainty_out is not None else None
+                    _scratch(scratch_dir, "uncertainty", shape, _unc_dtype(uncertainty_out))
+                    if uncertainty_out is not None
+                    else None
                 )
                 stage_prob = (
                     _scratch(scratch_dir, "probabilities", (n_classes, *shape), np.float16)
@@ -645,7 +648,7 @@ class PixelClassifier:
                                 proba[painted & (s == c), code_index[int(c)]] = 1.0
                 stage_labels[region] = lab.reshape(block_shape)
                 if stage_unc is not None:
-                    stage_unc[region] = unc.reshape(block_shape).astype(np.float16)
+                    stage_unc[region] = unc.reshape(block_shape)  # cast to the output's dtype on assignment
                 if stage_prob is not None:
                     stage_prob[(slice(None), *region)] = (
                         np.moveaxis(proba, 1, 0).reshape((n_classes, *block_shape)).astype(np.float16)
@@ -871,6 +874,11 @@ def _gate(g1, grad, start, codes, lo, hi, limit, out):  # pragma: no cover - com
                             c = codes[k]
                             break
                 out[z, y, x] = c
+
+
+def _unc_dtype(out) -> np.dtype:
+    """Staging dtype of the uncertainty: the output's own when it is float32, else float16."""
+    return np.dtype(np.float32) if np.dtype(out.dtype) == np.float32 else np.dtype(np.float16)
 
 
 def _threads(n_jobs: int) -> int:

@@ -248,11 +248,34 @@ def scan_context(
     return ctx
 
 
+def _affine(ctx: ScanContext):
+    """``(offset, 1 / per_inv_cm)`` of :meth:`ScanContext.to_mu`, or None when it is the identity."""
+    if ctx.offset == 0.0 and ctx.per_inv_cm == 1.0:
+        return None
+    return (ctx.offset, 1.0 / ctx.per_inv_cm)
+
+
 def transfer_stage1(block: np.ndarray, ctx: ScanContext, settings: TransferSettings, crop=None):
-    """``mu``, ``g1`` (whole block) and ``|grad g1|`` (of ``crop``, default the whole block): the gate's part."""
-    x = np.ascontiguousarray(ctx.to_mu(block), dtype=np.float32)
-    g1 = gaussian3(x, settings.small, settings.truncate)
-    return x, g1, gradient_magnitude3(g1, crop)
+    """The block as read, ``g1`` (whole block, in ``mu`` units) and ``|grad g1|`` (of ``crop``, default the
+    whole block): the gate's part. ``mu`` itself is not made: ``g1`` is the smoothing of the grey values
+    mapped to ``mu`` afterwards (the weights sum to 1), the features read ``mu`` off the block voxel by voxel."""
+    g1 = gaussian3(block, settings.small, settings.truncate, affine=_affine(ctx))
+    return block, g1, gradient_magnitude3(g1, crop)
+
+
+@njit(nogil=True, cache=True)
+def _residual_sq(raw, g1, offset, scale, mapped, out):  # pragma: no cover - compiled
+    """``out = (mu - g1) ** 2`` with ``mu = (raw - offset) scale`` (``raw`` itself unless ``mapped``)."""
+    nz, ny, nx = raw.shape
+    for z in range(nz):
+        for y in range(ny):
+            r = raw[z, y]
+            g = g1[z, y]
+            o = out[z, y]
+            for x in range(nx):
+                m = (np.float32(r[x]) - offset) * scale if mapped else np.float32(r[x])
+                d = m - g[x]
+                o[x] = d * d
 
 
 def transfer_features(
@@ -321,8 +344,11 @@ def transfer_columns(
         rows[index // cshape[2]] = True
         rows = rows.reshape(cshape[:2])
     g2 = gaussian3(g1, _large_step(settings), settings.truncate, window=crop, rows=rows)
-    res = x - g1
-    np.multiply(res, res, out=res)
+    affine = _affine(ctx)
+    offset, scale = (np.float32(0), np.float32(1)) if affine is None else (np.float32(affine[0]), np.float32(affine[1]))
+    raw = np.ascontiguousarray(x)
+    res = np.empty(g1.shape, np.float32)
+    _residual_sq(raw, g1, offset, scale, affine is not None, res)
     tex = gaussian3(res, settings.large, settings.truncate, window=crop, rows=rows)
     del res
     dark = minimum3(g1, settings.min_radius, window=crop, rows=rows)
@@ -336,7 +362,10 @@ def transfer_columns(
         np.asarray(cshape, np.int64),
         np.asarray([c.start for c in crop], np.int64),
         np.asarray(origin, np.int64),
-        x,
+        raw,
+        offset,
+        scale,
+        affine is not None,
         g1,
         g2,
         tex,
@@ -356,7 +385,27 @@ def transfer_columns(
 
 @njit(nogil=True, cache=True)
 def _gather_columns(
-    index, cshape, cstart, origin, x, g1, g2, tex, dark, grad, inv, profile, thick, position, at_start, nz, voxel, out
+    index,
+    cshape,
+    cstart,
+    origin,
+    raw,
+    offset,
+    scale,
+    mapped,
+    g1,
+    g2,
+    tex,
+    dark,
+    grad,
+    inv,
+    profile,
+    thick,
+    position,
+    at_start,
+    nz,
+    voxel,
+    out,
 ):  # pragma: no cover - compiled
     n = index.size
     cyx = cshape[1] * cshape[2]
@@ -372,7 +421,8 @@ def _gather_columns(
         xi = xx - cstart[2]
         a = g1[z, y, xx]
         b = g2[zi, yi, xi]
-        out[0, i] = x[z, y, xx]
+        v = np.float32(raw[z, y, xx])
+        out[0, i] = (v - offset) * scale if mapped else v
         out[1, i] = a
         out[2, i] = b
         out[3, i] = (a - b) * inv
