@@ -43,10 +43,25 @@ def start_labels(shape: tuple[int, ...], source: Any = None, source_name: str = 
 
 
 def interpolated_voxels(scribbles: Any, code: int, spacing_um: tuple[float, float]) -> tuple[np.ndarray, ...]:
-    """Voxels between slices painted with ``code`` in ``scribbles`` that interpolation fills (``np.nonzero`` form)."""
+    """Voxels between slices painted with ``code`` in ``scribbles`` that interpolation fills (``np.nonzero`` form).
+
+    Only the planes from the first to the last one painted with ``code`` are
+    read (found a few planes at a time), so a label store larger than memory
+    is fine as long as that span is not.
+    """
     from ..classifier import interpolate_between_slices
 
-    return np.nonzero(interpolate_between_slices(np.asarray(scribbles), code, sampling=tuple(spacing_um)))
+    planes = [
+        z0 + np.flatnonzero((np.asarray(scribbles[z0 : z0 + 16]) == code).any(axis=(1, 2)))
+        for z0 in range(0, scribbles.shape[0], 16)
+    ]
+    painted = np.concatenate(planes) if planes else np.zeros(0, int)
+    if painted.size < 2:
+        return tuple(np.zeros(0, np.intp) for _ in range(3))
+    first, last = int(painted[0]), int(painted[-1])
+    span = np.asarray(scribbles[first : last + 1])
+    z, y, x = np.nonzero(interpolate_between_slices(span, code, sampling=tuple(spacing_um)))
+    return z + first, y, x
 
 
 class PaintAutosave:

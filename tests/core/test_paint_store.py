@@ -47,6 +47,28 @@ def test_interpolation_fills_the_slices_between_two_painted_ones():
     assert interpolated_voxels(scribbles, 2, (1.0, 1.0))[0].size == 0  # nothing painted with class 2
 
 
+def test_interpolation_in_a_label_store_reads_only_the_painted_span(tmp_path):
+    """A store larger than memory: only planes first..last painted are read whole, and z comes back in place."""
+    from napari_licell.painting.paint_volumes import paint_stores
+
+    scribbles = paint_stores(tmp_path / "scan", (60, 8, 8), 0.54).scribbles
+    scribbles[40, 2:6, 2:6] = 1
+    scribbles[44, 2:6, 2:6] = 1
+    reads = []
+
+    class Watched:
+        shape = scribbles.shape
+
+        def __getitem__(self, key):
+            reads.append(key)
+            return scribbles[key]
+
+    z, y, x = interpolated_voxels(Watched(), 1, (1.0, 1.0))
+    assert set(z.tolist()) == {41, 42, 43} and y.min() >= 2 and x.max() <= 5
+    whole = [k for k in reads if isinstance(k, slice) and (k.stop or 60) - (k.start or 0) > 16]
+    assert whole == []  # the store was never read whole
+
+
 def test_autosave_is_written_found_restored_and_discarded(tmp_path):
     scan = tmp_path / "cell.tif"
     scan.write_bytes(b"")
