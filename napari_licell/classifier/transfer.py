@@ -408,17 +408,22 @@ def _gather_columns(
     out,
 ):  # pragma: no cover - compiled
     n = index.size
-    cyx = cshape[1] * cshape[2]
-    cx = cshape[2]
+    cy, cx = cshape[1], cshape[2]
+    row, zi, yi, row_start = 0, 0, 0, 0  # the crop row (zi, yi) holding index[i]: walked forward, no division
     for i in range(n):
         f = index[i]
-        z = f // cyx + cstart[0]
-        r = f - (f // cyx) * cyx
-        y = r // cx + cstart[1]
-        xx = r - (r // cx) * cx + cstart[2]
-        zi = z - cstart[0]
-        yi = y - cstart[1]
-        xi = xx - cstart[2]
+        if f < row_start or f >= row_start + cx * 64:  # a jump (or an unsorted index): divide once
+            row = f // cx
+            zi, yi = row // cy, row - (row // cy) * cy
+            row_start = row * cx
+        while f >= row_start + cx:
+            row_start += cx
+            yi += 1
+            if yi == cy:
+                yi = 0
+                zi += 1
+        xi = f - row_start
+        z, y, xx = zi + cstart[0], yi + cstart[1], xi + cstart[2]
         a = g1[z, y, xx]
         b = g2[zi, yi, xi]
         v = np.float32(raw[z, y, xx])

@@ -14,7 +14,12 @@ from napari_licell.classifier import PixelClassifier, PredictionCancelled, next_
 from napari_licell.classifier.compiled import compile_forest
 from napari_licell.classifier.filters import gaussian3, gradient_magnitude3, minimum3
 from napari_licell.classifier.forest import _read_with_halo
-from napari_licell.classifier.transfer import calibration_from_scan_metadata, transfer_features, transfer_halo
+from napari_licell.classifier.transfer import (
+    calibration_from_scan_metadata,
+    transfer_columns,
+    transfer_features,
+    transfer_halo,
+)
 from napari_licell.cli import main
 from napari_licell.phantoms import load_demo_cell
 from napari_licell.phantoms.strokes import simulated_strokes
@@ -136,6 +141,10 @@ def test_block_features_equal_whole_volume(trained):
     block, crop, origin = _read_with_halo(vol, region, h)
     part = transfer_features(block, ctx, clf.feature_settings, origin, crop)
     np.testing.assert_allclose(part, whole[region], rtol=1e-5, atol=1e-4)
+    # columns of chosen voxels, in any order (the gather walks rows forward and divides on a jump back)
+    index = np.random.default_rng(0).permutation(part[..., 0].size)[:500]
+    cols = transfer_columns(block, ctx, clf.feature_settings, origin, crop, index=index)
+    np.testing.assert_allclose(cols.T, part.reshape(-1, part.shape[-1])[index], rtol=1e-6, atol=1e-5)
 
 
 def test_direct_prediction_into_zarr_with_progress_and_cancel(tmp_path, trained):
