@@ -275,11 +275,17 @@ def _grad_mag(g, start, out):  # pragma: no cover - compiled
                 dy = (c[x] - e[x]) * fy
                 row[x] = dz * dz + dy * dy
             gr = g[z, y]
-            for x in range(cx):  # x differences: central inside, one-sided at the array ends
-                xx = xs + x
-                lo = xx - 1 if xx > 0 else 0
-                hi = xx + 1 if xx < nx - 1 else nx - 1
-                d[x] = (gr[hi] - gr[lo]) * (np.float32(0.5) if hi - lo == 2 else np.float32(1.0 / max(hi - lo, 1)))
+            first = 1 if xs == 0 else 0  # central differences inside, one-sided at the array ends
+            last = cx - 1 if xs + cx == nx else cx
+            if last > first:
+                hi = gr[xs + first + 1 : xs + last + 1]
+                lo = gr[xs + first - 1 : xs + last - 1]
+                for x in range(last - first):
+                    d[first + x] = (hi[x] - lo[x]) * np.float32(0.5)
+            if first == 1:
+                d[0] = gr[min(1, nx - 1)] - gr[0]
+            if last == cx - 1 and cx > first:
+                d[cx - 1] = gr[nx - 1] - gr[max(nx - 2, 0)]
             for x in range(cx):
                 row[x] = np.sqrt(row[x] + d[x] * d[x])
 
