@@ -31,6 +31,7 @@ from ..io.label_store import create_label_store
 from ..pipeline import labels_fit_in_memory
 
 __all__ = [
+    "IN_MEMORY_PAINT_BYTES_PER_VOXEL",
     "PaintStores",
     "StorePrediction",
     "is_on_disk",
@@ -43,9 +44,24 @@ __all__ = [
 _COPY_PLANES = 8
 
 
+#: Peak bytes per voxel that painting in memory adds through a prediction: the classes and strokes, the
+#: worker's copies, the uncertainty, and the prediction's undo step (napari keeps the index and old code
+#: of every voxel changed). benchmarks/bench_paint_on_disk.py measured 61 bytes per voxel of peak
+#: resident memory over the process before "New labels" (79 M voxels; label stores: 9).
+IN_MEMORY_PAINT_BYTES_PER_VOXEL = 64
+
+
 def paints_on_disk(shape: tuple[int, ...], memory_limit_bytes: int) -> bool:
-    """True when the classes and the strokes of a scan of ``shape`` go to label stores (they do not fit in memory)."""
-    return not labels_fit_in_memory(tuple(shape), memory_limit_bytes, volumes=2)
+    """True when the painting of a scan of ``shape`` goes to label stores on disk.
+
+    In memory only when the classes and the strokes fit (the one rule,
+    :func:`~napari_licell.pipeline.labels_fit_in_memory`) and a prediction's
+    peak (:data:`IN_MEMORY_PAINT_BYTES_PER_VOXEL`) fits in the memory limit
+    (2 GB, the default: up to 33 M voxels in memory; the demo cells hold 5 M).
+    """
+    voxels = int(np.prod(shape, dtype=np.int64))
+    in_memory = labels_fit_in_memory(tuple(shape), memory_limit_bytes, volumes=2)
+    return not (in_memory and voxels * IN_MEMORY_PAINT_BYTES_PER_VOXEL <= memory_limit_bytes)
 
 
 def is_on_disk(data: Any) -> bool:

@@ -15,6 +15,8 @@ def test_painting_goes_to_label_stores_when_labels_and_strokes_do_not_fit(tmp_pa
 
     assert not paints_on_disk((10, 100, 100), 2**30)  # 2 x 0.1 MB under half of 1 GB: in memory
     assert paints_on_disk((1000, 1000, 1000), 2**30)
+    # 79 M voxels: classes and strokes (158 MB) fit half of 2 GB, a prediction's peak (~5 GB measured) does not
+    assert paints_on_disk((300, 512, 512), 2 * 2**30) and not paints_on_disk((300, 512, 512), 6 * 2**30)
     source = np.zeros((12, 20, 30), np.uint8)
     source[3:9, 5:10, 7:20] = 4
     stores = paint_stores(tmp_path / "scan", source.shape, 0.54, source, "thr")
