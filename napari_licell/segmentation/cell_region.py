@@ -190,9 +190,11 @@ class CellRegion:
             ]
         else:
             circles.append((self.bore, self.margin_vox))
+        circles = [(c, shrink) for c, shrink in circles if c is not None]
+        if z.size > 1 and all(c.centre_start == c.centre_end for c, _ in circles):  # the same in every plane
+            out[:] = self._frame_block((zr[0], zr[0] + 1), yr, xr)[0]
+            return out
         for circle, shrink in circles:
-            if circle is None:
-                continue
             cy, cx = circle.centre_at(z, n_planes)
             r = max(circle.radius_vox - shrink, 0.0)
             out &= (y - cy[:, None, None]) ** 2 + (x - cx[:, None, None]) ** 2 < r * r
