@@ -17,13 +17,16 @@ __all__ = ["compare_cell_layers", "study_cells_with_labels"]
 def compare_cell_layers(name: str, cell: Any) -> list:
     """The hidden scan (with its title drawn over it) and labels layers of one compared cell.
 
-    Named by the cell's short title (process and pressures); tagged with the
+    Named by the cell's short title (process and pressures; never the cell's
+    own layer names, which the copies would replace); tagged with the
     compare role, so the Study dock does not adopt them; the scan carries the
     cell's voltage curve, so the Voltage dock follows the active cell.
     """
     from napari.layers import Layer
 
     title = short_title(name, cell.metadata)
+    if title == name:  # a cell without a process (the dummies): the copy must not take the cell's own name
+        title = f"{name} (compare)"
     layers = []
     for j, (data, kwargs, kind) in enumerate(
         synthetic_cell_layers(cell, with_truth=getattr(cell, "labels", None) is not None)[:2]

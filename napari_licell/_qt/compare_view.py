@@ -25,6 +25,7 @@ from ..compare.cell_titles import cell_title
 from ..compare.figure import export_comparison_figure
 from ..compare.table import default_measure, key_numbers_table
 from .._napari.compare_layers import compare_cell_layers, study_cells_with_labels
+from ..layer_roles import Role, role_of
 from .compare_widgets import TABLE_COLUMNS, KeyNumbersTable, ProcessStatsFigure
 from .cross_section import show_stack_cross_section
 from .dock_base import LicellDock
@@ -276,8 +277,8 @@ class CompareView(LicellDock):
         for k, (name, cell) in enumerate(self.cells.items()):
             names: list[str | None] = []
             for j, layer in enumerate(compare_cell_layers(name, cell)):
-                if layer.name in self.viewer.layers:
-                    self.viewer.layers.remove(layer.name)
+                if layer.name in self.viewer.layers and role_of(self.viewer.layers[layer.name]) == Role.COMPARE:
+                    self.viewer.layers.remove(layer.name)  # an earlier copy; a user's layer is never replaced
                 self.viewer.layers.insert(2 * k + j, layer)
                 names.append(layer.name)
                 yield

@@ -67,3 +67,10 @@ def test_only_open_3d_scans_with_labels_are_compared_and_painted_classes_come_fi
     cells = study_cells_with_labels(entries, layers)
     assert [c.name for c in cells] == ["a"]
     assert int(cells[0].labels[0, 0, 0]) == 2 and cells[0].voxel_size_um == 0.7  # the painted classes
+
+
+def test_a_cell_without_a_process_gets_copies_that_do_not_take_its_own_layer_names():
+    """Walkthrough: comparing the study replaced the dummy cells' own layers (title == name) by compare copies."""
+    scan, labels = compare_cell_layers("dummy_Ar1", _cell("dummy_Ar1", process="dummy"))
+    assert scan.name not in ("dummy_Ar1", "dummy_Ar1 labels") and labels.name != "dummy_Ar1 labels"
+    assert "dummy_Ar1" in scan.name and role_of(scan) == Role.COMPARE
