@@ -274,7 +274,7 @@ class StudyDock(LicellDock):
         scan = entry.layer_names[0] if entry.layer_names else None
         for layer in self.viewer.layers:
             cell = self._cell_of(layer)
-            if role_of(layer) == Role.COMPARE:
+            if role_of(layer) in (Role.COMPARE, Role.TIMELAPSE):  # one cell on show, in its own axes
                 layer.visible = False
                 continue
             if cell is None:
@@ -288,7 +288,8 @@ class StudyDock(LicellDock):
         if scan_layer is not None:
             scan_layer.visible = True
             self.viewer.layers.selection.active = scan_layer
-            view_note = show_stack_cross_section(self.viewer)
+            # the scan's stack axis in the viewer's axes (a 4D time-lapse adds a leading axis)
+            view_note = show_stack_cross_section(self.viewer, self.viewer.dims.ndim - scan_layer.ndim)
         self._shown_cell = name
         voxel = entry.metadata.get("voxel_size_um")
         self.form.set_values(entry.metadata, voxel[0] if voxel else None)

@@ -339,3 +339,18 @@ def test_a_scan_without_its_fill_gas_is_judged_as_analyze_judges_it(make_napari_
     assert thresholds.gas_combo.currentText() == "unknown"
     text = thresholds.verdict_label.text()
     assert "inferred from the data" in text and "Xe" in text and "NOT" not in text
+
+
+def test_picking_a_cell_after_the_time_lapse_shows_its_cross_section_alone(make_napari_viewer, qtbot):
+    """Walkthrough: after the 4D time-lapse demo, picking a cell showed the time axis against x, time-lapse on top."""
+    from napari_licell.layer_roles import Role, tagged
+
+    viewer = make_napari_viewer()
+    study = _two_cells_with_study_dock(viewer)
+    scan = viewer.layers[CELL]
+    series = np.zeros((3, *scan.data.shape), np.uint16)
+    timelapse = viewer.add_image(series, name="time-lapse", metadata=tagged({}, Role.TIMELAPSE, "series"))
+    viewer.dims.order = (1, 2, 0, 3)  # as the walkthrough found it: the time axis on screen
+    study.select_cell("none_after_Xe6")
+    assert not timelapse.visible and viewer.layers["none_after_Xe6"].visible
+    assert viewer.dims.displayed == (1, 3)  # the cell's stack axis (rows) and x: its side view
