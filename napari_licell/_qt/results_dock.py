@@ -253,11 +253,12 @@ class ResultsDock(LicellDock):
         m = self._measured.get(name)
         if m is not None:
             self._display(m)
-        elif self.measurement is not None:
-            self.measurement = None
-            self.table.setRowCount(0)
-            self.plots.show_measurement(None)
-            self.show_status("")
+        else:  # also after "no labels yet": the labels that came since are named
+            if self.measurement is not None:
+                self.measurement = None
+                self.table.setRowCount(0)
+                self.plots.show_measurement(None)
+                self.show_status("")
             self.verdict_label.setText(
                 f"{name}: not measured yet; press Measure." if name else "Choose a labels layer and press Measure."
             )

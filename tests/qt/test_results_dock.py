@@ -93,3 +93,19 @@ def test_another_labels_layer_never_shows_the_numbers_of_the_one_measured(make_n
     assert not dock.report_button.isEnabled() and "not measured yet" in dock.verdict_label.text()
     dock.labels_box.setCurrentText("process3_after_Xe6 truth")  # back: its own numbers again
     assert dock.measurement is measured and dock.table.rowCount() > 5
+
+
+def test_labels_applied_after_no_labels_yet_replace_that_message(make_napari_viewer, qtbot):
+    """Walkthrough: after Apply, Results still said "has no labels yet" with the new labels in its box."""
+    from napari_licell.layer_roles import Role, tagged
+
+    viewer = make_napari_viewer()
+    cell = load_demo_cell("none_after_Xe6")
+    viewer.add_image(cell.image, name=cell.name, scale=(0.54,) * 3)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-licell", "Results")
+    dock.on_scan_shown(cell.name)
+    assert "no labels yet" in dock.verdict_label.text()
+    meta = tagged({}, Role.LABELS, cell.name)
+    viewer.add_labels(np.zeros(cell.image.shape, np.uint8), name=f"{cell.name} labels", metadata=meta)
+    assert dock.labels_box.currentText() == f"{cell.name} labels"
+    assert "no labels yet" not in dock.verdict_label.text() and "press Measure" in dock.verdict_label.text()
