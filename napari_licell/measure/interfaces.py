@@ -21,6 +21,7 @@ between two surfaces into distances along the surface normal.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -493,27 +494,13 @@ def find_interfaces(scan: ColumnScan) -> Interfaces:
     vox = scan.voxel_size_um
     cell = scan.cell_columns
     collector = np.where(cell, scan.collector_top, np.nan).astype(np.float64)
-    collector_surface = Surface.from_heights("collector_top", collector, cell, vox)
-
-    se_valid = cell & (scan.se_first >= 0)
-    se_found = bool(np.count_nonzero(se_valid) >= 3)
-    if se_found:
-        envelope, agrees = lower_envelope(scan.se_first.astype(np.float64), se_valid, vox)
-        se_height = np.where(agrees, scan.se_first, np.rint(envelope))
-        se_height = np.maximum(se_height, np.where(cell, scan.collector_top, 0))
-        se_height = np.clip(se_height, 0, nz)
-    else:
-        se_height = np.full(cell.shape, float(nz))
-    se_surface = Surface.from_heights("se_bottom", np.where(cell & se_found, se_height, np.nan), cell, vox)
-
     has_carbon = cell & (scan.carbon_first >= 0)
-    if np.count_nonzero(has_carbon):
-        carbon_bottom = Surface.from_heights(
-            "carbon_bottom", np.where(has_carbon, scan.carbon_first, np.nan), cell, vox
-        )
-        carbon_top = Surface.from_heights("carbon_top", np.where(has_carbon, scan.carbon_last + 1, np.nan), cell, vox)
-    else:
-        carbon_bottom = carbon_top = None
+    # the collector and carbon planes are fitted in a worker thread while this one finds the SE bottom
+    # (numpy and LAPACK release the GIL; the fits do not depend on one another)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = pool.submit(_collector_and_carbon, scan, collector, has_carbon, vox)
+        se_surface, se_height, se_found = _se_bottom(scan, cell, vox)
+        collector_surface, carbon_bottom, carbon_top = side.result()
 
     collector_index = np.where(cell, scan.collector_top, nz).astype(np.int32)
     se_index = np.where(cell, se_height, nz).astype(np.int32)
@@ -528,3 +515,33 @@ def find_interfaces(scan: ColumnScan) -> Interfaces:
         se_index,
         scan.min_se_run,
     )
+
+
+def _collector_and_carbon(scan: ColumnScan, collector: np.ndarray, has_carbon: np.ndarray, vox: tuple) -> tuple:
+    """Collector-top surface and the carbon band's two surfaces (None where there is no carbon)."""
+    cell = scan.cell_columns
+    collector_surface = Surface.from_heights("collector_top", collector, cell, vox)
+    if np.count_nonzero(has_carbon):
+        carbon_bottom = Surface.from_heights(
+            "carbon_bottom", np.where(has_carbon, scan.carbon_first, np.nan), cell, vox
+        )
+        carbon_top = Surface.from_heights("carbon_top", np.where(has_carbon, scan.carbon_last + 1, np.nan), cell, vox)
+    else:
+        carbon_bottom = carbon_top = None
+    return collector_surface, carbon_bottom, carbon_top
+
+
+def _se_bottom(scan: ColumnScan, cell: np.ndarray, vox: tuple) -> tuple:
+    """SE-bottom surface, its integer heights and whether the volume holds SE."""
+    nz = scan.shape[0]
+    se_valid = cell & (scan.se_first >= 0)
+    se_found = bool(np.count_nonzero(se_valid) >= 3)
+    if se_found:
+        envelope, agrees = lower_envelope(scan.se_first.astype(np.float64), se_valid, vox)
+        se_height = np.where(agrees, scan.se_first, np.rint(envelope))
+        se_height = np.maximum(se_height, np.where(cell, scan.collector_top, 0))
+        se_height = np.clip(se_height, 0, nz)
+    else:
+        se_height = np.full(cell.shape, float(nz))
+    se_surface = Surface.from_heights("se_bottom", np.where(cell & se_found, se_height, np.nan), cell, vox)
+    return se_surface, se_height, se_found
