@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -23,6 +24,9 @@ from qtpy.QtWidgets import QVBoxLayout, QWidget
 __all__ = ["BackgroundAggCanvas", "ThemedFigureWidget", "theme_colours"]
 
 _log = logging.getLogger(__name__)
+# a dock squeezed small (the bottom dock on a laptop) makes matplotlib say it could not lay the axes out;
+# napari turns every warning into a notification that stays over the canvas: the plot is drawn anyway
+warnings.filterwarnings("ignore", message="constrained_layout not applied", category=UserWarning)
 _render_pool: ThreadPoolExecutor | None = None
 
 

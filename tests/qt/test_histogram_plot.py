@@ -41,3 +41,28 @@ def test_zoom_of_a_xenon_cell_still_shows_both_dark_thresholds(qtbot):
     plot.show_histograms([("process3", hist)], xe, zoom_low=True)
     x0, x1 = plot.ax.get_xlim()
     assert x0 < 1011 and 1242 < x1 < 2000
+
+
+SQUEEZED = """
+import sys
+if sys.argv[1] == "ours":
+    import napari_licell._qt.mpl_canvas
+from matplotlib.figure import Figure
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+fig = Figure(figsize=(0.4, 0.3), layout="constrained")
+fig.add_subplot().set_xlabel("grey value " * 6)
+FigureCanvasAgg(fig).draw()
+"""
+
+
+def test_a_squeezed_plot_raises_no_layout_warning_that_napari_would_show_over_the_canvas():
+    """Walkthrough: "constrained_layout not applied" popped up over the canvas whenever Compare was built."""
+    import subprocess
+    import sys
+
+    def stderr(which: str) -> str:
+        run = [sys.executable, "-W", "default", "-c", SQUEEZED, which]
+        return subprocess.run(run, capture_output=True, text=True, timeout=300).stderr
+
+    assert "constrained_layout not applied" in stderr("plain matplotlib")  # the squeeze does warn
+    assert "constrained_layout not applied" not in stderr("ours")
