@@ -186,6 +186,7 @@ class ThresholdDock(LicellDock):
     def _on_image_changed(self) -> None:
         layer = self._image = self.image_layer
         self.preview.show_only(layer)
+        self.show_status("")  # the last scan's outcome is not this one's
         if layer is not None:
             self._read_gas(layer)
             self.guarded(self.check_threshold_recovery)  # a damaged autosave is reported; the scan still opens
@@ -228,7 +229,7 @@ class ThresholdDock(LicellDock):
             hists, self.resolved_options(layer), pipeline.scan_calibration(layer.metadata)
         )
         self.set_thresholds(ts)
-        self.show_status("Suggested " + describe_thresholds(ts))
+        self.show_status(f"{layer.name}: suggested " + describe_thresholds(ts))
         return ts
 
     def set_thresholds(self, ts: ThresholdSet) -> None:

@@ -416,3 +416,21 @@ def test_the_options_tab_is_generated_from_the_analysis_options(qtbot):
     assert [w.name for w in form] == list(OPTION_FIELDS)
     assert {w.name: w.value for w in form} == {name: defaults[name] for name in OPTION_FIELDS}
     assert form.partial_volume.native.text() == "Partial-volume rules"
+
+
+def test_the_status_line_never_shows_the_last_scans_suggestion(make_napari_viewer, qtbot):
+    """Walkthrough: after switching cells the status line still showed the previous cell's suggestion."""
+    viewer = make_napari_viewer()
+    _open(viewer, "dummy_Ar1")
+    _open(viewer, "dummy_Xe6")
+    dock = ThresholdDock(viewer)
+    viewer.window.add_dock_widget(dock)
+    dock.set_image("dummy_Xe6")
+    _ready(dock, qtbot)
+    dock.suggest()
+    assert dock.status.text().startswith("dummy_Xe6: suggested")
+    dock.set_image("dummy_Ar1")
+    assert "dummy_Xe6" not in dock.status.text()
+    qtbot.waitUntil(lambda: dock.worker is None and dock.histogram is not None, timeout=60_000)
+    dock.suggest()
+    assert dock.status.text().startswith("dummy_Ar1: suggested")
