@@ -18,9 +18,9 @@ Methods:
 * ``APOC``: when ``apoc`` (pyopencl with pocl on the CPU) imports, e.g. from ``--extra-path``.
 
 Printed: train time, predict speed on the painted cell (4.9 M voxels; the
-second prediction, so compiled code is loaded) as M voxels per wall-clock
-second and per CPU-second of the process (all its threads), with the load
-average; per-class Dice on each cell, the confusion matrix of ours on an
+second prediction, so compiled code is loaded; ours: the median of 5) as
+M voxels per wall-clock second and per CPU-second of the process (all its
+threads), with the load average; per-class Dice on each cell, the confusion matrix of ours on an
 unseen cell; the parts of ours timed one by one in one thread (scan context,
 stage 1, gate, features of the voxels in doubt, forest, writing), the forest
 on those rows beside the previous tree walk and scikit-learn, our Gaussian
@@ -191,9 +191,9 @@ def parts(clf, cell) -> None:
         def write():
             flat = lab.reshape(-1)
             flat[doubt] = codes[best]
-            unc = np.zeros(flat.size, np.float32)
+            unc = np.zeros(flat.size, np.float32)  # float32, as the Paint dock's layer
             unc[doubt] = 1.0 - top
-            return unc.astype(np.float16)
+            return unc
 
         add("write codes and uncertainty", write)
     total_c = sum(c for _, c in t.values())
@@ -248,6 +248,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--tiles", type=int, default=2, help="ours on the painted cell tiled this often in y and x")
+    parser.add_argument("--repeat", type=int, default=5, help="predictions of ours timed on the painted cell")
     parser.add_argument("--skip", nargs="*", default=[], help="methods to skip: ours before skimage apoc nogate")
     parser.add_argument(
         "--extra-path",
@@ -288,6 +289,7 @@ def main(argv=None) -> None:
     print(header)
     print("| --- " * (header.count("|") - 1) + "|")
     confusion = None
+    repeat, repeats = args.repeat, []
     for m in methods:
         t0 = time.perf_counter()
         m.fit(train, strokes)
@@ -300,6 +302,16 @@ def main(argv=None) -> None:
             pred, dt, dc = _timed(m.predict, cell)
             if name == TRAIN:
                 speed = (cell.image.size / dt / 1e6, cell.image.size / dc / 1e6, load)
+                if isinstance(m, Ours) and m.gate and repeat > 1:  # the load swings: several runs of ours
+                    runs = [(dt, dc, load)]
+                    for _ in range(repeat - 1):
+                        load = os.getloadavg()[0]
+                        _, w, c = _timed(m.predict, cell)
+                        runs.append((w, c, load))
+                    runs.sort()
+                    w, c, load = runs[len(runs) // 2]
+                    speed = (cell.image.size / w / 1e6, cell.image.size / c / 1e6, load)
+                    repeats = [(cell.image.size / w / 1e6, cell.image.size / c / 1e6, ld) for w, c, ld in runs]
             dices += [dice(pred, cell.labels, 1), dice(pred, cell.labels, 2)]
             if isinstance(m, Ours) and m.gate and name == "process2_after_Xe6":
                 codes = np.union1d(np.unique(cell.labels), np.unique(pred))
@@ -317,6 +329,12 @@ def main(argv=None) -> None:
         )
         if isinstance(m, Ours) and m.gate:
             ours = m.clf
+    if repeats:
+        print(
+            f"\nours, {len(repeats)} predictions of {TRAIN} (table: the median wall time), fastest first, "
+            "M voxels/s wall / per CPU-second / load: "
+            + ", ".join(f"{a:.1f} / {b:.1f} / {c:.1f}" for a, b, c in repeats)
+        )
     if confusion is not None:
         codes, cm, gated = confusion
         keys = [class_by_code(int(c)).key for c in codes]
