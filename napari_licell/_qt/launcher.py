@@ -35,18 +35,20 @@ def display_problem() -> str | None:
     return None
 
 
-def _open_settings() -> None:
+def _open_settings(window=None) -> None:
+    """The settings dialog over ``window`` (the main window): with no parent nothing would keep it alive."""
     from qtpy.QtWidgets import QApplication
 
     from .settings import open_settings_dialog
 
-    open_settings_dialog(QApplication.activeWindow())
+    open_settings_dialog(window or QApplication.activeWindow())
 
 
 def _add_settings_menu(qt_window) -> None:
     """A "LiCell" menu in the window's menu bar with "Settings…" (memory limit, cache folder)."""
     menu = qt_window.menuBar().addMenu("LiCell")
-    menu.addAction("Settings…").triggered.connect(_open_settings)  # no closure: nothing keeps the window alive
+    bar = qt_window.menuBar()  # the menu bar, owned by the window: the slot finds the window through it
+    menu.addAction("Settings…").triggered.connect(lambda _checked=False, bar=bar: _open_settings(bar.window()))
 
 
 def _legible_dock_tabs(qt_window) -> None:

@@ -22,6 +22,15 @@ def test_launcher_shows_docks_and_demo_study(make_napari_viewer, output_dir):
     assert study.current_cell() == "process3_after_Xe6"
     menu = next(a.menu() for a in viewer.window._qt_window.menuBar().actions() if a.text() == "LiCell")
     assert [a.text() for a in menu.actions()] == ["Settings…"]
+    from qtpy.QtWidgets import QApplication
+
+    from napari_licell._qt.settings import SettingsDialog
+
+    QApplication.setActiveWindow(None)  # no window manager (Xvfb): no active window, the dialog had no parent
+    menu.actions()[0].trigger()
+    dialog = viewer.window._qt_window.findChild(SettingsDialog)
+    assert dialog is not None and dialog.isVisible()  # it was garbage-collected before it could show
+    dialog.close()
     icon = viewer.window._qt_window.windowIcon()  # the napari-licell icon, not napari's
     assert not icon.isNull()
     li_band = icon.pixmap(64, 64).toImage().pixelColor(45, 25)  # the Li layer of the drawn cell: Li yellow
