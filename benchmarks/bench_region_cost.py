@@ -30,13 +30,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+CPU: dict[int, float] = {}  # CPU seconds (this process) of the run each best wall time came from
+
+
 def _best(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        times.append((time.perf_counter() - t0, time.process_time() - c0))
+    wall, cpu = min(times)
+    CPU[id(fn)] = cpu
+    print(f"  (wall {wall:.2f} s, CPU {cpu:.2f} s, load {Path('/proc/loadavg').read_text().split()[0]})", flush=True)
+    return wall
 
 
 def main() -> None:
