@@ -147,16 +147,28 @@ def _row_kinds(rowf, radius):  # pragma: no cover - compiled
     return kind
 
 
+@numba.njit(inline="always")
+def _core_bits(q):  # pragma: no cover - compiled
+    """Bright voxel -> 1 (low byte), below the Li | gas threshold -> 256 (high byte)."""
+    q16 = np.uint16(q)
+    return ((q16 >> 6) & 1) | ((q16 >> 7) << 8)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _cores(e, kind, li_code, void_code, a, rowcore):  # pragma: no cover - compiled
     """Assigned dark class of the cores (rule 1) in dark and mixed rows; 0 elsewhere.
 
     ``rowcore`` per row: 1 when it holds a core, | 2 when it holds a voxel that is not one.
+    The 9 rows around a row are summed as three sums over z (of rows ``y - 1``,
+    ``y``, ``y + 1``, clamped, so an edge row counts twice as in the
+    reference), each kept in a ring of three and reused by the next rows.
     """
     nz, ny, nx = e.shape
     for z in numba.prange(nz):
-        # per x, over the 9 rows around (clamped, an edge row counted twice as in the reference):
-        # bright voxels in the low byte, voxels below the Li | gas threshold in the high byte
+        z_lo = max(z - 1, 0)
+        z_hi = min(z + 1, nz - 1)
+        ring = np.empty((3, nx), dtype=np.uint16)  # per x, over 3 planes: bright (low byte), below (high byte)
+        held = np.full(3, -1, dtype=np.int64)  # the row whose sums each ring slot holds
         acc = np.empty(nx, dtype=np.uint16)
         for y in range(ny):
             ar = a[z, y]
@@ -165,28 +177,34 @@ def _cores(e, kind, li_code, void_code, a, rowcore):  # pragma: no cover - compi
                     ar[x] = 0
                 rowcore[z, y] = 2
                 continue
-            for x in range(nx):
-                acc[x] = 0
-            for dz in range(-1, 2):
-                zz = min(max(z + dz, 0), nz - 1)
-                for dy in range(-1, 2):
-                    yy = min(max(y + dy, 0), ny - 1)
-                    er = e[zz, yy]
+            for dy in range(-1, 2):
+                yy = min(max(y + dy, 0), ny - 1)
+                slot = yy % 3
+                if held[slot] != yy:
+                    r = ring[slot]
+                    e0 = e[z_lo, yy]
+                    e1 = e[z, yy]
+                    e2 = e[z_hi, yy]
                     for x in range(nx):
-                        q = np.uint16(er[x])
-                        acc[x] += ((q >> 6) & 1) | ((q >> 7) << 8)
-            has = 0
+                        r[x] = _core_bits(e0[x]) + _core_bits(e1[x]) + _core_bits(e2[x])
+                    held[slot] = yy
+            r0 = ring[max(y - 1, 0) % 3]
+            r1 = ring[y % 3]
+            r2 = ring[min(y + 1, ny - 1) % 3]
+            for x in range(nx):
+                acc[x] = r0[x] + r1[x] + r2[x]
+            has_core = False
+            has_other = False
             for x in range(nx):
                 xm = max(x - 1, 0)
                 xp = min(x + 1, nx - 1)
                 t = acc[xm] + acc[x] + acc[xp]
-                if (t & 255) == 0:
-                    ar[x] = li_code if (t >> 8) >= 14 else void_code
-                    has |= 1
-                else:
-                    ar[x] = 0
-                    has |= 2
-            rowcore[z, y] = has
+                core = (t & 255) == 0
+                code = li_code if (t >> 8) >= 14 else void_code
+                ar[x] = code if core else np.uint8(0)
+                has_core |= core
+                has_other |= not core
+            rowcore[z, y] = np.uint8(has_core) | (np.uint8(has_other) << 1)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
