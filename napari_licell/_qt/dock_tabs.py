@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
 
-__all__ = ["LICELL_DOCK_PROPERTY", "JoinsLicellTabs", "mark_licell_dock", "join_licell_tabs"]
+__all__ = ["LICELL_DOCK_PROPERTY", "JoinsLicellTabs", "mark_licell_dock", "join_licell_tabs", "legible_dock_tabs"]
 
 #: Qt property set on every LiCell dock widget, so other LiCell docks can find it.
 LICELL_DOCK_PROPERTY = "licell_dock"
@@ -50,10 +50,22 @@ def join_licell_tabs(widget: QWidget) -> bool:
         if other in mine:
             return False
         window.tabifyDockWidget(other, frame)
+        legible_dock_tabs(window)
         frame.show()
         frame.raise_()
         return True
     return False
+
+
+def legible_dock_tabs(window: QMainWindow) -> None:
+    """Dock tabs show whole titles and scroll, rather than eliding to "S…" in a narrow column."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QTabBar
+
+    for bar in window.findChildren(QTabBar):
+        if bar.parent() is window:
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
 
 
 def _is_licell(widget: QWidget) -> bool:

@@ -51,17 +51,6 @@ def _add_settings_menu(qt_window) -> None:
     menu.addAction("Settings…").triggered.connect(lambda _checked=False, bar=bar: _open_settings(bar.window()))
 
 
-def _legible_dock_tabs(qt_window) -> None:
-    """Dock tabs show whole titles and scroll, rather than eliding to "S…" in a narrow column."""
-    from qtpy.QtCore import Qt
-    from qtpy.QtWidgets import QTabBar
-
-    for bar in qt_window.findChildren(QTabBar):
-        if bar.parent() is qt_window:
-            bar.setElideMode(Qt.TextElideMode.ElideNone)
-            bar.setUsesScrollButtons(True)
-
-
 def set_window_icon(qt_window) -> None:
     """The napari-licell icon (``napari_licell/resources``) on the window and the application."""
     from qtpy.QtGui import QIcon
@@ -83,6 +72,8 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
     Returns the dock widgets by name.
     """
     from qtpy.QtCore import Qt, QTimer
+
+    from .dock_tabs import legible_dock_tabs
 
     areas = {"right": Qt.RightDockWidgetArea, "bottom": Qt.BottomDockWidgetArea, "left": Qt.LeftDockWidgetArea}
     qt_window = viewer.window._qt_window
@@ -107,7 +98,7 @@ def build_app(viewer, demo: bool = True, paths: list[str] | None = None) -> dict
         qt_window.resizeDocks(bottom[:1], [240], Qt.Vertical)
     if "Study" in dock_frames:  # room for the cell table and the workflow buttons
         qt_window.resizeDocks([dock_frames["Study"]], [400], Qt.Horizontal)
-    _legible_dock_tabs(qt_window)
+    legible_dock_tabs(qt_window)
     _add_settings_menu(qt_window)
     set_window_icon(qt_window)
     study = docks.get("Study")

@@ -235,6 +235,11 @@ def test_opening_every_dock_from_the_plugin_menu_keeps_the_window_on_a_laptop_sc
     QApplication.processEvents()
     assert window.minimumSizeHint().height() <= 708, window.minimumSizeHint()
     assert window.height() <= 708 + 1
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QTabBar
+
+    bars = [bar for bar in window.findChildren(QTabBar) if bar.parent() is window and bar.count() > 1]
+    assert bars and all(bar.elideMode() == Qt.TextElideMode.ElideNone for bar in bars)  # not "R…", "Co…"
 
 
 def test_gas_set_in_the_study_dock_reaches_the_thresholds_dock(make_napari_viewer, qtbot):
