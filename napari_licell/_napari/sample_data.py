@@ -9,7 +9,12 @@ __all__ = ["sample_none", "sample_process1", "sample_process2", "sample_process3
 
 
 def _cell(name: str) -> list[tuple]:
-    return synthetic_cell_layers(load_demo_cell(name))
+    """The cell's layers; its scan carries the charge curve, so the Voltage dock shows it without a study."""
+    cell = load_demo_cell(name)
+    layers = synthetic_cell_layers(cell)
+    if getattr(cell, "voltage", None) is not None:
+        layers[0][1]["metadata"]["voltage_curve"] = cell.voltage
+    return layers
 
 
 def sample_none() -> list[tuple]:

@@ -32,6 +32,7 @@ import numpy as np
 from qtpy.QtWidgets import QFileDialog
 
 from ..echem.voltage_curve import VoltageCurve
+from ..layer_roles import scan_of
 from ..echem.voltage_view import VoltageView, nearest_scan_index, scan_times_of
 from ..phantoms.voltage_curves import INLI_VS_LI_V
 from .mpl_canvas import ThemedFigureWidget
@@ -150,6 +151,8 @@ class VoltageDock(JoinsLicellTabs, ThemedFigureWidget):
 
     def _on_active_layer(self, event=None) -> None:
         layer = self.viewer.layers.selection.active
+        if layer is not None and "voltage_curve" not in layer.metadata:  # a cell's labels: its scan's record
+            layer = next((other for other in self.viewer.layers if other.name == scan_of(layer)), layer)
         if layer is None or not isinstance(layer.metadata.get("voltage_curve"), VoltageCurve):
             return
         linked = layer.name if layer.ndim >= 4 and layer.metadata.get("scan_times_min") is not None else None

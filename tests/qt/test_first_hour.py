@@ -359,3 +359,11 @@ def test_picking_a_cell_after_the_time_lapse_shows_its_cross_section_alone(make_
     study.select_cell("none_after_Xe6")
     assert not timelapse.visible and viewer.layers["none_after_Xe6"].visible
     assert viewer.dims.displayed == (1, 3)  # the cell's stack axis (rows) and x: its side view
+
+
+def test_a_sample_shows_its_voltage_curve_without_the_study_dock(make_napari_viewer):
+    """Walkthrough (plain napari): Voltage said "no voltage record" for a sample when no Study dock was open."""
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "process2_after_Xe6")  # the hidden truth layer is the active one afterwards
+    _, voltage = viewer.window.add_plugin_dock_widget(PLUGIN, "Voltage")
+    assert voltage.curve is not None and voltage.status.text().startswith("process2_after_Xe6")
