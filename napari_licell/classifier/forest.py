@@ -832,8 +832,11 @@ def _grad_noise_factor(settings: TransferSettings) -> float:
     return math.sqrt(float((d**2).sum()) * float((w**2).sum()) ** 2)
 
 
-def predict_block_shape(shape: tuple[int, ...], slab_depth: int | None = None, max_voxels: int = 1 << 22):
+def predict_block_shape(shape: tuple[int, ...], slab_depth: int | None = None, max_voxels: int = 1 << 21):
     """Blocks for prediction with transfer features: near-cubic (the halo costs least), at most ``max_voxels``.
+
+    2 M voxels keep a worker thread's arrays to about 160 MB (counted from its arrays, every
+    voxel in doubt); 4 M were measured no faster on the demo cell.
 
     The longest side is halved until the block fits; with ``slab_depth`` the
     blocks are z-slabs of that depth, as :func:`default_block_shape` makes them.
