@@ -26,8 +26,10 @@ from ..compare.figure import export_comparison_figure
 from ..compare.table import default_measure, key_numbers_table
 from .._napari.compare_layers import compare_cell_layers, study_cells_with_labels
 from ..layer_roles import Role, role_of
-from .compare_widgets import TABLE_COLUMNS, KeyNumbersTable, ProcessStatsFigure
+from .compare_widgets import TABLE_COLUMNS, KeyNumbersTable, ProcessStatsFigure, reporting_failures
+from ..errors import LiCellInputError
 from .cross_section import show_stack_cross_section
+from .dock_tabs import find_dock
 from .dock_base import LicellDock
 from .notify import report_error
 from .widget_utils import adaptive_splitter, quietly
@@ -78,8 +80,7 @@ class CompareView(LicellDock):
         self.demo_button.clicked.connect(lambda: self.guarded(self.open_demo_study, background=True))
         self.study_button = QPushButton("Compare study")
         self.study_button.setToolTip("Compare the cells open in the Study dock that have labels")
-        self.study_button.setEnabled(False)
-        self.study_button.clicked.connect(lambda: self.guarded(self.compare_study, self.study_dock, background=True))
+        self.study_button.clicked.connect(lambda: self.guarded(self.compare_study, self._study(), background=True))
         self.study_dock = None
         self.side_by_side = QCheckBox("Side by side")
         self.side_by_side.setToolTip("napari grid mode: one viewbox per cell, one shared camera")
@@ -130,7 +131,7 @@ class CompareView(LicellDock):
         """
         measure = measure or default_measure()
         cells = list(cells)
-        self._show_cells(cells, key_numbers_table(cells, _reporting(measure)), measure)
+        self._show_cells(cells, key_numbers_table(cells, reporting_failures(measure)), measure)
 
     def set_cells_in_background(
         self,
@@ -144,7 +145,7 @@ class CompareView(LicellDock):
         """
         measure = measure or default_measure()
         load = cells if callable(cells) else (lambda given=list(cells): given)  # a loader runs in the worker too
-        safe = _reporting(measure)
+        safe = reporting_failures(measure)
 
         def work(progress, cancel):
             todo, done = list(load()), []
@@ -202,7 +203,7 @@ class CompareView(LicellDock):
 
     def on_busy_changed(self, busy: bool) -> None:
         self.demo_button.setEnabled(not busy and not self._demo_open)
-        self.study_button.setEnabled(not busy and self.study_dock is not None)
+        self.study_button.setEnabled(not busy)
 
     def _demo_opened(self) -> None:
         self._demo_open = True
@@ -238,12 +239,18 @@ class CompareView(LicellDock):
         ``"<scan> labels"`` (thresholds applied or opened from the study) and
         ``"<scan> truth"`` found among the viewer's layers.
         """
+        if study_dock is None:
+            raise LiCellInputError(None, "no Study dock open", "open Plugins > napari-licell > Study first")
         cells = study_cells_with_labels(study_dock.entries, self.viewer.layers)
         if not cells:
             report_error("No cell of the study has labels yet: apply thresholds or paint first")
             return 0
         (self.set_cells_in_background if background else self.set_cells)(cells)
         return len(cells)
+
+    def _study(self):
+        """The Study dock this dock follows, else one open in the same window (plain napari), else None."""
+        return self.study_dock or find_dock(self, "StudyDock")
 
     def checked_cells(self) -> list[str]:
         """Names of the cells ticked in the list, in list order."""
@@ -378,18 +385,3 @@ class CompareView(LicellDock):
             show_error(f"Could not export the comparison to {path}: {exc}")
             return
         show_info(f"Comparison figure saved to {written}")
-
-
-def _reporting(measure: Callable[[Any], dict]) -> Callable[[Any], dict]:
-    """``measure`` that reports a failure for one cell as a notification and leaves its numbers empty."""
-
-    def safe(cell: Any) -> dict:
-        try:
-            return dict(measure(cell))
-        except Exception as exc:  # noqa: BLE001 - one bad cell must not lose the whole comparison
-            from napari.utils.notifications import show_error
-
-            show_error(f"Could not measure {getattr(cell, 'name', 'a cell')}: {exc}")
-            return {"source": "measurement failed"}
-
-    return safe

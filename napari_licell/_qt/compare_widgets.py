@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QTableWidget, QTableWidgetItem
@@ -10,7 +13,7 @@ from ..compare.grouping import boxplot_groups
 from ..compare.table import LI_IN_SE, THICKNESS
 from .mpl_canvas import ThemedFigureWidget
 
-__all__ = ["KeyNumbersTable", "ProcessStatsFigure", "TABLE_COLUMNS"]
+__all__ = ["KeyNumbersTable", "ProcessStatsFigure", "TABLE_COLUMNS", "reporting_failures"]
 
 #: (table column, header, kind) of the dock's table; kind "pct" shows a 0..1 share in %.
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -133,3 +136,18 @@ class ProcessStatsFigure(ThemedFigureWidget):
                 else f"{int(counts.min())}–{int(counts.max())} cells per process"
             )
             self.figure.suptitle(f"Per bonding process ({note})", fontsize=8, color=text)
+
+
+def reporting_failures(measure: Callable[[Any], dict]) -> Callable[[Any], dict]:
+    """``measure`` that reports a failure for one cell as a notification and leaves its numbers empty."""
+
+    def safe(cell: Any) -> dict:
+        try:
+            return dict(measure(cell))
+        except Exception as exc:  # noqa: BLE001 - one bad cell must not lose the whole comparison
+            from napari.utils.notifications import show_error
+
+            show_error(f"Could not measure {getattr(cell, 'name', 'a cell')}: {exc}")
+            return {"source": "measurement failed"}
+
+    return safe

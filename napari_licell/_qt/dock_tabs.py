@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
 
-__all__ = ["LICELL_DOCK_PROPERTY", "JoinsLicellTabs", "mark_licell_dock", "join_licell_tabs", "legible_dock_tabs"]
+__all__ = [
+    "LICELL_DOCK_PROPERTY",
+    "JoinsLicellTabs",
+    "mark_licell_dock",
+    "join_licell_tabs",
+    "legible_dock_tabs",
+    "find_dock",
+]
 
 #: Qt property set on every LiCell dock widget, so other LiCell docks can find it.
 LICELL_DOCK_PROPERTY = "licell_dock"
@@ -55,6 +62,15 @@ def join_licell_tabs(widget: QWidget) -> bool:
         frame.raise_()
         return True
     return False
+
+
+def find_dock(widget: QWidget, class_name: str) -> QWidget | None:
+    """A dock widget of class ``class_name`` open in ``widget``'s window (docks opened one by one from the menu)."""
+    window = widget.window()
+    for other in window.findChildren(QWidget) if window is not None else ():
+        if type(other).__name__ == class_name:
+            return other
+    return None
 
 
 def legible_dock_tabs(window: QMainWindow) -> None:

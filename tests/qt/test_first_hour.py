@@ -367,3 +367,16 @@ def test_a_sample_shows_its_voltage_curve_without_the_study_dock(make_napari_vie
     viewer.open_sample(PLUGIN, "process2_after_Xe6")  # the hidden truth layer is the active one afterwards
     _, voltage = viewer.window.add_plugin_dock_widget(PLUGIN, "Voltage")
     assert voltage.curve is not None and voltage.status.text().startswith("process2_after_Xe6")
+
+
+def test_compare_study_from_the_plugin_menu_finds_the_study_dock(make_napari_viewer, qtbot):
+    """Walkthrough (plain napari): Compare study stayed greyed out; only the launcher linked it to the Study dock."""
+    viewer = make_napari_viewer()
+    _, compare = viewer.window.add_plugin_dock_widget(PLUGIN, "Compare cells")
+    compare.study_button.click()  # no Study dock yet: one line saying what to open, no traceback
+    assert "Study" in compare.status.text() and compare.table is None
+    _two_cells_with_study_dock(viewer)
+    assert compare.study_button.isEnabled()
+    compare.study_button.click()
+    qtbot.waitUntil(lambda: compare.worker is None and compare.table is not None, timeout=240_000)
+    assert compare.cell_list.count() == 2
