@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         _CPU[t] = time.process_time() - c
         return t
 
-    rows.append(("carbon band alone (find + label), plane sweep", min(band(False) for _ in range(a.repeat))))
+    rows.append(("carbon band alone (find + label), row sweep", min(band(False) for _ in range(a.repeat))))
     rows.append(("carbon band alone, reference column tiles", band(True)))
 
     print("\nrow kinds of the fast path (share of (z, y) rows): " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
