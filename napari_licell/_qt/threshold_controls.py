@@ -120,7 +120,10 @@ class ThresholdTabs(QTabWidget):
         self.zoom_low = QCheckBox("Zoom to Li / gas")
         self.zoom_low.setChecked(True)
         self.live_preview = QCheckBox("Live preview")
-        self.live_preview.setToolTip("Colour the shown section by the thresholds as you move them")
+        self.live_preview.setToolTip(
+            "Colour the shown section by the thresholds as you move them (thresholds and the carbon band only: "
+            "Apply also runs the partial-volume and gas-pore rules, so small gas pores can differ)"
+        )
         for w in (self.suggest_button, self.zoom_low, self.live_preview):
             row.addWidget(w)
         box.addLayout(row)
