@@ -49,6 +49,6 @@ class ResultsPlots(ThemedFigureWidget):
         ax_depth.set_xlabel("area fraction", fontsize=7)
         ax_depth.set_ylabel("height from collector end (µm)", fontsize=7)
         ax_depth.set_title("depth profiles", fontsize=8)
-        ax_depth.legend(fontsize=6, loc="best", framealpha=0.6)  # where it hides the fewest curves
+        ax_depth.legend(fontsize=6, loc="upper right")
         for ax in (ax_map, ax_depth):
             ax.tick_params(labelsize=6)
