@@ -89,7 +89,7 @@ class PaintDock(LicellDock):
         self.load_model_button.clicked.connect(lambda: self._model_dialog(save=False))
         self.autosave_spin.valueChanged.connect(lambda seconds: self.autosaver.set_interval(seconds))
         self.show_status("Pick a scan and press “New labels”.")
-        layout.addWidget(self.status)
+        self.footer_layout.addWidget(self.status)  # the outcome line stays in view while the body scrolls
         layout.addStretch(1)
         self.autosaver = PaintAutosaveTimer(self.store, self, autosave_seconds, parent=self)
         self.autosave_timer = self.autosaver.timer

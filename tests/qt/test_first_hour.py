@@ -184,6 +184,19 @@ def test_the_launcher_window_fits_the_screen_with_every_dock_reachable(make_napa
     for widget in (thresholds.apply_button, thresholds.task_bar.cancel_button):
         bottom = widget.mapTo(window, widget.rect().bottomLeft()).y()
         assert widget.isVisible() and bottom < window.height(), f"{widget.text()} below the window at {bottom} px"
+    # the Paint dock's outcome line too (walkthrough: cut at the bottom of the scrolled body)
+    frame = docks["Paint & classify"].parentWidget()
+    while frame is not None and not hasattr(frame, "toggleViewAction"):
+        frame = frame.parentWidget()
+    frame.raise_()
+    docks["Paint & classify"].restore_box.setVisible(True)  # as after an earlier session: the body is taller
+    docks["Paint & classify"].show_status(
+        "Paint a few strokes of each phase on the classes layer (keys 1-6 pick the class), then Train & predict."
+    )
+    QApplication.processEvents()
+    status = docks["Paint & classify"].status
+    shown = status.visibleRegion().boundingRect()
+    assert status.isVisible() and shown.height() == status.height(), f"Paint status shows {shown.height()} px"
 
 
 def test_compare_measures_the_cells_in_the_background_with_progress_and_cancel(make_napari_viewer, qtbot):
