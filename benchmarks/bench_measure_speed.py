@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numba
@@ -40,26 +39,9 @@ def _column_count(labels, code, out):  # pragma: no cover - compiled
                 out[j, i] += row[i] == code
 
 
-_CPU: dict[float, float] = {}  # best wall time -> CPU seconds of that run (all threads)
-
-
-def _best(fn, repeat: int) -> float:
-    """Best wall time of ``repeat`` runs; its CPU seconds (time.process_time) are kept in ``_CPU``."""
-    best = (float("inf"), 0.0)
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        best = min(best, (time.perf_counter() - t, time.process_time() - c))
-    _CPU[best[0]] = best[1]
-    return best[0]
-
-
-def _load() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "n/a"
+from timing_helpers import CPU_OF_BEST as _CPU  # noqa: E402 - after the path set-up
+from timing_helpers import best_of as _best  # noqa: E402
+from timing_helpers import load_average as _load  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
