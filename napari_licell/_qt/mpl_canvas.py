@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
 from qtpy.QtCore import QObject, QPoint, QTimer, Signal
@@ -39,9 +39,34 @@ def _pool() -> ThreadPoolExecutor:
 
 
 class _RenderRelay(QObject):
-    """Carries a finished render from the plot thread to the GUI thread."""
+    """Carries a finished render from the plot thread to the GUI thread.
 
-    finished = Signal(int, object)
+    One relay for the process, made on the GUI thread and never deleted: a
+    relay owned by a canvas could be deleted with it while the plot thread
+    emits, and Qt crashes (segfault) on a signal from a deleted object.
+    """
+
+    finished = Signal(object, int, object)
+
+    def deliver(self, canvas_ref, serial: int, result) -> None:
+        canvas = canvas_ref()
+        if canvas is None:
+            return
+        try:
+            canvas._on_rendered(serial, result)
+        except RuntimeError:  # the canvas's Qt side was deleted meanwhile
+            pass
+
+
+_relay: _RenderRelay | None = None
+
+
+def _render_relay() -> _RenderRelay:
+    global _relay
+    if _relay is None:
+        _relay = _RenderRelay()
+        _relay.finished.connect(_relay.deliver)
+    return _relay
 
 
 class BackgroundAggCanvas(FigureCanvasQTAgg):
@@ -65,8 +90,7 @@ class BackgroundAggCanvas(FigureCanvasQTAgg):
 
     def __init__(self, figure: Figure):
         super().__init__(figure)
-        self._relay = _RenderRelay(self)
-        self._relay.finished.connect(self._on_rendered)
+        self._relay = _render_relay()
         self._gui_thread = threading.get_ident()
 
     def _on_plot_thread(self) -> bool:
@@ -96,26 +120,22 @@ class BackgroundAggCanvas(FigureCanvasQTAgg):
         ):
             return
         self._serial += 1
-        serial, relay = self._serial, self._relay
+        serial, relay, canvas_ref = self._serial, self._relay, weakref.ref(self)
+        figure, renderer = self.figure, self.get_renderer()
 
         def render():
+            # no Qt call on this thread: FigureCanvasAgg.draw would set the toolbar's wait
+            # cursor and call QWidget.update, which Qt allows on the GUI thread only
             try:
-                FigureCanvasAgg.draw(self)
-                result = self._snapshot()
+                renderer.clear()
+                figure.draw(renderer)
+                result = _snapshot(renderer)
             except Exception as exc:  # noqa: BLE001 - reported on the GUI thread
                 result = exc
-            try:
-                relay.finished.emit(serial, result)
-            except RuntimeError:  # the canvas was deleted meanwhile
-                pass
+            relay.finished.emit(canvas_ref, serial, result)
             return result
 
         self._future = _pool().submit(render)
-
-    def _snapshot(self) -> tuple[bytes, int, int]:
-        buffer = self.renderer.buffer_rgba()
-        height, width = buffer.shape[:2]
-        return bytes(buffer), width, height
 
     def _show(self, result) -> None:
         if isinstance(result, Exception):
@@ -155,7 +175,7 @@ class BackgroundAggCanvas(FigureCanvasQTAgg):
         """Render now, on the calling thread (for exports and code that reads the drawn layout)."""
         self.settle()
         super().draw()
-        self._show(self._snapshot())
+        self._show(_snapshot(self.renderer))
 
     def print_figure(self, *args, **kwargs):
         self.settle()
@@ -176,6 +196,13 @@ class BackgroundAggCanvas(FigureCanvasQTAgg):
                 callback(painter)
         finally:
             painter.end()
+
+
+def _snapshot(renderer) -> tuple[bytes, int, int]:
+    """The renderer's RGBA pixels as bytes, with their width and height."""
+    buffer = renderer.buffer_rgba()
+    height, width = buffer.shape[:2]
+    return bytes(buffer), width, height
 
 
 def theme_colours(viewer) -> dict[str, str]:
