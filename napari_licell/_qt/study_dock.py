@@ -81,6 +81,7 @@ class StudyDock(LicellDock):
                 self.tree.takeTopLevelItem(i)
                 break
         item = QTreeWidgetItem(cell_row(entry.metadata, entry.name))
+        item.setToolTip(0, entry.name)  # a long name is elided in a narrow dock
         if entry.metadata.get("voxel_size_assumed"):
             item.setText(0, f"{entry.name} ⚠")
             item.setToolTip(0, "No voxel size in the file: 0.54 µm was assumed. Set it under Cell metadata.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMenu, QPushButton, QTreeWidget, QVBoxLayout
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButton, QTreeWidget, QVBoxLayout
 
 from .cell_metadata_form import CellMetadataForm
 from .recent_files import recent_files, remember_file
@@ -11,8 +11,16 @@ from .workflow_strip import WorkflowStrip
 
 __all__ = ["RecentFilesButton", "StudyWidgets", "COLUMNS"]
 
-#: Columns of the tree of cells.
-COLUMNS = ("Cell", "Process", "Gas", "j (mA/cm²)", "Charge (min)")
+#: Columns of the tree of cells: short headers (their tooltips say them whole), so every column fits a
+#: laptop's dock column and only a long cell name is elided.
+COLUMNS = ("Cell", "Process", "Gas", "mA/cm²", "min")
+COLUMN_TIPS = (
+    "Cell name",
+    "Carbon-interlayer process",
+    "Fill gas and pressure",
+    "Current density (mA/cm²)",
+    "Charge time (minutes)",
+)
 
 
 class RecentFilesButton(QPushButton):
@@ -80,7 +88,15 @@ class StudyWidgets:
         layout.addWidget(self.demo_button)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(COLUMNS))
+        for column, tip in enumerate(COLUMN_TIPS):
+            self.tree.headerItem().setToolTip(column, tip)
         self.tree.setRootIsDecorated(False)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setMinimumHeight(90)
         layout.addWidget(self.tree, 1)
         self.details = QLabel("No study open. Open a scan or a study, or try the demo study.")

@@ -197,6 +197,26 @@ def test_the_launcher_window_fits_the_screen_with_every_dock_reachable(make_napa
     status = docks["Paint & classify"].status
     shown = status.visibleRegion().boundingRect()
     assert status.isVisible() and shown.height() == status.height(), f"Paint status shows {shown.height()} px"
+    # the depth band's values whole ("161.4" was cut beside its check box at 1366)
+    paint = docks["Paint & classify"]
+    paint.set_depth_band(0.0, 161.46)
+    QApplication.processEvents()
+    for box in (paint.band_from, paint.band_to):
+        text = box.lineEdit()
+        need = text.fontMetrics().horizontalAdvance(text.text())
+        assert text.width() >= need, f"depth band box shows {text.width()} px of '{text.text()}' ({need} px)"
+    # the Study tree: every column but the cell name whole, no sideways scrolling ("Cha…" was cut)
+    frame = docks["Study"].parentWidget()
+    while frame is not None and not hasattr(frame, "toggleViewAction"):
+        frame = frame.parentWidget()
+    frame.raise_()
+    QApplication.processEvents()
+    tree, header = docks["Study"].tree, docks["Study"].tree.header()
+    assert tree.topLevelItemCount() >= 4
+    assert tree.horizontalScrollBar().maximum() == 0, "the Study tree scrolls sideways"
+    for column in range(1, tree.columnCount()):
+        need = max(tree.sizeHintForColumn(column), header.sectionSizeHint(column))
+        assert header.sectionSize(column) >= need, f"Study column {column} is {header.sectionSize(column)} of {need}"
 
 
 def test_compare_measures_the_cells_in_the_background_with_progress_and_cancel(make_napari_viewer, qtbot):
