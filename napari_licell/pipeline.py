@@ -674,15 +674,15 @@ def resolve_scan_gas_pores(
     (stack axis, collector at start), e.g. from the classification's carbon band,
     saves finding it again.
     """
-    from .segmentation.gas_pores import resolve_gas_pores
+    from .segmentation.gas_pores import SLAB_BYTES_PER_VOXEL, resolve_gas_pores
 
     if getattr(data, "ndim", 0) != 3 or thresholds is None:
         return None
     axis, at_start = orientation if orientation is not None else (options.stack_axis, options.collector_at_start)
-    # its slabs hold about 24 bytes per voxel (codes, depth, mask, region ids, grey and its smoothing):
     # as many planes as fit in half the work budget (32 planes of a 2688^2 scan would take 5.5 GB)
     shape = sorted(int(s) for s in data.shape)
-    slab_slices = int(max(1, min(32, options.memory_limit_bytes // 2 // max(1, 24 * shape[1] * shape[2]))))
+    plane_bytes = SLAB_BYTES_PER_VOXEL * shape[1] * shape[2]
+    slab_slices = int(max(1, min(32, options.memory_limit_bytes // 2 // max(1, plane_bytes))))
     return resolve_gas_pores(
         labels,
         data,
@@ -868,6 +868,7 @@ def analyze_scan(
     """
     from .classifier import PixelClassifier
     from .measure import threshold_sensitivity
+    from .memory_limit import release_free_memory
 
     voxel = tuple(scan.voxel_size_um)
     data = scan.data
@@ -920,6 +921,7 @@ def analyze_scan(
         )
         labels, thresholds = result.labels, result.thresholds
         pores = getattr(result, "gas_pores", None)
+    release_free_memory()  # each step starts from what is really held (see memory_limit)
     contrast = contrast_record(verdict, options)
     if inference is not None:
         contrast["gas_inference"] = inference.to_dict()
@@ -941,6 +943,7 @@ def analyze_scan(
         if exc.path is None and options.labels is not None:
             raise LiCellInputError(options.labels, exc.problem, exc.hint) from None
         raise
+    release_free_memory()
     if thresholds is not None and sensitivity:
         classify, values = _sensitivity_classifier(thresholds, options)
         m.sensitivity = threshold_sensitivity(
@@ -1036,7 +1039,7 @@ def run_analysis(
     files : dict of str to Path
         The written files by role (labels, measurements, report, tables).
     """
-    from .memory_limit import import_analysis_modules, process_budget
+    from .memory_limit import import_analysis_modules, process_budget, release_free_memory
 
     import_analysis_modules()
     budget = process_budget(
@@ -1068,8 +1071,9 @@ def run_analysis(
         )
         m, thresholds = result.measurements, result.thresholds
         m.parameters["memory"] = budget.to_dict()
+        release_free_memory()
         if result.store is not None:  # zoomed-out views of the big label volume read the coarser levels
-            add_label_pyramid(result.store)
+            add_label_pyramid(result.store, slab_bytes=int(min(256 * 2**20, max(2**20, budget.work_bytes // 8))))
         m.parameters["voxel_size_assumed"] = bool(scan.voxel_size_assumed)
         m.parameters["voxel_size_source"] = scan.metadata.get("voxel_size_source")
         parameters = {

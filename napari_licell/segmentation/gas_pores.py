@@ -44,7 +44,20 @@ from scipy.sparse.csgraph import connected_components
 from ..cancellation import CancelLike, raise_if_cancelled
 from ..classes import LI, SE, SE_LI, VOID
 
-__all__ = ["GasPores", "resolve_gas_pores", "pore_population", "NEAR_ANODE_UM", "ambiguous_sentence"]
+__all__ = [
+    "GasPores",
+    "resolve_gas_pores",
+    "pore_population",
+    "NEAR_ANODE_UM",
+    "SLAB_BYTES_PER_VOXEL",
+    "ambiguous_sentence",
+]
+
+#: Bytes :func:`resolve_gas_pores` holds at its peak per voxel of a slab (codes, dark mask, region ids,
+#: smoothed grey, and the dark voxels' values), an upper bound for sizing slabs from a memory budget:
+#: 17.8 measured on a porous cell (tests/core/test_gas_pores.py pins it); 29.5 before the passes
+#: stopped building slab-sized depth and value arrays.
+SLAB_BYTES_PER_VOXEL = 24
 
 #: Depth from the SE's lower face (um) within which Li grown from the anode is expected;
 #: pores deeper than this set the pore population.
@@ -159,6 +172,17 @@ def _min_per_label(ids: np.ndarray, values: np.ndarray, n: int, fill: Any) -> np
     return out[1:]
 
 
+def _dark_in_se(codes: np.ndarray, z0: int, se_bottom: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Dark voxels (Li, void, SE + Li) of a slab at or above the SE's lower face, in the cell's columns.
+
+    Built plane by plane: no slab-sized depth array (4 bytes per voxel) or comparison temporaries.
+    """
+    mask = _DARK[codes]
+    for i in range(codes.shape[0]):
+        mask[i] &= cell & (se_bottom <= z0 + i)
+    return mask
+
+
 def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return ndimage.label(mask, output=np.int32)
 
@@ -203,7 +227,7 @@ def resolve_gas_pores(
     -------
     GasPores
     """
-    from ..measure.interfaces import ColumnScan, find_interfaces
+    from ..measure.interfaces import ColumnScan, find_se_bottom_index
     from ..measure.slabs import OrientedVolume
     from ..measure.stack_axis import find_stack_axis
 
@@ -237,12 +261,11 @@ def resolve_gas_pores(
     for z0, z1 in ranges:
         cols.update(np.asarray(lab.slab(z0, z1), dtype=np.uint8), z0)
         tick()
-    interfaces = find_interfaces(cols)
-    if not interfaces.se_found:
+    se_bottom, cell = find_se_bottom_index(cols)  # not the surfaces' fits: a third of the memory per column
+    del cols
+    if se_bottom is None:
         out.notes.append("no SE found: gas pores not looked for")
         return out
-    se_bottom = interfaces.se_bottom_index.astype(np.int32)
-    cell = interfaces.cell_columns
     voxel_um3 = vox[0] * vox[1] * vox[2]
     near_vox = max(1, int(round(near_anode_um / vox[0])))
     # a core darker than half-way between Li and gas holds Li (no Li grey, e.g. before charging: no Li core)
@@ -258,28 +281,36 @@ def resolve_gas_pores(
     z_start = int(se_bottom[cell].min()) if np.any(cell) else nz
     ranges_se = [(max(z0, z_start), z1) for z0, z1 in ranges if z1 > z_start]
 
-    # pass 2: regions slab by slab, joined across slab boundaries
+    # pass 2: regions slab by slab, joined across slab boundaries. A slab holds its codes, the mask, the
+    # region ids and the smoothed grey (SLAB_BYTES_PER_VOXEL); per-voxel values are
+    # gathered only for the dark voxels (flat indices), never as slab-sized depth or value arrays
     reg = _Regions()
     prev_plane: np.ndarray | None = None
     prev_offset = 0
+    plane = ny * nx
+    se_bottom_flat = se_bottom.ravel()
     for z0, z1 in ranges_se:
-        codes = np.asarray(lab.slab(z0, z1), dtype=np.uint8)
-        k = z1 - z0
-        depth = np.arange(z0, z1, dtype=np.int32)[:, None, None] - se_bottom[None]
-        mask = _DARK[codes]
-        mask &= depth >= 0
-        mask &= cell[None]
+        codes = np.ascontiguousarray(lab.slab(z0, z1), dtype=np.uint8)
+        mask = _dark_in_se(codes, z0, se_bottom, cell)
         lab_slab, n = _label(mask)
         offset = reg.n
         if n:
+            idx = np.flatnonzero(mask)
+            ids = lab_slab.ravel()[idx]
+            depth = idx // plane + z0 - se_bottom_flat[idx % plane]
             a, b = max(z0 - 1, 0), min(z1 + 1, nz)
-            grey = np.asarray(img.slab(a, b), dtype=np.float32)
-            smooth = ndimage.uniform_filter(np.nan_to_num(grey, nan=se_g), size=3, mode="nearest")[z0 - a : z0 - a + k]
-            ids = lab_slab[mask]
+            grey = np.array(img.slab(a, b), dtype=np.float32, order="C", copy=True)  # own copy: smoothed in place
+            np.nan_to_num(grey, copy=False, nan=se_g)
+            ndimage.uniform_filter(grey, size=3, mode="nearest", output=grey)
+            smooth = grey.ravel()[(z0 - a) * plane + idx]
             reg.size.append(np.bincount(ids, minlength=n + 1)[1:].astype(np.int64))
-            reg.min_depth.append(_min_per_label(ids, depth[mask].astype(np.int64), n, np.iinfo(np.int64).max))
-            reg.core.append(_min_per_label(ids, smooth[mask].astype(np.float64), n, np.inf))
-            reg.n_li.append(np.bincount(ids, weights=codes[mask] == LI.code, minlength=n + 1)[1:].astype(np.int64))
+            reg.min_depth.append(_min_per_label(ids, depth.astype(np.int64), n, np.iinfo(np.int64).max))
+            reg.core.append(_min_per_label(ids, smooth.astype(np.float64), n, np.inf))
+            reg.n_li.append(
+                np.bincount(ids, weights=codes.ravel()[idx] == LI.code, minlength=n + 1)[1:].astype(np.int64)
+            )
+            del grey, idx, ids, depth, smooth
+        del mask
         if prev_plane is not None and n:
             both = (prev_plane > 0) & (lab_slab[0] > 0)
             if np.any(both):
@@ -287,6 +318,7 @@ def resolve_gas_pores(
                 gb = lab_slab[0][both].astype(np.int64) + offset - 1
                 reg.edges.append(np.unique(np.stack([ga, gb], axis=1), axis=0))
         prev_plane, prev_offset = (lab_slab[-1].copy(), offset) if n else (None, 0)
+        del lab_slab, codes
         reg.offsets.append(offset)
         reg.counts.append(n)
         reg.n += n
@@ -369,23 +401,19 @@ def resolve_gas_pores(
         if n_slab == 0 or not decide[offset : offset + n_slab].any():  # no pore in this slab
             tick()
             continue
-        codes = np.asarray(lab.slab(z0, z1), dtype=np.uint8)
-        depth = np.arange(z0, z1, dtype=np.int32)[:, None, None] - se_bottom[None]
-        mask = _DARK[codes]
-        mask &= depth >= 0
-        mask &= cell[None]
-        lab_slab, n = _label(mask)
+        codes = np.ascontiguousarray(lab.slab(z0, z1), dtype=np.uint8)
+        lab_slab, n = _label(_dark_in_se(codes, z0, se_bottom, cell))
         if n:
             lut = np.zeros(n + 1, dtype=bool)
             lut[1:] = decide[offset : offset + n]
-            hit = lut[lab_slab]
-            if np.any(hit):
-                grey = np.asarray(img.slab(z0, z1), dtype=np.float32)
-                dark = grey < gas_se_mid
-                se_li_off += int(np.count_nonzero(hit & (codes == SE_LI.code)))
+            idx = np.flatnonzero(lut[lab_slab])
+            del lab_slab
+            if idx.size:
+                dark = np.asarray(img.slab(z0, z1)).ravel()[idx].astype(np.float32) < gas_se_mid
+                se_li_off += int(np.count_nonzero(codes.ravel()[idx] == SE_LI.code))
                 new = codes.copy()
-                new[hit] = np.where(dark[hit], VOID.code, SE.code)
-                void_kept += int(np.count_nonzero(new[hit] == VOID.code))
+                new.ravel()[idx] = np.where(dark, VOID.code, SE.code)
+                void_kept += int(np.count_nonzero(dark))
                 _write_slab(labels, lab, z0, z1, new)
         tick()
     out.relabelled_se_li_um3 = se_li_off * voxel_um3
