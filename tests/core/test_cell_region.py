@@ -347,7 +347,9 @@ def test_demo_cells_in_full_view_give_their_crops_numbers(process, tmp_path):
         dice_crop = _dice(np.asarray(crop.labels) == code, crop_cell.labels == code)
         dice_view = _dice(labels == code, (truth == code) & region)
         if code == VOID.code and process == "process1":
-            # not yet: gas-gap voxels beside the carbon band go to carbon more often (0.90 against 0.95)
+            # 0.90 against 0.95: the bore leaves out the voids at the cell's rim, so most voids left are the gas
+            # gap on the carbon band, whose lowest voxels the band's cap (median + 2.5 MAD: 19 voxels for a true
+            # 13-16, the same runs and cap in both views) labels carbon in both views
             assert dice_view > 0.85
             continue
         assert dice_view >= dice_crop - 0.02, f"class {code}: {dice_view:.3f} in full view, {dice_crop:.3f} cropped"
