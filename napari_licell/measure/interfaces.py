@@ -481,6 +481,11 @@ class Interfaces:
         return out
 
 
+#: Largest cell area (columns) whose surfaces are fitted in two threads at once; a wider scan fits them one
+#: after the other (a 2688^2 area: 97 -> 63 bytes per column at the peak, the same surfaces).
+PARALLEL_FITS_MAX_COLUMNS = 2**22
+
+
 def find_interfaces(scan: ColumnScan) -> Interfaces:
     """Turn the first pass's per-column state into surfaces.
 
@@ -499,12 +504,16 @@ def find_interfaces(scan: ColumnScan) -> Interfaces:
     cell = scan.cell_columns
     collector = np.where(cell, scan.collector_top, np.nan).astype(np.float64)
     has_carbon = cell & (scan.carbon_first >= 0)
-    # the collector and carbon planes are fitted in a worker thread while this one finds the SE bottom
-    # (numpy and LAPACK release the GIL; the fits do not depend on one another)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        side = pool.submit(_collector_and_carbon, scan, collector, has_carbon, vox)
+    if cell.size <= PARALLEL_FITS_MAX_COLUMNS:
+        # the collector and carbon planes are fitted in a worker thread while this one finds the SE bottom
+        # (numpy and LAPACK release the GIL; the fits do not depend on one another)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            side = pool.submit(_collector_and_carbon, scan, collector, has_carbon, vox)
+            se_surface, se_height, se_found = _se_bottom(scan, cell, vox)
+            collector_surface, carbon_bottom, carbon_top = side.result()
+    else:  # one after the other: the peak is the larger step's per-column arrays, not both steps' at once
         se_surface, se_height, se_found = _se_bottom(scan, cell, vox)
-        collector_surface, carbon_bottom, carbon_top = side.result()
+        collector_surface, carbon_bottom, carbon_top = _collector_and_carbon(scan, collector, has_carbon, vox)
 
     collector_index = np.where(cell, scan.collector_top, nz).astype(np.int32)
     se_index = np.where(cell, se_height, nz).astype(np.int32)
