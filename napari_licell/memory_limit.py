@@ -16,6 +16,7 @@ to ``resource``/``psutil`` or to an estimate.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -103,18 +104,15 @@ def release_free_memory() -> bool:
     return True
 
 
-_TRIM: list = []
-
-
+@functools.cache
 def _malloc_trim():
-    if not _TRIM:
-        try:
-            import ctypes
+    """glibc's ``malloc_trim``, None where the C library is not glibc (macOS, Windows, musl)."""
+    try:
+        import ctypes
 
-            _TRIM.append(ctypes.CDLL("libc.so.6").malloc_trim)
-        except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-            _TRIM.append(None)
-    return _TRIM[0]
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def import_analysis_modules() -> None:

@@ -482,7 +482,7 @@ class Interfaces:
 
 
 #: Largest cell area (columns) whose surfaces are fitted in two threads at once; a wider scan fits them one
-#: after the other (a 2688^2 area: 97 -> 63 bytes per column at the peak, the same surfaces).
+#: after the other (the 2688^2 benchmark labels: 97 -> 85.5 bytes per column at the peak, same surfaces).
 PARALLEL_FITS_MAX_COLUMNS = 2**22
 
 

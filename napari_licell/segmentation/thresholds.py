@@ -510,8 +510,7 @@ def suggest_thresholds(
     """
     ph = phases or find_phases(hist, interior, calibration=calibration, gas=gas, pressure_atm=pressure_atm)
     cal = calibration or _calibration_or_none(hist, gas, pressure_atm, ph)
-    if phases is None:
-        ph = gas_level_from_physics(ph, cal, gas, pressure_atm)
+    ph = gas_level_from_physics(ph, cal, gas, pressure_atm)  # no-op unless Li shows and the gas does not
     grey_scale = None if cal is None else cal.to_dict()
     if method == "peaks":
         classes, values, levels, notes = _suggest_from_peaks(ph, se_li_min_li_share, dark_top_sigmas)

@@ -26,6 +26,16 @@ def _open(viewer, name):
     return cell
 
 
+def _dock_on_the_ar_and_xe_dummies(viewer) -> ThresholdDock:
+    """A Thresholds dock on the 1 atm Ar and 6 atm Xe dummy cells, the Xe cell chosen."""
+    _open(viewer, "dummy_Ar1")
+    _open(viewer, "dummy_Xe6")
+    dock = ThresholdDock(viewer)
+    viewer.window.add_dock_widget(dock)
+    dock.set_image("dummy_Xe6")
+    return dock
+
+
 def _ready(dock, qtbot, preview: bool = True):
     """Wait until the histograms are counted (in the dock's worker) and the thresholds suggested."""
     qtbot.waitUntil(lambda: dock.worker is None and dock.thresholds is not None, timeout=60_000)
@@ -177,11 +187,7 @@ def test_errors_become_notifications(make_napari_viewer, monkeypatch):
 
 def test_side_by_side_ar_vs_xe(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    _open(viewer, "dummy_Ar1")
-    _open(viewer, "dummy_Xe6")
-    dock = ThresholdDock(viewer)
-    viewer.window.add_dock_widget(dock)
-    dock.set_image("dummy_Xe6")
+    dock = _dock_on_the_ar_and_xe_dummies(viewer)
     dock.set_compare("dummy_Ar1")
     _ready(dock, qtbot)
     qtbot.waitUntil(lambda: dock.compare_histogram is not None and dock.worker is None, timeout=60_000)
@@ -421,11 +427,7 @@ def test_the_options_tab_is_generated_from_the_analysis_options(qtbot):
 def test_the_status_line_never_shows_the_last_scans_suggestion(make_napari_viewer, qtbot):
     """Walkthrough: after switching cells the status line still showed the previous cell's suggestion."""
     viewer = make_napari_viewer()
-    _open(viewer, "dummy_Ar1")
-    _open(viewer, "dummy_Xe6")
-    dock = ThresholdDock(viewer)
-    viewer.window.add_dock_widget(dock)
-    dock.set_image("dummy_Xe6")
+    dock = _dock_on_the_ar_and_xe_dummies(viewer)
     _ready(dock, qtbot)
     dock.suggest()
     assert dock.status.text().startswith("dummy_Xe6: suggested")
