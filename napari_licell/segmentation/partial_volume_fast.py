@@ -207,94 +207,96 @@ def _cores(e, kind, li_code, void_code, a, rowcore):  # pragma: no cover - compi
             rowcore[z, y] = np.uint8(has_core) | (np.uint8(has_other) << 1)
 
 
+@numba.njit(inline="always")
+def _neighbour_max(v, z, y, x, lowest):  # pragma: no cover - compiled
+    """Brightest of the 26 neighbours of voxel ``(z, y, x)`` as the reference's growth pass takes it.
+
+    Indices are clamped at the edges (so an edge voxel may count itself);
+    NaN is ignored; in float64.
+    """
+    nz, ny, nx = v.shape
+    xm = max(x - 1, 0)
+    xp = min(x + 1, nx - 1)
+    m = lowest
+    for dz in range(-1, 2):
+        zz = min(max(z + dz, 0), nz - 1)
+        for dy in range(-1, 2):
+            yy = min(max(y + dy, 0), ny - 1)
+            w = v[zz, yy, xm]
+            m = w if w > m else m
+            w = v[zz, yy, xp]
+            m = w if w > m else m
+            if dz != 0 or dy != 0:
+                w = v[zz, yy, x]
+                m = w if w > m else m
+    return np.float64(m)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _grow_rows(
     v, e, zs, ys, a_in, rows_out, thr, codes, t_dark, li_code, void_code, lev_li, lev_void, inter_rank, lowest
 ):  # pragma: no cover - compiled
     """One growth pass (rule 2) of :func:`.partial_volume._grow_pass`, over the active rows only.
 
-    The 26-neighbour sums and maxima are taken separably: over the 8 rows
-    around (clamped, so an edge row may count itself), then over x. Row
+    The assigned Li and gas among the 26 neighbours are counted separably (the
+    9 rows around, clamped, then over x); the row's own voxel counts nothing,
+    since only unassigned voxels are looked at. Only the few voxels with an
+    assigned neighbour (under a tenth of an active row's) go on to the rule,
+    and their brightest neighbour is read where needed. Row
     ``(zs[i], ys[i])`` is written to ``rows_out[i]``.
     """
     nz, ny, nx = v.shape
     for i in numba.prange(zs.size):
-        cnt = np.empty(nx, dtype=np.uint16)  # assigned Li (low byte) and gas (high byte) neighbours
-        m8 = np.empty(nx, dtype=v.dtype)  # brightest neighbour, in the data's own type (ignores NaN)
+        cnt = np.zeros(nx, dtype=np.uint16)  # assigned Li (low byte) and gas (high byte), 9 rows
         z = zs[i]
         y = ys[i]
         a_out = rows_out[i]
-        if True:
-            for x in range(nx):
-                cnt[x] = 0
-                m8[x] = lowest
-            for dz in range(-1, 2):
-                zz = min(max(z + dz, 0), nz - 1)
-                for dy in range(-1, 2):
-                    if dz == 0 and dy == 0:
-                        continue
-                    yy = min(max(y + dy, 0), ny - 1)
-                    ar = a_in[zz, yy]
-                    vr = v[zz, yy]
-                    for x in range(nx):
-                        c = ar[x]
-                        cnt[x] += np.uint16(c == li_code) | (np.uint16(c == void_code) << 8)
-                        w = vr[x]
-                        if w > m8[x]:
-                            m8[x] = w
-            ac = a_in[z, y]
-            vc = v[z, y]
-            for x in range(nx):
-                cur = ac[x]
-                a_out[x] = cur
-                if cur != 0:
+        for dz in range(-1, 2):
+            zz = min(max(z + dz, 0), nz - 1)
+            for dy in range(-1, 2):
+                ar = a_in[zz, min(max(y + dy, 0), ny - 1)]
+                for x in range(nx):
+                    c = ar[x]
+                    cnt[x] += np.uint16(c == li_code) | (np.uint16(c == void_code) << 8)
+        ac = a_in[z, y]
+        a_out[:] = ac
+        vc = v[z, y]
+        er = e[z, y]
+        for x in range(nx):
+            xm = max(x - 1, 0)
+            xp = min(x + 1, nx - 1)
+            if ac[x] != 0 or (cnt[xm] | cnt[x] | cnt[xp]) == 0:
+                continue
+            t = np.int64(cnt[xm]) + cnt[x] + cnt[xp]
+            cl = t & 255
+            cv = t >> 8
+            vmax = _neighbour_max(v, z, y, x, lowest)
+            val = np.float64(vc[x])
+            own = er[x] & _CODE
+            if val < t_dark:
+                if (own == li_code and cl > 0) or (own == void_code and cv > 0):
+                    a_out[x] = own
                     continue
-                xm = max(x - 1, 0)
-                xp = min(x + 1, nx - 1)
-                t = np.int64(cnt[xm]) + cnt[x] + cnt[xp]
-                cl = (t & 255) + (ac[xm] == li_code) + (ac[xp] == li_code)
-                cv = (t >> 8) + (ac[xm] == void_code) + (ac[xp] == void_code)
-                if cl + cv == 0:
-                    continue
-                vmax = np.float64(m8[xm])
-                w = np.float64(m8[x])
-                if w > vmax:
-                    vmax = w
-                w = np.float64(m8[xp])
-                if w > vmax:
-                    vmax = w
-                w = np.float64(vc[xm])
-                if w > vmax:
-                    vmax = w
-                w = np.float64(vc[xp])
-                if w > vmax:
-                    vmax = w
-                val = np.float64(vc[x])
-                own = e[z, y, x] & _CODE
-                if val < t_dark:
-                    if (own == li_code and cl > 0) or (own == void_code and cv > 0):
-                        a_out[x] = own
-                        continue
-                    c = li_code if cl > 0 else void_code
-                    d = lev_li if c == li_code else lev_void
-                    if vmax >= t_dark and vmax > d and (vmax - val) >= 0.5 * (vmax - d):
-                        a_out[x] = c
-                    else:
-                        a_out[x] = own
-                    continue
-                if cl > cv:
-                    c = li_code
-                elif cv > cl:
-                    c = void_code
-                else:
-                    c = li_code if abs(val - lev_li) <= abs(val - lev_void) else void_code
+                c = li_code if cl > 0 else void_code
                 d = lev_li if c == li_code else lev_void
-                if vmax > d and (vmax - val) >= 0.5 * (vmax - d):
+                if vmax >= t_dark and vmax > d and (vmax - val) >= 0.5 * (vmax - d):
                     a_out[x] = c
-                elif inter_rank >= 0 and own == codes[inter_rank]:
-                    k = _class_of(vmax, thr)
-                    if k > inter_rank:
-                        a_out[x] = codes[k]
+                else:
+                    a_out[x] = own
+                continue
+            if cl > cv:
+                c = li_code
+            elif cv > cl:
+                c = void_code
+            else:
+                c = li_code if abs(val - lev_li) <= abs(val - lev_void) else void_code
+            d = lev_li if c == li_code else lev_void
+            if vmax > d and (vmax - val) >= 0.5 * (vmax - d):
+                a_out[x] = c
+            elif inter_rank >= 0 and own == codes[inter_rank]:
+                k = _class_of(vmax, thr)
+                if k > inter_rank:
+                    a_out[x] = codes[k]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
