@@ -86,7 +86,7 @@ class Before:
     name = "before (multi-scale, 64 trees)"
 
     def fit(self, cell, strokes):
-        self.clf = PixelClassifier(FeatureSettings(), n_estimators=64, max_depth=20)
+        self.clf = PixelClassifier(FeatureSettings(), n_estimators=64, max_depth=20, max_leaf_nodes=None)
         self.clf.fit(cell.image, strokes)
 
     def predict(self, cell):

@@ -94,6 +94,9 @@ def train(
     if summary.boundary_voxels:
         extra = ", ".join(f"{class_by_code(c).key} {n}" for c, n in summary.boundary_voxels.items())
         echo(f"boundary voxels by the partial-volume rule: {extra}")
+    if summary.band_voxels:
+        extra = ", ".join(f"{class_by_code(c).key} {n}" for c, n in summary.band_voxels.items())
+        echo(f"voxels placed by the carbon band found by position: {extra}")
     units = "1/cm (calibrated)" if model.calibrated else "grey values (the scan has no calibration)"
     echo(f"features in {units}; {model.n_estimators} trees; trained in {summary.seconds:.1f} s")
     echo(f"model: {path}")

@@ -9,7 +9,7 @@ import pytest
 import tifffile
 from scipy import ndimage as ndi
 
-from napari_licell.classes import LI, SE, VOID
+from napari_licell.classes import CARBON, LI, SE, VOID
 from napari_licell.classifier import PixelClassifier, PredictionCancelled, next_best_slice
 from napari_licell.classifier.compiled import compile_forest
 from napari_licell.classifier.filters import gaussian3, gradient_magnitude3, minimum3
@@ -101,14 +101,27 @@ def test_strokes_are_under_a_thousand_voxels(trained):
     clf, strokes = trained
     assert 0 < (strokes > 0).sum() < 1000
     assert clf.calibrated and clf.summary.boundary_voxels  # the partial-volume rule added rim voxels
+    assert set(clf.summary.band_voxels) == {CARBON.code, VOID.code}  # the carbon band found by position, gas above
+
+
+def test_no_band_samples_without_a_carbon_band():
+    """A cell without an interlayer (carbon painted on gas-filled voids) gets no samples placed by position."""
+    cell = load_demo_cell("none_after_Xe6")
+    strokes = simulated_strokes(cell.labels, 3)
+    strokes[strokes == VOID.code] = CARBON.code  # the gas painted as carbon: nothing lies as a band on the collector
+    clf = PixelClassifier(n_estimators=4)
+    clf.fit(
+        cell.image, strokes, calibration=calibration_from_scan_metadata(cell.metadata), voxel_size_um=cell.voxel_size_um
+    )
+    assert clf.summary.band_voxels == {}
 
 
 @pytest.mark.parametrize(
     "name, li_min, void_min",
     [
-        ("process1_after_Xe6", 0.96, 0.85),  # the painted cell
-        ("process2_after_Xe6", 0.97, 0.90),  # never seen
-        ("none_after_Xe6", 0.97, 0.85),  # never seen, no carbon interlayer
+        ("process1_after_Xe6", 0.98, 0.85),  # the painted cell (0.967 before the carbon band's samples)
+        ("process2_after_Xe6", 0.98, 0.90),  # never seen (0.975 before)
+        ("none_after_Xe6", 0.98, 0.85),  # never seen, no carbon interlayer (0.979 before)
     ],
 )
 def test_lithium_and_voids_found_on_demo_cells(trained, name, li_min, void_min):
@@ -234,7 +247,7 @@ def test_train_then_analyze_a_cell_the_model_never_saw(demo_dir, tmp_path, capsy
     )
     labels = tifffile.imread(out / "labels.tif")
     truth = load_demo_cell("process2_after_Xe6").labels
-    assert dice(labels == LI.code, truth == LI.code) >= 0.97
+    assert dice(labels == LI.code, truth == LI.code) >= 0.98  # 0.975 before the carbon band's samples
     assert dice(labels == VOID.code, truth == VOID.code) >= 0.85
 
 
