@@ -894,6 +894,7 @@ def analyze_scan(
                 calibration=calibration or calibration_from_scan_metadata(scan.metadata),
                 voxel_size_um=voxel[0],
                 direct=store is not None,
+                band_by_position=options.carbon_band,
             )
         except LiCellInputError as exc:
             raise LiCellInputError(exc.path or scan.source or options.model, exc.problem, exc.hint) from None

@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from ..classes import CARBON, LABEL_DTYPE, METAL, SE, class_by_code
+from ..classes import CARBON, LABEL_DTYPE, METAL, SE, VOID, class_by_code
 from ..errors import LiCellInputError
+from .band_position import carbon_band_by_position
 from .band_samples import band_samples
 from .compiled import CompiledForest, compile_forest
 from .features import (
@@ -186,6 +187,7 @@ class PixelClassifier:
         self._compiled: CompiledForest | None = None
         #: share of the voxels of the last :meth:`predict` decided by the gate (transfer features)
         self.last_gate_fraction: float | None = None
+        self.last_band = None  # the carbon band found by position in the last prediction (CarbonBand or None)
 
     # --- state -----------------------------------------------------------------
     @property
@@ -611,6 +613,7 @@ class PixelClassifier:
         voxel_size_um: float | None = None,
         direct: bool = False,
         gate: bool | None = None,
+        band_by_position: bool = True,
     ):
         """Classify every voxel, block by block.
 
@@ -650,6 +653,11 @@ class PixelClassifier:
             Decide the voxels the thresholds leave in no doubt without the
             forest (see :meth:`gate_intervals`; they get uncertainty 0).
             Default: the model's :attr:`gate`.
+        band_by_position : bool
+            Where the carbon interlayer is found by position (with carbon and
+            void as one gas-like phase), its voxels called void become carbon
+            (:func:`.band_position.carbon_band_by_position`; result in
+            :attr:`last_band`). Only for models that know both classes.
 
         Returns
         -------
@@ -725,6 +733,20 @@ class PixelClassifier:
                     progress(i + 1, len(blocks))
             if _is_cancelled(cancel) and not direct:
                 raise PredictionCancelled("prediction cancelled")
+            self.last_band = None
+            if band_by_position and {CARBON.code, VOID.code} <= set(self.class_codes):
+                work = _scratch(scratch_dir, "band", shape, LABEL_DTYPE, in_memory_max=1 << 28)
+                self.last_band = carbon_band_by_position(
+                    stage_labels,
+                    work,
+                    scribbles=scribbles,
+                    voxel_size_um=voxel_size_um,
+                    collector_at_start=ctx.collector_at_start
+                    if ctx is not None and ctx.collector_thickness is not None
+                    else None,
+                    cancel=cancel,
+                )
+                del work
             if not direct:
                 step = max(1, (1 << 24) // max(1, shape[1] * shape[2]))
                 for z0 in range(0, shape[0], step):  # commit: copy the staged results into the caller's arrays
@@ -983,11 +1005,11 @@ def _read_with_halo(volume, region, h: int):
     return np.asarray(volume[tuple(read)]), tuple(crop), tuple(origin)
 
 
-def _scratch(folder: str, name: str, shape: tuple[int, ...], dtype) -> Any:
-    """Staging array: in memory up to 1 GB, else a chunked zarr array in ``folder`` (not memory-mapped,
-    so staging a scan larger than memory does not grow the resident memory)."""
+def _scratch(folder: str, name: str, shape: tuple[int, ...], dtype, in_memory_max: int = 1 << 30) -> Any:
+    """Staging array: in memory up to ``in_memory_max`` bytes (1 GB), else a chunked zarr array in ``folder``
+    (not memory-mapped, so staging a scan larger than memory does not grow the resident memory)."""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    if nbytes <= 1 << 30:
+    if nbytes <= in_memory_max:
         return np.zeros(shape, dtype=dtype)
     import zarr
 

@@ -122,6 +122,8 @@ def test_no_band_samples_without_a_carbon_band():
         ("process1_after_Xe6", 0.98, 0.85),  # the painted cell (0.967 before the carbon band's samples)
         ("process2_after_Xe6", 0.98, 0.90),  # never seen (0.975 before)
         ("none_after_Xe6", 0.98, 0.85),  # never seen, no carbon interlayer (0.979 before)
+        # never seen, its carbon under the SE (higher than any painted): void 0.565 before the band by position
+        ("process3_after_Xe6", 0.98, 0.85),
     ],
 )
 def test_lithium_and_voids_found_on_demo_cells(trained, name, li_min, void_min):
@@ -131,6 +133,30 @@ def test_lithium_and_voids_found_on_demo_cells(trained, name, li_min, void_min):
     assert dice(labels == VOID.code, cell.labels == VOID.code) >= void_min
     assert dice(labels == SE.code, cell.labels == SE.code) >= 0.98
     assert clf.last_gate_fraction > 0.6  # most voxels decided by the thresholds, without the forest
+
+
+def test_carbon_band_by_position_turns_the_forests_void_into_carbon(trained):
+    """process3's interlayer lies under the SE: the forest (taught on process1's, on the collector) calls it void."""
+    clf, _ = trained
+    cell, forest_only = _predict(clf, "process3_after_Xe6", band_by_position=False)
+    _, labels = _predict(clf, "process3_after_Xe6")
+    assert clf.last_band.found and clf.last_band.side == "se" and clf.last_band.n_voxels > 10_000
+    carbon = cell.labels == CARBON.code
+    assert dice(labels == CARBON.code, carbon) > dice(forest_only == CARBON.code, carbon) + 0.1
+    changed = labels != forest_only
+    assert np.all(forest_only[changed] == VOID.code) and np.all(labels[changed] == CARBON.code)  # nothing else moves
+
+
+def test_band_by_position_leaves_painted_voxels(trained):
+    clf, _ = trained
+    cell = load_demo_cell("process3_after_Xe6")
+    cal = calibration_from_scan_metadata(cell.metadata)
+    forest_only = clf.predict(cell.image, calibration=cal, voxel_size_um=cell.voxel_size_um, band_by_position=False)
+    scribbles = np.zeros_like(forest_only)
+    band_void = (forest_only == VOID.code) & (cell.labels == CARBON.code)
+    scribbles[band_void] = VOID.code  # the user insists: void
+    labels = clf.predict(cell.image, calibration=cal, voxel_size_um=cell.voxel_size_um, scribbles=scribbles)
+    assert band_void.any() and np.all(labels[band_void] == VOID.code)
 
 
 def test_gate_agrees_with_the_forest(trained):
