@@ -2,8 +2,8 @@
 
 Strokes: ``simulated_strokes(truth, seed)`` on demo cell ``process1_after_Xe6``
 (under 1,000 painted voxels, brush dabs inside each class). Every method is
-trained on exactly those voxels and predicts the whole painted cell and two
-demo cells it was never trained on (``process2_after_Xe6``, ``none_after_Xe6``).
+trained on exactly those voxels and predicts the whole painted cell and three
+demo cells it was never trained on (``process2_after_Xe6``, ``none_after_Xe6``, ``process3_after_Xe6``).
 
 Methods:
 
@@ -53,7 +53,7 @@ from napari_licell.phantoms import load_demo_cell  # noqa: E402
 from napari_licell.phantoms.strokes import simulated_strokes  # noqa: E402
 
 TRAIN = "process1_after_Xe6"
-CELLS = ("process1_after_Xe6", "process2_after_Xe6", "none_after_Xe6")
+CELLS = ("process1_after_Xe6", "process2_after_Xe6", "none_after_Xe6", "process3_after_Xe6")
 
 
 def dice(pred, truth, code) -> float:
