@@ -96,7 +96,7 @@ class PaintBinding:
         ``LicellDock.start_task``). The classes layer takes no strokes meanwhile.
         """
         layer = self.result
-        editable = layer.editable
+        editable, mode = layer.editable, layer.mode  # napari drops to pan_zoom when a layer is made read-only
         layer.editable = False
         self.internal_write = True
         history = layer.block_history()
@@ -113,6 +113,8 @@ class PaintBinding:
             finally:
                 self.internal_write = False
                 layer.editable = editable
+                if editable and layer.mode != mode:
+                    layer.mode = mode  # the user's brush back, to correct the prediction at once
                 layer.refresh()
 
     def _on_paint(self, event) -> None:

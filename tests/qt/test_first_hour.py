@@ -116,6 +116,7 @@ def test_painting_with_the_mouse_from_the_plugin_menu_trains_the_classifier(make
     assert watch.longest_ms < MAX_STALL_MS, f"the GUI thread froze for {watch.longest_ms:.0f} ms"
     assert not watch.own_stalls(OWN_CPU_MS), f"our code held the GUI thread: {watch.own_stalls(OWN_CPU_MS)}"
     assert study.workflow.buttons[2].text().startswith("✓")  # the workflow strip saw the painting
+    assert viewer.layers.selection.active is classes and classes.mode == "paint"  # brush back, to correct at once
 
 
 def test_measure_runs_in_the_background_and_leaves_the_active_layer(make_napari_viewer, qtbot):
