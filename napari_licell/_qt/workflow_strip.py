@@ -84,8 +84,16 @@ class WorkflowStrip(QWidget):
         self.show_states([False] * len(WORKFLOW_STEPS))
 
     def show_states(self, done: list[bool]) -> int:
-        """Mark done steps (✓) and highlight the first step not done; returns its index."""
-        current = next((i for i, d in enumerate(done) if not d), len(done) - 1)
+        """Mark done steps (✓) and highlight the first step not done after the last one done; returns its index.
+
+        After the last step done, not the first step not done: painting and
+        predicting (step 3) stands in for the thresholds (step 2), so the next
+        step is Measure, not a step the user went past.
+        """
+        last = max((i for i, d in enumerate(done) if d), default=-1)
+        current = next((i for i in range(last + 1, len(done)) if not done[i]), None)
+        if current is None:
+            current = next((i for i, d in enumerate(done) if not d), len(done) - 1)
         for i, (button, step) in enumerate(zip(self.buttons, WORKFLOW_STEPS)):
             button.setText(("✓ " if done[i] else "") + step.title)
             # a property, not a checked state: a click on a step must not move or clear the highlight

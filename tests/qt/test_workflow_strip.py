@@ -23,3 +23,12 @@ def test_the_current_step_keeps_its_highlight_when_any_step_is_clicked(qtbot):
     assert strip.buttons[0].text().startswith("✓") and "Next: " + WORKFLOW_STEPS[1].hint == strip.hint.text()
     strip.show_states([True, True, True, False, False])
     assert _highlighted(strip) == [3]
+
+
+def test_painting_instead_of_thresholds_points_to_measure(qtbot):
+    """A new user painted and predicted without thresholds; the hint still said "Next: Suggest thresholds"."""
+    strip = WorkflowStrip()
+    qtbot.addWidget(strip)
+    assert strip.show_states([True, False, True, False, False]) == 3
+    assert strip.hint.text() == "Next: " + WORKFLOW_STEPS[3].hint
+    assert strip.show_states([True, True, True, True, True]) == 4  # all done: the last step stays lit
