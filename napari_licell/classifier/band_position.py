@@ -21,6 +21,7 @@ carbon; painted voxels keep their painted code.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -130,14 +131,4 @@ def carbon_band_by_position(
             lab = np.where(to_carbon, CARBON.code, lab)
             labels[sl] = np.where(to_void, VOID.code, lab).astype(lab.dtype, copy=False)
             n_set += int(np.count_nonzero(to_carbon)) + int(np.count_nonzero(to_void))
-    return CarbonBand(
-        band.found,
-        band.side,
-        band.thickness_vox,
-        band.cap_vox,
-        band.support,
-        band.axis,
-        band.collector_at_start,
-        n_set,
-        band.reason,
-    )
+    return replace(band, n_voxels=n_set)

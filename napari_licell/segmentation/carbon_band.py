@@ -20,7 +20,7 @@ memory.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numba
@@ -695,14 +695,4 @@ def label_carbon_band(
             labels[idx] = block
         if progress is not None:
             progress(i + 1, len(tiles))
-    return CarbonBand(
-        band.found,
-        band.side,
-        band.thickness_vox,
-        band.cap_vox,
-        band.support,
-        band.axis,
-        band.collector_at_start,
-        n_set,
-        band.reason,
-    )
+    return replace(band, n_voxels=n_set)
